@@ -1,0 +1,169 @@
+// Package storage holds the database plumbing that every domain store
+// shares: opening the embedded SQLite file with the right pragmas, running a
+// component's versioned SQLite migrations, connecting to MongoDB, and telling
+// a unique-key violation apart from other errors on both.
+//
+// It is a leaf: it imports no carewallet package and knows nothing of HTTP,
+// so the domain packages (wallet, push, news, referrals) may import it
+// without depending on the app layer. It lives under app/ only because the
+// repository's top-level layout is fixed.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SQLite is one database file opened twice: Write is a single connection,
+// so writers queue in Go instead of spinning on SQLITE_BUSY, and Read is a
+// pool that reads concurrently from WAL snapshots. Anything that must see
+// its own writes, or reads in order to write, uses Write.
+type SQLite struct {
+	Write *sql.DB
+	Read  *sql.DB
+	Path  string
+}
+
+// OpenSQLite opens (creating if needed) the database file at path in WAL
+// mode with foreign keys on.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("storage: create data directory: %w", err)
+	}
+	// synchronous(NORMAL) in WAL mode never corrupts the database; a power
+	// cut may lose the last transactions, never half of one.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	return &SQLite{Write: w, Read: r, Path: path}, nil
+}
+
+// Ping reports whether the database answers.
+func (s *SQLite) Ping(ctx context.Context) error {
+	return s.Read.PingContext(ctx)
+}
+
+// Close closes both handles.
+func (s *SQLite) Close() error {
+	return errors.Join(s.Read.Close(), s.Write.Close())
+}
+
+// Migrate applies the component's migrations that have not been applied
+// yet, in order, each in its own transaction together with its row in
+// schema_migrations. migrations[i] is version i+1; released versions are
+// never edited, only appended to.
+func Migrate(ctx context.Context, db *sql.DB, component string, migrations []string) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		component  TEXT    NOT NULL,
+		version    INTEGER NOT NULL,
+		applied_at TEXT    NOT NULL,
+		PRIMARY KEY (component, version))`); err != nil {
+		return fmt.Errorf("storage: migrations table: %w", err)
+	}
+	for i, stmt := range migrations {
+		version := i + 1
+		if err := migrateOne(ctx, db, component, version, stmt); err != nil {
+			return fmt.Errorf("storage: migrate %s to version %d: %w", component, version, err)
+		}
+	}
+	return nil
+}
+
+func migrateOne(ctx context.Context, db *sql.DB, component string, version int, stmt string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM schema_migrations WHERE component = ? AND version = ?`,
+		component, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)`,
+		component, version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// IsDuplicate reports whether err is a unique-key violation from either
+// SQLite or MongoDB: the signal that another writer got there first.
+func IsDuplicate(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return mongo.IsDuplicateKeyError(err)
+}
+
+// ConnectMongo connects to uri and checks the server answers.
+func ConnectMongo(ctx context.Context, uri string) (*mongo.Client, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetAppName("carewallet"))
+	if err != nil {
+		return nil, fmt.Errorf("storage: connect mongo: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("storage: ping mongo: %w", err)
+	}
+	return client, nil
+}
+
+// EnsureIndexes creates the indexes of one collection; creating an index
+// that already exists with the same definition is a no-op.
+func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
+	if len(models) == 0 {
+		return nil
+	}
+	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
+		return fmt.Errorf("storage: indexes on %s: %w", coll.Name(), err)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
+	"carewallet/app/storage/storagetest"
+)
+
+func TestMigrateAppliesEachVersionOnce(t *testing.T) {
+	db := storagetest.SQLite(t)
+	ctx := context.Background()
+	v1 := []string{`CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE)`}
+	if err := storage.Migrate(ctx, db.Write, "x", v1); err != nil {
+		t.Fatal(err)
+	}
+	// Re-running must not re-apply version 1 (it would fail: table exists).
+	v2 := append(v1, `ALTER TABLE t ADD COLUMN extra TEXT`)
+	if err := storage.Migrate(ctx, db.Write, "x", v2); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.Migrate(ctx, db.Write, "x", v2); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Read.QueryRow(`SELECT count(*) FROM schema_migrations WHERE component = 'x'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("applied versions = %d, want 2", n)
+	}
+	// A failing migration leaves nothing half-applied.
+	bad := append(v2, `CREATE TABLE u (a)`, `NOT SQL`)
+	if err := storage.Migrate(ctx, db.Write, "x", bad); err == nil {
+		t.Fatal("broken migration succeeded")
+	}
+	if _, err := db.Write.Exec(`INSERT INTO u (a) VALUES (1)`); err != nil {
+		t.Fatalf("version 3 should have been applied before version 4 failed: %v", err)
+	}
+}
+
+func TestIsDuplicate(t *testing.T) {
+	ctx := context.Background()
+	t.Run("sqlite", func(t *testing.T) {
+		db := storagetest.SQLite(t)
+		if _, err := db.Write.Exec(`CREATE TABLE t (k TEXT PRIMARY KEY, u TEXT UNIQUE)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Write.Exec(`INSERT INTO t VALUES ('a', 'x')`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.Write.Exec(`INSERT INTO t VALUES ('a', 'y')`)
+		if !storage.IsDuplicate(err) {
+			t.Fatalf("primary key clash: IsDuplicate(%v) = false", err)
+		}
+		_, err = db.Write.Exec(`INSERT INTO t VALUES ('b', 'x')`)
+		if !storage.IsDuplicate(err) {
+			t.Fatalf("unique clash: IsDuplicate(%v) = false", err)
+		}
+		_, err = db.Write.Exec(`INSERT INTO nope VALUES (1)`)
+		if err == nil || storage.IsDuplicate(err) {
+			t.Fatalf("missing table: IsDuplicate(%v) = true", err)
+		}
+	})
+	t.Run("mongo", func(t *testing.T) {
+		db := storagetest.Mongo(t)
+		c := db.Collection("t")
+		if err := storage.EnsureIndexes(ctx, c, mongo.IndexModel{
+			Keys: bson.D{{Key: "u", Value: 1}}, Options: options.Index().SetUnique(true),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "a"}, {Key: "u", Value: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "b"}, {Key: "u", Value: "x"}})
+		if !storage.IsDuplicate(err) {
+			t.Fatalf("unique clash: IsDuplicate(%v) = false", err)
+		}
+		_, err = c.InsertOne(ctx, bson.D{{Key: "_id", Value: "a"}, {Key: "u", Value: "z"}})
+		if !storage.IsDuplicate(err) {
+			t.Fatalf("_id clash: IsDuplicate(%v) = false", err)
+		}
+	})
+}

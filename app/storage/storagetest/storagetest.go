@@ -1,0 +1,123 @@
+// Package storagetest gives tests real databases: a fresh SQLite file in a
+// temp dir, and a fresh MongoDB database on an embedded FerretDB (SQLite
+// backend) started once per test binary, or on the server named by
+// CAREWALLET_TEST_MONGO_URI. Only test binaries import it, so FerretDB never
+// reaches the production binary.
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"carewallet/app/storage"
+)
+
+// Backend is one real database for a conformance test: exactly one of
+// SQLite and Mongo is set.
+type Backend struct {
+	Name   string
+	SQLite *storage.SQLite
+	Mongo  *mongo.Database
+}
+
+// Each runs fn as a subtest on a fresh SQLite database and on a fresh
+// MongoDB database, so one suite proves both adapters.
+func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, Backend{Name: "sqlite", SQLite: SQLite(t)})
+	})
+	t.Run("mongo", func(t *testing.T) {
+		fn(t, Backend{Name: "mongo", Mongo: Mongo(t)})
+	})
+}
+
+// SQLite opens a fresh database file that is removed after the test.
+func SQLite(t testing.TB) *storage.SQLite {
+	t.Helper()
+	db, err := storage.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "carewallet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var (
+	serverOnce sync.Once
+	serverURI  string
+	serverErr  error
+	dbSeq      atomic.Int64
+)
+
+// MongoURI is the address of the server the Mongo tests use, starting the
+// embedded FerretDB on first use.
+func MongoURI(t testing.TB) string {
+	t.Helper()
+	if uri := os.Getenv("CAREWALLET_TEST_MONGO_URI"); uri != "" {
+		return uri
+	}
+	serverOnce.Do(func() { serverURI, serverErr = startFerret() })
+	if serverErr != nil {
+		t.Fatalf("embedded FerretDB: %v", serverErr)
+	}
+	return serverURI
+}
+
+// startFerret runs FerretDB for the rest of the test binary's life; its
+// data directory is removed when the process exits only by the OS temp
+// cleaner, so it is kept small (each test drops its database).
+func startFerret() (string, error) {
+	dir, err := os.MkdirTemp("", "carewallet-ferret-")
+	if err != nil {
+		return "", err
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		return "", err
+	}
+	go f.Run(context.Background())
+	return f.MongoDBURI(), nil
+}
+
+// Mongo returns a fresh, empty database on the test server, dropped after
+// the test, with its own client.
+func Mongo(t testing.TB) *mongo.Database {
+	t.Helper()
+	client := MongoClient(t)
+	name := fmt.Sprintf("cwtest_%d_%d", os.Getpid(), dbSeq.Add(1))
+	db := client.Database(name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = db.Drop(ctx)
+	})
+	return db
+}
+
+// MongoClient connects a new client to the test server, disconnected after
+// the test. Two clients stand for two app instances.
+func MongoClient(t testing.TB) *mongo.Client {
+	t.Helper()
+	client, err := storage.ConnectMongo(context.Background(), MongoURI(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
+	return client
+}
