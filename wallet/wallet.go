@@ -1,0 +1,194 @@
+// Package wallet is the heart of carewallet: loyalty programs, cards (own
+// and dependants', held by guardians), the append-only points ledger with
+// lots and burn dates, cashback, OTP-confirmed bonus payments, refunds,
+// bonuses, rotating QR card codes and the managers' reports.
+//
+// Correctness rests on unique keys, never on read-modify-write of a
+// counter (ARCHITECTURE §2): a ledger entry is committed by inserting it at
+// (card, seq+1); a duplicate seq means another writer won and the writer
+// re-reads and retries; a duplicate (card, idempotency key) means the
+// operation already happened and its stored result is returned. Balances
+// and lot remainders are caches rebuildable from the entries.
+//
+// Points are int64 whole points, money int64 minor units, rates basis
+// points; every division rounds down in the clinic's favour (earned points
+// down, clawed-back points up, returned points down).
+package wallet
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"sync"
+	"time"
+)
+
+// Clinics tells the wallet a clinic's time zone (burn dates, code
+// lifetimes and birthdays are computed in it and stored in UTC).
+type Clinics interface {
+	Location(ctx context.Context, clinicID string) (*time.Location, error)
+}
+
+// Notifier delivers an event to a patient's app (durable inbox + websocket;
+// a non-empty AlertTitle also sends an FCM push). Key makes it idempotent
+// per patient: the same key twice delivers once.
+type Notifier interface {
+	Notify(ctx context.Context, patientID string, n Notification) error
+}
+
+// Notification is one inbox event. Alert text never contains a code or a
+// medical detail; a code goes only in Data (data.code).
+type Notification struct {
+	Key        string
+	Type       string
+	Data       any
+	AlertTitle string
+	AlertBody  string
+}
+
+// Notification types.
+const (
+	NoteCardCode     = "wallet.card_code"     // data: CardCodeData
+	NoteSpendCode    = "wallet.spend_code"    // data: SpendCodeData
+	NotePointsEarned = "wallet.points"        // data: PointsData
+	NoteBurnWarning  = "wallet.burn_warning"  // data: BurnWarningData
+	NoteCardActive   = "wallet.card_activated" // data: PointsData (card id)
+)
+
+// CardCodeData is the data of a NoteCardCode event.
+type CardCodeData struct {
+	Code      string    `json:"code"`
+	CardID    string    `json:"card_id"`
+	ClinicID  string    `json:"clinic_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SpendCodeData is the data of a NoteSpendCode event.
+type SpendCodeData struct {
+	Code      string    `json:"code"`
+	SpendID   string    `json:"spend_id"`
+	CardID    string    `json:"card_id"`
+	ClinicID  string    `json:"clinic_id"`
+	Points    int64     `json:"points"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// PointsData is the data of a NotePointsEarned event.
+type PointsData struct {
+	CardID   string `json:"card_id"`
+	ClinicID string `json:"clinic_id"`
+	Kind     string `json:"kind"`
+	Points   int64  `json:"points"`
+	Balance  int64  `json:"balance"`
+}
+
+// BurnWarningData is the data of a NoteBurnWarning event.
+type BurnWarningData struct {
+	CardID   string    `json:"card_id"`
+	ClinicID string    `json:"clinic_id"`
+	LotID    string    `json:"lot_id"`
+	Points   int64     `json:"points"`
+	BurnsAt  time.Time `json:"burns_at"`
+}
+
+// Options configures a Service; zero fields take the defaults.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand is the source of codes and ids (default crypto/rand.Reader).
+	Rand io.Reader
+	// CodeTTL is the life of a spend or card-confirmation code (10 min).
+	CodeTTL time.Duration
+	// MaxAttempts per code (10).
+	MaxAttempts int
+	// CardCodeTTL is the life of a rotating QR card code (3 min).
+	CardCodeTTL time.Duration
+	// BurnBatch is how many lots the burn job handles per store call (500).
+	BurnBatch int
+}
+
+// Service is the wallet's API; each method maps to one HTTP operation.
+// Methods taking a patientID act for that signed-in patient; methods taking
+// a clinicID act for staff of that clinic. Objects of another patient's
+// family or another clinic are reported as ErrNotFound.
+type Service struct {
+	store    Store
+	clinics  Clinics
+	notifier Notifier
+	now      func() time.Time
+	rand     io.Reader
+	codeTTL  time.Duration
+	maxTries int
+	qrTTL    time.Duration
+	batch    int
+
+	// cardLocks serialize ledger commits per card inside this instance, so
+	// concurrent requests do not stampede the optimistic (card, seq) insert;
+	// across instances the unique key alone keeps the ledger right.
+	cardLocks keyedMutex
+}
+
+// NewService builds a Service.
+func NewService(store Store, clinics Clinics, notifier Notifier, opts Options) *Service {
+	s := &Service{
+		store: store, clinics: clinics, notifier: notifier,
+		now: opts.Now, rand: opts.Rand, codeTTL: opts.CodeTTL, maxTries: opts.MaxAttempts,
+		qrTTL: opts.CardCodeTTL, batch: opts.BurnBatch,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.codeTTL <= 0 {
+		s.codeTTL = 10 * time.Minute
+	}
+	if s.maxTries <= 0 {
+		s.maxTries = 10
+	}
+	if s.qrTTL <= 0 {
+		s.qrTTL = 3 * time.Minute
+	}
+	if s.batch <= 0 {
+		s.batch = 500
+	}
+	return s
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC() }
+
+// keyedMutex is a set of mutexes by key, freed when unused.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyedEntry{}
+	}
+	e := k.m[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.m[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		e.refs--
+		if e.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+}
