@@ -9,7 +9,9 @@ import (
 var errTODO = errors.New("wallet: not implemented yet")
 
 // Program returns the clinic's current program (GET /v1/clinic/program).
-func (s *Service) Program(ctx context.Context, clinicID string) (*Program, error) { return nil, errTODO }
+func (s *Service) Program(ctx context.Context, clinicID string) (*Program, error) {
+	return nil, errTODO
+}
 
 // PutProgram validates and saves a new program version (PUT).
 func (s *Service) PutProgram(ctx context.Context, clinicID, staffID string, p Program) (*Program, error) {

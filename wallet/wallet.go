@@ -48,10 +48,10 @@ type Notification struct {
 
 // Notification types.
 const (
-	NoteCardCode     = "wallet.card_code"     // data: CardCodeData
-	NoteSpendCode    = "wallet.spend_code"    // data: SpendCodeData
-	NotePointsEarned = "wallet.points"        // data: PointsData
-	NoteBurnWarning  = "wallet.burn_warning"  // data: BurnWarningData
+	NoteCardCode     = "wallet.card_code"      // data: CardCodeData
+	NoteSpendCode    = "wallet.spend_code"     // data: SpendCodeData
+	NotePointsEarned = "wallet.points"         // data: PointsData
+	NoteBurnWarning  = "wallet.burn_warning"   // data: BurnWarningData
 	NoteCardActive   = "wallet.card_activated" // data: PointsData (card id)
 )
 
