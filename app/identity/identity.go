@@ -1,0 +1,146 @@
+// Package identity owns who is calling: clinics, their staff (email and
+// password, a role within one clinic), patients (phone and one-time code),
+// and the sessions behind refresh tokens.
+//
+// Every rule that must hold under concurrency is a unique key, so the
+// SQLite and MongoDB adapters are both correct without transactions:
+// login-code challenges are numbered per phone (unique (phone, seq)) and a
+// new one is allowed only when the fifth-latest is older than the window;
+// wrong guesses take attempt slots (challenge, n ≤ 10); a code is spent by
+// inserting its challenge into the used set; a refresh token is rotated by
+// inserting its successor (unique parent), so two concurrent refreshes with
+// one token cannot both win.
+package identity
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors returned by the service; the HTTP layer maps them to statuses.
+var (
+	ErrNotFound        = errors.New("identity: not found")
+	ErrDuplicate       = errors.New("identity: already exists")
+	ErrInvalidPhone    = errors.New("identity: invalid phone number")
+	ErrInvalidCode     = errors.New("identity: invalid or expired code")
+	ErrTooManyAttempts = errors.New("identity: too many attempts")
+	ErrEmailTaken      = errors.New("identity: email already registered")
+	ErrBadCredentials  = errors.New("identity: wrong email or password")
+	ErrTokenReused     = errors.New("identity: refresh token reused; session revoked")
+	ErrSessionRevoked  = errors.New("identity: session revoked")
+)
+
+// RateLimitError says a limit was hit and when to try again.
+type RateLimitError struct {
+	What       string
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("identity: too many %s; retry in %s", e.What, e.RetryAfter.Round(time.Second))
+}
+
+// ValidationError names the field that is wrong.
+type ValidationError struct {
+	Field   string
+	Message string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
+
+// Role is a staff member's role within their clinic.
+type Role string
+
+// Staff roles: an admin works at reception; a manager may do all an admin
+// may, and also runs the program, the staff list, news and reports.
+const (
+	RoleAdmin   Role = "admin"
+	RoleManager Role = "manager"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleManager }
+
+// Clinic is one clinic (or one chain sharing a program).
+type Clinic struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Timezone  string    `json:"timezone"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Staff is a clinic employee who signs in with email and password.
+type Staff struct {
+	ID           string    `json:"id"`
+	ClinicID     string    `json:"clinic_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Patient is a person with the app, known by phone.
+type Patient struct {
+	ID        string    `json:"id"`
+	Phone     string    `json:"phone"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	BirthDate string    `json:"birth_date"` // YYYY-MM-DD, or "" when not given
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Challenge is one login code sent to a phone; seq numbers a phone's
+// challenges and the latest one is the only one that can be used.
+type Challenge struct {
+	ID        string
+	Phone     string
+	Seq       int64
+	CodeHash  []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Subject kinds of a session.
+const (
+	KindPatient = "patient"
+	KindStaff   = "staff"
+)
+
+// Session is one sign-in: the family of refresh tokens rotated from it.
+type Session struct {
+	ID        string
+	Kind      string // KindPatient or KindStaff
+	SubjectID string
+	ClinicID  string // staff only
+	Role      Role   // staff only
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while active
+}
+
+// Active reports whether the session has not been revoked.
+func (s Session) Active() bool { return s.RevokedAt.IsZero() }
+
+// RefreshToken is one link of a session's rotation chain. ParentID is
+// unique: a token can be rotated once.
+type RefreshToken struct {
+	ID        string
+	SessionID string
+	ParentID  string // "" for the first token of a session
+	CreatedAt time.Time
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns prefix + "_" + 26 random base32 characters (130 bits).
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}

@@ -1,0 +1,45 @@
+package identity
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the identity service keeps. Inserts report a unique-key
+// clash as ErrDuplicate; reads of a missing record return ErrNotFound.
+type Store interface {
+	InsertClinic(ctx context.Context, c Clinic) error
+	Clinic(ctx context.Context, id string) (Clinic, error)
+
+	InsertStaff(ctx context.Context, s Staff) error // ErrDuplicate: email taken
+	StaffByEmail(ctx context.Context, email string) (Staff, error)
+	StaffByID(ctx context.Context, id string) (Staff, error)
+	ListStaff(ctx context.Context, clinicID string) ([]Staff, error)
+
+	InsertPatient(ctx context.Context, p Patient) error // ErrDuplicate: phone taken
+	PatientByPhone(ctx context.Context, phone string) (Patient, error)
+	PatientByID(ctx context.Context, id string) (Patient, error)
+	UpdatePatientProfile(ctx context.Context, p Patient) error
+
+	// LastChallenge is the phone's challenge with the highest seq.
+	LastChallenge(ctx context.Context, phone string) (Challenge, error)
+	ChallengeBySeq(ctx context.Context, phone string, seq int64) (Challenge, error)
+	InsertChallenge(ctx context.Context, c Challenge) error // ErrDuplicate: (phone, seq) taken
+	CountAttempts(ctx context.Context, challengeID string) (int, error)
+	InsertAttempt(ctx context.Context, challengeID string, n int, at time.Time) error // ErrDuplicate: slot taken
+	InsertUsed(ctx context.Context, challengeID string, at time.Time) error           // ErrDuplicate: already used
+
+	// Rate events are numbered per key like challenges.
+	LastRateSeq(ctx context.Context, key string) (int64, error) // 0 when none
+	RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error)
+	InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error
+
+	InsertSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, id string) (Session, error)
+	RevokeSession(ctx context.Context, id string, at time.Time) error
+
+	InsertRefreshToken(ctx context.Context, t RefreshToken) error // ErrDuplicate: parent already rotated
+	RefreshToken(ctx context.Context, id string) (RefreshToken, error)
+
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,325 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
+)
+
+// MongoStore keeps identity in MongoDB. Each invariant is a unique index
+// or a deterministic _id, so no operation needs a transaction.
+type MongoStore struct {
+	db                                                   *mongo.Database
+	clinics, staff, patients, challenges, attempts, used *mongo.Collection
+	rate, sessions, tokens                               *mongo.Collection
+}
+
+// NewMongoStore creates the identity indexes and returns the store.
+func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
+	s := &MongoStore{
+		db:         db,
+		clinics:    db.Collection("clinics"),
+		staff:      db.Collection("staff"),
+		patients:   db.Collection("patients"),
+		challenges: db.Collection("otp_challenges"),
+		attempts:   db.Collection("otp_attempts"),
+		used:       db.Collection("otp_used"),
+		rate:       db.Collection("rate_events"),
+		sessions:   db.Collection("sessions"),
+		tokens:     db.Collection("refresh_tokens"),
+	}
+	unique := func(keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		return mongo.IndexModel{Keys: d, Options: options.Index().SetUnique(true)}
+	}
+	for _, ix := range []struct {
+		c *mongo.Collection
+		m mongo.IndexModel
+	}{
+		{s.staff, unique("email")},
+		{s.staff, mongo.IndexModel{Keys: bson.D{{Key: "clinic_id", Value: 1}, {Key: "created_at", Value: 1}}}},
+		{s.patients, unique("phone")},
+		{s.challenges, unique("phone", "seq")},
+		{s.rate, unique("key", "seq")},
+		// parent is the rotated token's id, or "root:"+id for a session's
+		// first token, so it is never empty and rotating twice clashes.
+		{s.tokens, unique("parent")},
+	} {
+		if err := storage.EnsureIndexes(ctx, ix.c, ix.m); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func mongoErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return ErrNotFound
+	case storage.IsDuplicate(err):
+		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+	}
+	return fmt.Errorf("identity: mongo: %w", err)
+}
+
+type clinicDoc struct {
+	ID        string    `bson:"_id"`
+	Name      string    `bson:"name"`
+	Timezone  string    `bson:"timezone"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+func (s *MongoStore) InsertClinic(ctx context.Context, c Clinic) error {
+	_, err := s.clinics.InsertOne(ctx, clinicDoc{c.ID, c.Name, c.Timezone, c.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) Clinic(ctx context.Context, id string) (Clinic, error) {
+	var d clinicDoc
+	err := s.clinics.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	return Clinic{ID: d.ID, Name: d.Name, Timezone: d.Timezone, CreatedAt: d.CreatedAt.UTC()}, mongoErr(err)
+}
+
+type staffDoc struct {
+	ID           string    `bson:"_id"`
+	ClinicID     string    `bson:"clinic_id"`
+	Email        string    `bson:"email"`
+	Name         string    `bson:"name"`
+	Role         string    `bson:"role"`
+	PasswordHash string    `bson:"password_hash"`
+	CreatedAt    time.Time `bson:"created_at"`
+}
+
+func (d staffDoc) staff() Staff {
+	return Staff{ID: d.ID, ClinicID: d.ClinicID, Email: d.Email, Name: d.Name, Role: Role(d.Role),
+		PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC()}
+}
+
+func (s *MongoStore) InsertStaff(ctx context.Context, st Staff) error {
+	_, err := s.staff.InsertOne(ctx, staffDoc{st.ID, st.ClinicID, st.Email, st.Name, string(st.Role), st.PasswordHash, st.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) findStaff(ctx context.Context, filter bson.M) (Staff, error) {
+	var d staffDoc
+	err := s.staff.FindOne(ctx, filter).Decode(&d)
+	return d.staff(), mongoErr(err)
+}
+
+func (s *MongoStore) StaffByEmail(ctx context.Context, email string) (Staff, error) {
+	return s.findStaff(ctx, bson.M{"email": email})
+}
+
+func (s *MongoStore) StaffByID(ctx context.Context, id string) (Staff, error) {
+	return s.findStaff(ctx, bson.M{"_id": id})
+}
+
+func (s *MongoStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, error) {
+	cur, err := s.staff.Find(ctx, bson.M{"clinic_id": clinicID},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, mongoErr(err)
+	}
+	var docs []staffDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongoErr(err)
+	}
+	out := make([]Staff, len(docs))
+	for i, d := range docs {
+		out[i] = d.staff()
+	}
+	return out, nil
+}
+
+type patientDoc struct {
+	ID        string    `bson:"_id"`
+	Phone     string    `bson:"phone"`
+	FirstName string    `bson:"first_name"`
+	LastName  string    `bson:"last_name"`
+	BirthDate string    `bson:"birth_date"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+func (s *MongoStore) InsertPatient(ctx context.Context, p Patient) error {
+	_, err := s.patients.InsertOne(ctx, patientDoc{p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, p.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) findPatient(ctx context.Context, filter bson.M) (Patient, error) {
+	var d patientDoc
+	err := s.patients.FindOne(ctx, filter).Decode(&d)
+	return Patient{ID: d.ID, Phone: d.Phone, FirstName: d.FirstName, LastName: d.LastName,
+		BirthDate: d.BirthDate, CreatedAt: d.CreatedAt.UTC()}, mongoErr(err)
+}
+
+func (s *MongoStore) PatientByPhone(ctx context.Context, phone string) (Patient, error) {
+	return s.findPatient(ctx, bson.M{"phone": phone})
+}
+
+func (s *MongoStore) PatientByID(ctx context.Context, id string) (Patient, error) {
+	return s.findPatient(ctx, bson.M{"_id": id})
+}
+
+func (s *MongoStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
+	res, err := s.patients.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{
+		"first_name": p.FirstName, "last_name": p.LastName, "birth_date": p.BirthDate}})
+	if err != nil {
+		return mongoErr(err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+type challengeDoc struct {
+	ID        string    `bson:"_id"`
+	Phone     string    `bson:"phone"`
+	Seq       int64     `bson:"seq"`
+	CodeHash  []byte    `bson:"code_hash"`
+	CreatedAt time.Time `bson:"created_at"`
+	ExpiresAt time.Time `bson:"expires_at"`
+}
+
+func (d challengeDoc) challenge() Challenge {
+	return Challenge{ID: d.ID, Phone: d.Phone, Seq: d.Seq, CodeHash: d.CodeHash,
+		CreatedAt: d.CreatedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()}
+}
+
+func (s *MongoStore) LastChallenge(ctx context.Context, phone string) (Challenge, error) {
+	var d challengeDoc
+	err := s.challenges.FindOne(ctx, bson.M{"phone": phone},
+		options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
+	return d.challenge(), mongoErr(err)
+}
+
+func (s *MongoStore) ChallengeBySeq(ctx context.Context, phone string, seq int64) (Challenge, error) {
+	var d challengeDoc
+	err := s.challenges.FindOne(ctx, bson.M{"phone": phone, "seq": seq}).Decode(&d)
+	return d.challenge(), mongoErr(err)
+}
+
+func (s *MongoStore) InsertChallenge(ctx context.Context, c Challenge) error {
+	_, err := s.challenges.InsertOne(ctx, challengeDoc{c.ID, c.Phone, c.Seq, c.CodeHash, c.CreatedAt, c.ExpiresAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) CountAttempts(ctx context.Context, challengeID string) (int, error) {
+	n, err := s.attempts.CountDocuments(ctx, bson.M{"challenge_id": challengeID})
+	return int(n), mongoErr(err)
+}
+
+func (s *MongoStore) InsertAttempt(ctx context.Context, challengeID string, n int, at time.Time) error {
+	if n < 1 || n > maxCodeAttempts {
+		return fmt.Errorf("identity: attempt slot %d out of range", n)
+	}
+	_, err := s.attempts.InsertOne(ctx, bson.M{"_id": challengeID + ":" + strconv.Itoa(n), "challenge_id": challengeID, "at": at})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) InsertUsed(ctx context.Context, challengeID string, at time.Time) error {
+	_, err := s.used.InsertOne(ctx, bson.M{"_id": challengeID, "at": at})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) LastRateSeq(ctx context.Context, key string) (int64, error) {
+	var d struct {
+		Seq int64 `bson:"seq"`
+	}
+	err := s.rate.FindOne(ctx, bson.M{"key": key}, options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	return d.Seq, mongoErr(err)
+}
+
+func (s *MongoStore) RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error) {
+	var d struct {
+		At time.Time `bson:"at"`
+	}
+	err := s.rate.FindOne(ctx, bson.M{"key": key, "seq": seq}).Decode(&d)
+	return d.At.UTC(), mongoErr(err)
+}
+
+func (s *MongoStore) InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error {
+	_, err := s.rate.InsertOne(ctx, bson.M{"key": key, "seq": seq, "at": at})
+	return mongoErr(err)
+}
+
+type sessionDoc struct {
+	ID        string    `bson:"_id"`
+	Kind      string    `bson:"kind"`
+	SubjectID string    `bson:"subject_id"`
+	ClinicID  string    `bson:"clinic_id"`
+	Role      string    `bson:"role"`
+	CreatedAt time.Time `bson:"created_at"`
+	RevokedAt time.Time `bson:"revoked_at,omitempty"`
+}
+
+func (s *MongoStore) InsertSession(ctx context.Context, se Session) error {
+	_, err := s.sessions.InsertOne(ctx, sessionDoc{ID: se.ID, Kind: se.Kind, SubjectID: se.SubjectID,
+		ClinicID: se.ClinicID, Role: string(se.Role), CreatedAt: se.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) Session(ctx context.Context, id string) (Session, error) {
+	var d sessionDoc
+	err := s.sessions.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	se := Session{ID: d.ID, Kind: d.Kind, SubjectID: d.SubjectID, ClinicID: d.ClinicID, Role: Role(d.Role),
+		CreatedAt: d.CreatedAt.UTC()}
+	if !d.RevokedAt.IsZero() {
+		se.RevokedAt = d.RevokedAt.UTC()
+	}
+	return se, mongoErr(err)
+}
+
+func (s *MongoStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	// Revocation is a one-way flag: losing a race between two revocations
+	// only changes which timestamp is kept.
+	_, err := s.sessions.UpdateOne(ctx, bson.M{"_id": id, "revoked_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"revoked_at": at}})
+	return mongoErr(err)
+}
+
+type tokenDoc struct {
+	ID        string    `bson:"_id"`
+	SessionID string    `bson:"session_id"`
+	Parent    string    `bson:"parent"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
+func (s *MongoStore) InsertRefreshToken(ctx context.Context, t RefreshToken) error {
+	parent := t.ParentID
+	if parent == "" {
+		parent = "root:" + t.ID
+	}
+	_, err := s.tokens.InsertOne(ctx, tokenDoc{t.ID, t.SessionID, parent, t.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) RefreshToken(ctx context.Context, id string) (RefreshToken, error) {
+	var d tokenDoc
+	err := s.tokens.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	t := RefreshToken{ID: d.ID, SessionID: d.SessionID, ParentID: d.Parent, CreatedAt: d.CreatedAt.UTC()}
+	if len(t.ParentID) > 5 && t.ParentID[:5] == "root:" {
+		t.ParentID = ""
+	}
+	return t, mongoErr(err)
+}
+
+func (s *MongoStore) Ping(ctx context.Context) error {
+	return mongoErr(s.db.Client().Ping(ctx, nil))
+}

@@ -1,0 +1,303 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"carewallet/app/storage"
+)
+
+// sqliteMigrations are append-only: version i+1 is sqliteMigrations[i].
+// Times are unix nanoseconds (UTC).
+var sqliteMigrations = []string{
+	`CREATE TABLE clinics (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL,
+		timezone   TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE staff (
+		id            TEXT PRIMARY KEY,
+		clinic_id     TEXT NOT NULL REFERENCES clinics(id),
+		email         TEXT NOT NULL UNIQUE,
+		name          TEXT NOT NULL,
+		role          TEXT NOT NULL,
+		password_hash TEXT NOT NULL,
+		created_at    INTEGER NOT NULL
+	);
+	CREATE INDEX staff_clinic ON staff (clinic_id, created_at);
+	CREATE TABLE patients (
+		id         TEXT PRIMARY KEY,
+		phone      TEXT NOT NULL UNIQUE,
+		first_name TEXT NOT NULL DEFAULT '',
+		last_name  TEXT NOT NULL DEFAULT '',
+		birth_date TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE otp_challenges (
+		id         TEXT PRIMARY KEY,
+		phone      TEXT NOT NULL,
+		seq        INTEGER NOT NULL,
+		code_hash  BLOB NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		UNIQUE (phone, seq)
+	);
+	CREATE TABLE otp_attempts (
+		challenge_id TEXT NOT NULL,
+		n            INTEGER NOT NULL CHECK (n BETWEEN 1 AND 10),
+		at           INTEGER NOT NULL,
+		PRIMARY KEY (challenge_id, n)
+	);
+	CREATE TABLE otp_used (
+		challenge_id TEXT PRIMARY KEY,
+		at           INTEGER NOT NULL
+	);
+	CREATE TABLE rate_events (
+		key TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		at  INTEGER NOT NULL,
+		PRIMARY KEY (key, seq)
+	);
+	CREATE TABLE sessions (
+		id         TEXT PRIMARY KEY,
+		kind       TEXT NOT NULL,
+		subject_id TEXT NOT NULL,
+		clinic_id  TEXT NOT NULL DEFAULT '',
+		role       TEXT NOT NULL DEFAULT '',
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE refresh_tokens (
+		id         TEXT PRIMARY KEY,
+		session_id TEXT NOT NULL,
+		parent_id  TEXT UNIQUE,
+		created_at INTEGER NOT NULL
+	);`,
+}
+
+// SQLiteStore keeps identity in the embedded database.
+type SQLiteStore struct{ db *storage.SQLite }
+
+// NewSQLiteStore migrates the identity tables and returns the store.
+func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, error) {
+	if err := storage.Migrate(ctx, db.Write, "identity", sqliteMigrations); err != nil {
+		return nil, err
+	}
+	return &SQLiteStore{db: db}, nil
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func sqlErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case storage.IsDuplicate(err):
+		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+	}
+	return fmt.Errorf("identity: sqlite: %w", err)
+}
+
+func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
+	_, err := s.db.Write.ExecContext(ctx, q, args...)
+	return sqlErr(err)
+}
+
+func (s *SQLiteStore) InsertClinic(ctx context.Context, c Clinic) error {
+	return s.exec(ctx, `INSERT INTO clinics (id, name, timezone, created_at) VALUES (?, ?, ?, ?)`,
+		c.ID, c.Name, c.Timezone, nanos(c.CreatedAt))
+}
+
+func (s *SQLiteStore) Clinic(ctx context.Context, id string) (Clinic, error) {
+	var c Clinic
+	var at int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, name, timezone, created_at FROM clinics WHERE id = ?`, id).
+		Scan(&c.ID, &c.Name, &c.Timezone, &at)
+	c.CreatedAt = fromNanos(at)
+	return c, sqlErr(err)
+}
+
+func (s *SQLiteStore) InsertStaff(ctx context.Context, st Staff) error {
+	return s.exec(ctx, `INSERT INTO staff (id, clinic_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		st.ID, st.ClinicID, st.Email, st.Name, string(st.Role), st.PasswordHash, nanos(st.CreatedAt))
+}
+
+const staffCols = `id, clinic_id, email, name, role, password_hash, created_at`
+
+func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
+	var st Staff
+	var role string
+	var at int64
+	err := row.Scan(&st.ID, &st.ClinicID, &st.Email, &st.Name, &role, &st.PasswordHash, &at)
+	st.Role, st.CreatedAt = Role(role), fromNanos(at)
+	return st, sqlErr(err)
+}
+
+func (s *SQLiteStore) StaffByEmail(ctx context.Context, email string) (Staff, error) {
+	return scanStaff(s.db.Read.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE email = ?`, email))
+}
+
+func (s *SQLiteStore) StaffByID(ctx context.Context, id string) (Staff, error) {
+	return scanStaff(s.db.Read.QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE id = ?`, id))
+}
+
+func (s *SQLiteStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+staffCols+` FROM staff WHERE clinic_id = ? ORDER BY created_at, id`, clinicID)
+	if err != nil {
+		return nil, sqlErr(err)
+	}
+	defer rows.Close()
+	var out []Staff
+	for rows.Next() {
+		st, err := scanStaff(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, sqlErr(rows.Err())
+}
+
+func (s *SQLiteStore) InsertPatient(ctx context.Context, p Patient) error {
+	return s.exec(ctx, `INSERT INTO patients (id, phone, first_name, last_name, birth_date, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, nanos(p.CreatedAt))
+}
+
+const patientCols = `id, phone, first_name, last_name, birth_date, created_at`
+
+func scanPatient(row *sql.Row) (Patient, error) {
+	var p Patient
+	var at int64
+	err := row.Scan(&p.ID, &p.Phone, &p.FirstName, &p.LastName, &p.BirthDate, &at)
+	p.CreatedAt = fromNanos(at)
+	return p, sqlErr(err)
+}
+
+func (s *SQLiteStore) PatientByPhone(ctx context.Context, phone string) (Patient, error) {
+	return scanPatient(s.db.Read.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE phone = ?`, phone))
+}
+
+func (s *SQLiteStore) PatientByID(ctx context.Context, id string) (Patient, error) {
+	return scanPatient(s.db.Read.QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
+}
+
+func (s *SQLiteStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
+	res, err := s.db.Write.ExecContext(ctx, `UPDATE patients SET first_name = ?, last_name = ?, birth_date = ? WHERE id = ?`,
+		p.FirstName, p.LastName, p.BirthDate, p.ID)
+	if err != nil {
+		return sqlErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+const challengeCols = `id, phone, seq, code_hash, created_at, expires_at`
+
+func scanChallenge(row *sql.Row) (Challenge, error) {
+	var c Challenge
+	var created, expires int64
+	err := row.Scan(&c.ID, &c.Phone, &c.Seq, &c.CodeHash, &created, &expires)
+	c.CreatedAt, c.ExpiresAt = fromNanos(created), fromNanos(expires)
+	return c, sqlErr(err)
+}
+
+func (s *SQLiteStore) LastChallenge(ctx context.Context, phone string) (Challenge, error) {
+	return scanChallenge(s.db.Write.QueryRowContext(ctx,
+		`SELECT `+challengeCols+` FROM otp_challenges WHERE phone = ? ORDER BY seq DESC LIMIT 1`, phone))
+}
+
+func (s *SQLiteStore) ChallengeBySeq(ctx context.Context, phone string, seq int64) (Challenge, error) {
+	return scanChallenge(s.db.Read.QueryRowContext(ctx,
+		`SELECT `+challengeCols+` FROM otp_challenges WHERE phone = ? AND seq = ?`, phone, seq))
+}
+
+func (s *SQLiteStore) InsertChallenge(ctx context.Context, c Challenge) error {
+	return s.exec(ctx, `INSERT INTO otp_challenges (id, phone, seq, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Phone, c.Seq, c.CodeHash, nanos(c.CreatedAt), nanos(c.ExpiresAt))
+}
+
+func (s *SQLiteStore) CountAttempts(ctx context.Context, challengeID string) (int, error) {
+	var n int
+	err := s.db.Write.QueryRowContext(ctx, `SELECT count(*) FROM otp_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
+	return n, sqlErr(err)
+}
+
+func (s *SQLiteStore) InsertAttempt(ctx context.Context, challengeID string, n int, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO otp_attempts (challenge_id, n, at) VALUES (?, ?, ?)`, challengeID, n, nanos(at))
+}
+
+func (s *SQLiteStore) InsertUsed(ctx context.Context, challengeID string, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO otp_used (challenge_id, at) VALUES (?, ?)`, challengeID, nanos(at))
+}
+
+func (s *SQLiteStore) LastRateSeq(ctx context.Context, key string) (int64, error) {
+	var n sql.NullInt64
+	err := s.db.Write.QueryRowContext(ctx, `SELECT max(seq) FROM rate_events WHERE key = ?`, key).Scan(&n)
+	return n.Int64, sqlErr(err)
+}
+
+func (s *SQLiteStore) RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error) {
+	var at int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT at FROM rate_events WHERE key = ? AND seq = ?`, key, seq).Scan(&at)
+	return fromNanos(at), sqlErr(err)
+}
+
+func (s *SQLiteStore) InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO rate_events (key, seq, at) VALUES (?, ?, ?)`, key, seq, nanos(at))
+}
+
+func (s *SQLiteStore) InsertSession(ctx context.Context, se Session) error {
+	return s.exec(ctx, `INSERT INTO sessions (id, kind, subject_id, clinic_id, role, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, 0)`,
+		se.ID, se.Kind, se.SubjectID, se.ClinicID, string(se.Role), nanos(se.CreatedAt))
+}
+
+func (s *SQLiteStore) Session(ctx context.Context, id string) (Session, error) {
+	var se Session
+	var role string
+	var created, revoked int64
+	err := s.db.Read.QueryRowContext(ctx,
+		`SELECT id, kind, subject_id, clinic_id, role, created_at, revoked_at FROM sessions WHERE id = ?`, id).
+		Scan(&se.ID, &se.Kind, &se.SubjectID, &se.ClinicID, &role, &created, &revoked)
+	se.Role, se.CreatedAt, se.RevokedAt = Role(role), fromNanos(created), fromNanos(revoked)
+	return se, sqlErr(err)
+}
+
+func (s *SQLiteStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
+	return s.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, nanos(at), id)
+}
+
+func (s *SQLiteStore) InsertRefreshToken(ctx context.Context, t RefreshToken) error {
+	var parent any
+	if t.ParentID != "" {
+		parent = t.ParentID
+	}
+	return s.exec(ctx, `INSERT INTO refresh_tokens (id, session_id, parent_id, created_at) VALUES (?, ?, ?, ?)`,
+		t.ID, t.SessionID, parent, nanos(t.CreatedAt))
+}
+
+func (s *SQLiteStore) RefreshToken(ctx context.Context, id string) (RefreshToken, error) {
+	var t RefreshToken
+	var parent sql.NullString
+	var at int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, session_id, parent_id, created_at FROM refresh_tokens WHERE id = ?`, id).
+		Scan(&t.ID, &t.SessionID, &parent, &at)
+	t.ParentID, t.CreatedAt = parent.String, fromNanos(at)
+	return t, sqlErr(err)
+}
+
+func (s *SQLiteStore) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
