@@ -1,0 +1,125 @@
+// Package push delivers everything a patient should see: it appends events
+// to each user's durable inbox (the truth, with a per-user increasing seq),
+// hands them to live websocket subscriptions through the in-process Hub, and
+// wakes backgrounded apps through FCM.
+//
+// Invariants:
+//   - a user's events have seqs 1, 2, 3, … with no gap and no duplicate, on
+//     SQLite and on MongoDB, without multi-document transactions: the insert
+//     at seq+1 guarded by the unique key (user, seq) is the commit;
+//   - a Draft with a Key is published at most once per user: the unique key
+//     (user, key) makes a replay return the first event and push nothing;
+//   - a subscription receives seqs in order without gap or duplicate: the
+//     hub only queues seq == last+1 and reads the store to fill any gap;
+//   - FCM is a hint sent after the inbox write, from a queue, so a slow or
+//     failing FCM never blocks or fails Publish.
+//
+// The package knows nothing of HTTP; the app layer maps its errors and
+// drives Subscription from the websocket handler.
+package push
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors returned by the package; the app maps them to HTTP statuses.
+var (
+	ErrInvalidDevice = errors.New("push: invalid device")
+	ErrInvalidDraft  = errors.New("push: invalid event")
+	ErrNotFound      = errors.New("push: not found")
+	ErrSlowConsumer  = errors.New("push: subscriber too slow, queue limit exceeded")
+	ErrClosed        = errors.New("push: closed")
+)
+
+// Limits.
+const (
+	MaxDataBytes    = 16 << 10 // an event's JSON payload
+	MaxTypeLen      = 64
+	MaxKeyLen       = 200
+	MaxTokenLen     = 4096
+	MaxEventsPage   = 500
+	DefaultPageSize = 100
+)
+
+// Draft is an event to publish. Key, when set, makes Publish idempotent per
+// user: publishing the same (user, key) again returns the first event,
+// appends nothing and sends no second push.
+type Draft struct {
+	Key   string          // e.g. "spend:{id}:code"
+	Type  string          // e.g. "wallet.spend_code", "wallet.points_earned"
+	Data  json.RawMessage // the JSON payload shown in the inbox / websocket and sent as FCM data
+	Alert *Alert          // nil: inbox + websocket only; set: also wake the app via FCM
+}
+
+// Alert is the lock-screen text of a push: never a code or a medical detail
+// (the code travels only in Data and the inbox).
+type Alert struct{ Title, Body string }
+
+// Event is one entry of a user's inbox.
+type Event struct {
+	Seq       int64           `json:"seq"`
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+// Device is an app installation that receives pushes.
+type Device struct {
+	Token      string `json:"token"`
+	Platform   string `json:"platform"` // android | ios | web
+	AppVersion string `json:"app_version"`
+	Locale     string `json:"locale"`
+}
+
+// Validate checks a device registration.
+func (d Device) Validate() error {
+	switch {
+	case d.Token == "" || len(d.Token) > MaxTokenLen || !utf8.ValidString(d.Token):
+		return fmt.Errorf("%w: token must be 1..%d characters", ErrInvalidDevice, MaxTokenLen)
+	case d.Platform != "android" && d.Platform != "ios" && d.Platform != "web":
+		return fmt.Errorf("%w: platform must be android, ios or web", ErrInvalidDevice)
+	case len(d.AppVersion) > 64:
+		return fmt.Errorf("%w: app_version is longer than 64 characters", ErrInvalidDevice)
+	case len(d.Locale) > 35:
+		return fmt.Errorf("%w: locale is longer than 35 characters", ErrInvalidDevice)
+	}
+	return nil
+}
+
+// normalize validates d and returns its payload in compact form ({} for none).
+func (d Draft) normalize() (json.RawMessage, error) {
+	if d.Type == "" || len(d.Type) > MaxTypeLen {
+		return nil, fmt.Errorf("%w: type must be 1..%d characters", ErrInvalidDraft, MaxTypeLen)
+	}
+	if len(d.Key) > MaxKeyLen {
+		return nil, fmt.Errorf("%w: key is longer than %d characters", ErrInvalidDraft, MaxKeyLen)
+	}
+	if d.Alert != nil && (d.Alert.Title == "" || len(d.Alert.Title)+len(d.Alert.Body) > 1024) {
+		return nil, fmt.Errorf("%w: alert needs a title and at most 1 KiB of text", ErrInvalidDraft)
+	}
+	if len(d.Data) == 0 {
+		return json.RawMessage(`{}`), nil
+	}
+	if len(d.Data) > MaxDataBytes {
+		return nil, fmt.Errorf("%w: data is larger than %d bytes", ErrInvalidDraft, MaxDataBytes)
+	}
+	if !json.Valid(d.Data) {
+		return nil, fmt.Errorf("%w: data is not valid JSON", ErrInvalidDraft)
+	}
+	return d.Data, nil
+}
+
+// newID returns a random event id: stable once stored, so clients can drop
+// duplicates by id as well as by seq.
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return "ev_" + hex.EncodeToString(b[:])
+}

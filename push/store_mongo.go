@@ -1,0 +1,403 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
+)
+
+// MongoStore is the Store for several app instances sharing one MongoDB.
+// It uses no transactions: the unique index (u, s) makes the insert at
+// last+1 the commit, and the unique index (u, k) makes keyed events
+// idempotent. Unkeyed events store k = "~" + id so that every document has
+// a distinct key and the index needs no partial filter (which FerretDB
+// lacks).
+type MongoStore struct {
+	events   *mongo.Collection
+	devices  *mongo.Collection
+	failures *mongo.Collection
+}
+
+type eventDoc struct {
+	ID   string    `bson:"_id"`
+	User string    `bson:"u"`
+	Seq  int64     `bson:"s"`
+	Key  string    `bson:"k"`
+	Type string    `bson:"t"`
+	Data string    `bson:"d"`
+	At   time.Time `bson:"at"`
+}
+
+func (d eventDoc) event() Event {
+	return Event{Seq: d.Seq, ID: d.ID, Type: d.Type, Data: []byte(d.Data), CreatedAt: d.At.UTC()}
+}
+
+func newEventDoc(user, key string, ev Event) eventDoc {
+	if key == "" {
+		key = "~" + ev.ID
+	}
+	return eventDoc{ID: ev.ID, User: user, Seq: ev.Seq, Key: key, Type: ev.Type, Data: string(ev.Data),
+		At: fromMS(ms(ev.CreatedAt))}
+}
+
+type deviceDoc struct {
+	Token      string    `bson:"_id"`
+	User       string    `bson:"u"`
+	Session    string    `bson:"sess"`
+	Platform   string    `bson:"p"`
+	AppVersion string    `bson:"v"`
+	Locale     string    `bson:"l"`
+	At         time.Time `bson:"at"`
+}
+
+type failureDoc struct {
+	User     string    `bson:"u"`
+	EventID  string    `bson:"e"`
+	Token    string    `bson:"tok"`
+	Reason   string    `bson:"r"`
+	Attempts int       `bson:"n"`
+	At       time.Time `bson:"at"`
+}
+
+// NewMongoStore creates the push collections' indexes.
+func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
+	s := &MongoStore{
+		events:   db.Collection("push_events"),
+		devices:  db.Collection("push_devices"),
+		failures: db.Collection("push_failures"),
+	}
+	if err := storage.EnsureIndexes(ctx, s.events,
+		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "s", Value: 1}},
+			Options: options.Index().SetUnique(true).SetName("user_seq")},
+		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "k", Value: 1}},
+			Options: options.Index().SetUnique(true).SetName("user_key")},
+		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+	); err != nil {
+		return nil, err
+	}
+	if err := storage.EnsureIndexes(ctx, s.devices,
+		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "sess", Value: 1}},
+			Options: options.Index().SetName("user_session")},
+	); err != nil {
+		return nil, err
+	}
+	if err := storage.EnsureIndexes(ctx, s.failures,
+		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: -1}}, Options: options.Index().SetName("at")},
+	); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *MongoStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
+	for range maxAppendAttempts {
+		last, err := s.LastSeq(ctx, user)
+		if err != nil {
+			return Event{}, false, err
+		}
+		ev.Seq = last + 1
+		doc := newEventDoc(user, key, ev)
+		_, err = s.events.InsertOne(ctx, doc)
+		if err == nil {
+			return doc.event(), true, nil
+		}
+		if !storage.IsDuplicate(err) {
+			return Event{}, false, fmt.Errorf("push: append event: %w", err)
+		}
+		if key != "" {
+			got, err := s.byKey(ctx, user, key)
+			if err == nil {
+				return got, false, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return Event{}, false, err
+			}
+		}
+		// Another writer took the seq: re-read and retry.
+	}
+	return Event{}, false, fmt.Errorf("push: append event: seq contention for %d attempts", maxAppendAttempts)
+}
+
+func (s *MongoStore) byKey(ctx context.Context, user, key string) (Event, error) {
+	var doc eventDoc
+	err := s.events.FindOne(ctx, bson.D{{Key: "u", Value: user}, {Key: "k", Value: key}}).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("push: event by key: %w", err)
+	}
+	return doc.event(), nil
+}
+
+// mongoChunk bounds one InsertMany and one $in list.
+const mongoChunk = 500
+
+// AppendMany reads the chunk's last seqs (one indexed query per user, a
+// few at a time), inserts the chunk unordered and falls back to Append for
+// the users whose insert hit a unique key.
+func (s *MongoStore) AppendMany(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
+	if len(users) != len(evs) {
+		return nil, errors.New("push: AppendMany: users and events differ in length")
+	}
+	out := make([]Appended, 0, len(users))
+	for start := 0; start < len(users); start += mongoChunk {
+		end := min(start+mongoChunk, len(users))
+		res, err := s.appendChunk(ctx, users[start:end], key, evs[start:end])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+func (s *MongoStore) appendChunk(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
+	existing := map[string]Event{}
+	if key != "" {
+		cur, err := s.events.Find(ctx, bson.D{{Key: "k", Value: key}, {Key: "u", Value: bson.D{{Key: "$in", Value: users}}}})
+		if err != nil {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+		var docs []eventDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+		for _, d := range docs {
+			existing[d.User] = d.event()
+		}
+	}
+	last, err := s.lastSeqs(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Appended, len(users))
+	var docs []any
+	var idx []int
+	for i, u := range users {
+		if ev, ok := existing[u]; ok {
+			out[i] = Appended{User: u, Event: ev}
+			continue
+		}
+		ev := evs[i]
+		last[u]++
+		ev.Seq = last[u]
+		doc := newEventDoc(u, key, ev)
+		out[i] = Appended{User: u, Event: doc.event(), Created: true}
+		if key != "" {
+			existing[u] = doc.event()
+		}
+		docs = append(docs, doc)
+		idx = append(idx, i)
+	}
+	if len(docs) == 0 {
+		return out, nil
+	}
+	_, err = s.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return out, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 && we.Code != 11001 {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+	}
+	for _, we := range bwe.WriteErrors {
+		i := idx[we.Index]
+		ev, created, err := s.Append(ctx, users[i], key, evs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Appended{User: users[i], Event: ev, Created: created}
+	}
+	return out, nil
+}
+
+func (s *MongoStore) lastSeqs(ctx context.Context, users []string) (map[string]int64, error) {
+	uniq := make([]string, 0, len(users))
+	seen := make(map[string]bool, len(users))
+	for _, u := range users {
+		if !seen[u] {
+			seen[u] = true
+			uniq = append(uniq, u)
+		}
+	}
+	seqs := make([]int64, len(uniq))
+	errs := make([]error, len(uniq))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, u := range uniq {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			seqs[i], errs[i] = s.LastSeq(ctx, u)
+		}()
+	}
+	wg.Wait()
+	last := make(map[string]int64, len(uniq))
+	for i, u := range uniq {
+		last[u] = seqs[i]
+	}
+	return last, errors.Join(errs...)
+}
+
+func (s *MongoStore) Events(ctx context.Context, user string, after int64, limit int) ([]Event, error) {
+	cur, err := s.events.Find(ctx,
+		bson.D{{Key: "u", Value: user}, {Key: "s", Value: bson.D{{Key: "$gt", Value: after}}}},
+		options.Find().SetSort(bson.D{{Key: "s", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("push: events: %w", err)
+	}
+	var docs []eventDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("push: events: %w", err)
+	}
+	out := make([]Event, len(docs))
+	for i, d := range docs {
+		out[i] = d.event()
+	}
+	return out, nil
+}
+
+func (s *MongoStore) LastSeq(ctx context.Context, user string) (int64, error) {
+	var doc struct {
+		Seq int64 `bson:"s"`
+	}
+	err := s.events.FindOne(ctx, bson.D{{Key: "u", Value: user}},
+		options.FindOne().SetSort(bson.D{{Key: "s", Value: -1}}).SetProjection(bson.D{{Key: "s", Value: 1}})).Decode(&doc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("push: last seq: %w", err)
+	}
+	return doc.Seq, nil
+}
+
+func (s *MongoStore) Since(ctx context.Context, t time.Time, limit int) ([]UserEvent, error) {
+	cur, err := s.events.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: fromMS(ms(t))}}}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "u", Value: 1}, {Key: "s", Value: 1}}).
+			SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("push: events since: %w", err)
+	}
+	var docs []eventDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("push: events since: %w", err)
+	}
+	out := make([]UserEvent, len(docs))
+	for i, d := range docs {
+		out[i] = UserEvent{User: d.User, Event: d.event()}
+	}
+	return out, nil
+}
+
+func (s *MongoStore) PutDevice(ctx context.Context, user, session string, d Device, at time.Time) error {
+	doc := deviceDoc{Token: d.Token, User: user, Session: session, Platform: d.Platform,
+		AppVersion: d.AppVersion, Locale: d.Locale, At: fromMS(ms(at))}
+	_, err := s.devices.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Token}}, doc, options.Replace().SetUpsert(true))
+	if storage.IsDuplicate(err) {
+		// Two concurrent upserts of a new token: the other one inserted it,
+		// so ours becomes a plain replace.
+		_, err = s.devices.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Token}}, doc)
+	}
+	if err != nil {
+		return fmt.Errorf("push: put device: %w", err)
+	}
+	return nil
+}
+
+func (s *MongoStore) DeleteDevice(ctx context.Context, user, token string) error {
+	res, err := s.devices.DeleteOne(ctx, bson.D{{Key: "_id", Value: token}, {Key: "u", Value: user}})
+	if err != nil {
+		return fmt.Errorf("push: delete device: %w", err)
+	}
+	if res.DeletedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *MongoStore) DeleteSessionDevices(ctx context.Context, user, session string) error {
+	if _, err := s.devices.DeleteMany(ctx, bson.D{{Key: "u", Value: user}, {Key: "sess", Value: session}}); err != nil {
+		return fmt.Errorf("push: delete session devices: %w", err)
+	}
+	return nil
+}
+
+func (s *MongoStore) DeleteTokens(ctx context.Context, tokens []string) error {
+	for start := 0; start < len(tokens); start += mongoChunk {
+		chunk := tokens[start:min(start+mongoChunk, len(tokens))]
+		if _, err := s.devices.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: chunk}}}}); err != nil {
+			return fmt.Errorf("push: delete tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *MongoStore) Devices(ctx context.Context, users []string) ([]UserDevice, error) {
+	var out []UserDevice
+	for start := 0; start < len(users); start += mongoChunk {
+		chunk := users[start:min(start+mongoChunk, len(users))]
+		cur, err := s.devices.Find(ctx, bson.D{{Key: "u", Value: bson.D{{Key: "$in", Value: chunk}}}},
+			options.Find().SetSort(bson.D{{Key: "u", Value: 1}, {Key: "_id", Value: 1}}))
+		if err != nil {
+			return nil, fmt.Errorf("push: devices: %w", err)
+		}
+		var docs []deviceDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return nil, fmt.Errorf("push: devices: %w", err)
+		}
+		for _, d := range docs {
+			out = append(out, UserDevice{User: d.User, Session: d.Session, UpdatedAt: d.At.UTC(),
+				Device: Device{Token: d.Token, Platform: d.Platform, AppVersion: d.AppVersion, Locale: d.Locale}})
+		}
+	}
+	return out, nil
+}
+
+func (s *MongoStore) RecordFailures(ctx context.Context, fs []Failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	docs := make([]any, len(fs))
+	for i, f := range fs {
+		docs[i] = failureDoc{User: f.User, EventID: f.EventID, Token: f.Token, Reason: f.Reason,
+			Attempts: f.Attempts, At: fromMS(ms(f.At))}
+	}
+	if _, err := s.failures.InsertMany(ctx, docs); err != nil {
+		return fmt.Errorf("push: record failures: %w", err)
+	}
+	return nil
+}
+
+func (s *MongoStore) Failures(ctx context.Context, limit int) ([]Failure, error) {
+	cur, err := s.failures.Find(ctx, bson.D{},
+		options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("push: failures: %w", err)
+	}
+	var docs []failureDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("push: failures: %w", err)
+	}
+	out := make([]Failure, len(docs))
+	for i, d := range docs {
+		out[i] = Failure{User: d.User, EventID: d.EventID, Token: d.Token, Reason: d.Reason,
+			Attempts: d.Attempts, At: d.At.UTC()}
+	}
+	return out, nil
+}

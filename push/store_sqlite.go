@@ -1,0 +1,424 @@
+package push
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"carewallet/app/storage"
+)
+
+// sqliteMigrations are the push component's schema versions; released
+// versions are never edited, only appended to.
+var sqliteMigrations = []string{
+	`CREATE TABLE push_events (
+		user_id    TEXT    NOT NULL,
+		seq        INTEGER NOT NULL,
+		id         TEXT    NOT NULL UNIQUE,
+		ikey       TEXT,
+		type       TEXT    NOT NULL,
+		data       TEXT    NOT NULL,
+		created_at INTEGER NOT NULL, -- unix milliseconds
+		PRIMARY KEY (user_id, seq)
+	) WITHOUT ROWID;
+	CREATE UNIQUE INDEX push_events_key ON push_events (user_id, ikey);
+	CREATE INDEX push_events_created ON push_events (created_at);
+	CREATE TABLE push_devices (
+		token       TEXT    NOT NULL PRIMARY KEY,
+		user_id     TEXT    NOT NULL,
+		session_id  TEXT    NOT NULL,
+		platform    TEXT    NOT NULL,
+		app_version TEXT    NOT NULL,
+		locale      TEXT    NOT NULL,
+		updated_at  INTEGER NOT NULL
+	);
+	CREATE INDEX push_devices_user ON push_devices (user_id, session_id);
+	CREATE TABLE push_failures (
+		id         INTEGER PRIMARY KEY,
+		user_id    TEXT    NOT NULL,
+		event_id   TEXT    NOT NULL,
+		token      TEXT    NOT NULL,
+		reason     TEXT    NOT NULL,
+		attempts   INTEGER NOT NULL,
+		created_at INTEGER NOT NULL
+	);`,
+}
+
+// SQLiteStore is the embedded Store. Every write goes through the single
+// writer connection, so Append's read of max(seq) and its insert are one
+// statement that no other writer interleaves with; the primary key (user,
+// seq) still guards against a second process on the same file.
+type SQLiteStore struct {
+	db *storage.SQLite
+}
+
+// NewSQLiteStore runs the push migrations and returns the store.
+func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, error) {
+	if err := storage.Migrate(ctx, db.Write, "push", sqliteMigrations); err != nil {
+		return nil, err
+	}
+	return &SQLiteStore{db: db}, nil
+}
+
+const eventCols = `seq, id, type, data, created_at`
+
+func nullKey(key string) sql.NullString { return sql.NullString{String: key, Valid: key != ""} }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+type scanner interface{ Scan(...any) error }
+
+func scanEvent(r scanner) (Event, error) {
+	var ev Event
+	var data string
+	var at int64
+	if err := r.Scan(&ev.Seq, &ev.ID, &ev.Type, &data, &at); err != nil {
+		return Event{}, err
+	}
+	ev.Data = []byte(data)
+	ev.CreatedAt = fromMS(at)
+	return ev, nil
+}
+
+func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
+	for range maxAppendAttempts {
+		err := s.db.Write.QueryRowContext(ctx, `
+			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
+			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
+			RETURNING seq`,
+			user, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt), user).Scan(&ev.Seq)
+		if err == nil {
+			ev.CreatedAt = fromMS(ms(ev.CreatedAt))
+			return ev, true, nil
+		}
+		if !storage.IsDuplicate(err) {
+			return Event{}, false, fmt.Errorf("push: append event: %w", err)
+		}
+		if key != "" {
+			got, err := s.byKey(ctx, user, key)
+			if err == nil {
+				return got, false, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return Event{}, false, err
+			}
+		}
+		// Another writer took the seq: re-read and retry.
+	}
+	return Event{}, false, fmt.Errorf("push: append event: seq contention for %d attempts", maxAppendAttempts)
+}
+
+func (s *SQLiteStore) byKey(ctx context.Context, user, key string) (Event, error) {
+	ev, err := scanEvent(s.db.Write.QueryRowContext(ctx,
+		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND ikey = ?`, user, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, ErrNotFound
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("push: event by key: %w", err)
+	}
+	return ev, nil
+}
+
+// sqliteChunk keeps statements under SQLite's bound-parameter limit.
+const sqliteChunk = 500
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// AppendMany writes each chunk of users in one immediate transaction: it
+// reads the chunk's last seqs and existing keys, then inserts one
+// multi-row statement. Holding the write lock makes the read and the
+// insert atomic; a duplicate (another process on the file) falls back to
+// Append per user.
+func (s *SQLiteStore) AppendMany(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
+	if len(users) != len(evs) {
+		return nil, errors.New("push: AppendMany: users and events differ in length")
+	}
+	out := make([]Appended, 0, len(users))
+	for start := 0; start < len(users); start += sqliteChunk {
+		end := min(start+sqliteChunk, len(users))
+		res, err := s.appendChunk(ctx, users[start:end], key, evs[start:end])
+		if storage.IsDuplicate(err) {
+			res = res[:0]
+			for i, u := range users[start:end] {
+				ev, created, err := s.Append(ctx, u, key, evs[start+i])
+				if err != nil {
+					return out, err
+				}
+				res = append(res, Appended{User: u, Event: ev, Created: created})
+			}
+		} else if err != nil {
+			return out, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	defer tx.Rollback()
+
+	args := make([]any, 0, len(users)*7)
+	for _, u := range users {
+		args = append(args, u)
+	}
+	last := make(map[string]int64, len(users))
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, max(seq) FROM push_events WHERE user_id IN (`+
+		placeholders(len(users))+`) GROUP BY user_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	for rows.Next() {
+		var u string
+		var seq int64
+		if err := rows.Scan(&u, &seq); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+		last[u] = seq
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	existing := map[string]Event{}
+	if key != "" {
+		rows, err := tx.QueryContext(ctx, `SELECT user_id, `+eventCols+` FROM push_events WHERE ikey = ? AND user_id IN (`+
+			placeholders(len(users))+`)`, append([]any{key}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+		for rows.Next() {
+			var u string
+			var ev Event
+			var data string
+			var at int64
+			if err := rows.Scan(&u, &ev.Seq, &ev.ID, &ev.Type, &data, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("push: append events: %w", err)
+			}
+			ev.Data, ev.CreatedAt = []byte(data), fromMS(at)
+			existing[u] = ev
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+	}
+
+	out := make([]Appended, len(users))
+	args = args[:0]
+	n := 0
+	for i, u := range users {
+		if ev, ok := existing[u]; ok {
+			out[i] = Appended{User: u, Event: ev}
+			continue
+		}
+		ev := evs[i]
+		last[u]++ // a user listed twice gets two events
+		ev.Seq = last[u]
+		ev.CreatedAt = fromMS(ms(ev.CreatedAt))
+		out[i] = Appended{User: u, Event: ev, Created: true}
+		if key != "" {
+			existing[u] = ev
+		}
+		args = append(args, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt))
+		n++
+	}
+	if n > 0 {
+		q := `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", n), ",")
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return nil, fmt.Errorf("push: append events: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) Events(ctx context.Context, user string, after int64, limit int) ([]Event, error) {
+	rows, err := s.db.Read.QueryContext(ctx,
+		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		user, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("push: events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("push: events: %w", err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("push: events: %w", err)
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) LastSeq(ctx context.Context, user string) (int64, error) {
+	var seq int64
+	if err := s.db.Read.QueryRowContext(ctx,
+		`SELECT coalesce(max(seq), 0) FROM push_events WHERE user_id = ?`, user).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("push: last seq: %w", err)
+	}
+	return seq, nil
+}
+
+func (s *SQLiteStore) Since(ctx context.Context, t time.Time, limit int) ([]UserEvent, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, `+eventCols+` FROM push_events
+		WHERE created_at >= ? ORDER BY created_at, user_id, seq LIMIT ?`, ms(t), limit)
+	if err != nil {
+		return nil, fmt.Errorf("push: events since: %w", err)
+	}
+	defer rows.Close()
+	var out []UserEvent
+	for rows.Next() {
+		var ue UserEvent
+		var data string
+		var at int64
+		if err := rows.Scan(&ue.User, &ue.Event.Seq, &ue.Event.ID, &ue.Event.Type, &data, &at); err != nil {
+			return nil, fmt.Errorf("push: events since: %w", err)
+		}
+		ue.Event.Data, ue.Event.CreatedAt = []byte(data), fromMS(at)
+		out = append(out, ue)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("push: events since: %w", err)
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) PutDevice(ctx context.Context, user, session string, d Device, at time.Time) error {
+	_, err := s.db.Write.ExecContext(ctx, `
+		INSERT INTO push_devices (token, user_id, session_id, platform, app_version, locale, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, session_id = excluded.session_id,
+			platform = excluded.platform, app_version = excluded.app_version, locale = excluded.locale,
+			updated_at = excluded.updated_at`,
+		d.Token, user, session, d.Platform, d.AppVersion, d.Locale, ms(at))
+	if err != nil {
+		return fmt.Errorf("push: put device: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLiteStore) DeleteDevice(ctx context.Context, user, token string) error {
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM push_devices WHERE token = ? AND user_id = ?`, token, user)
+	if err != nil {
+		return fmt.Errorf("push: delete device: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("push: delete device: %w", err)
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *SQLiteStore) DeleteSessionDevices(ctx context.Context, user, session string) error {
+	if _, err := s.db.Write.ExecContext(ctx,
+		`DELETE FROM push_devices WHERE user_id = ? AND session_id = ?`, user, session); err != nil {
+		return fmt.Errorf("push: delete session devices: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLiteStore) DeleteTokens(ctx context.Context, tokens []string) error {
+	for start := 0; start < len(tokens); start += sqliteChunk {
+		chunk := tokens[start:min(start+sqliteChunk, len(tokens))]
+		args := make([]any, len(chunk))
+		for i, t := range chunk {
+			args[i] = t
+		}
+		if _, err := s.db.Write.ExecContext(ctx,
+			`DELETE FROM push_devices WHERE token IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return fmt.Errorf("push: delete tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLiteStore) Devices(ctx context.Context, users []string) ([]UserDevice, error) {
+	var out []UserDevice
+	for start := 0; start < len(users); start += sqliteChunk {
+		chunk := users[start:min(start+sqliteChunk, len(users))]
+		args := make([]any, len(chunk))
+		for i, u := range chunk {
+			args[i] = u
+		}
+		rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, session_id, token, platform, app_version, locale, updated_at
+			FROM push_devices WHERE user_id IN (`+placeholders(len(chunk))+`) ORDER BY user_id, token`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("push: devices: %w", err)
+		}
+		for rows.Next() {
+			var d UserDevice
+			var at int64
+			if err := rows.Scan(&d.User, &d.Session, &d.Token, &d.Platform, &d.AppVersion, &d.Locale, &at); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("push: devices: %w", err)
+			}
+			d.UpdatedAt = fromMS(at)
+			out = append(out, d)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("push: devices: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *SQLiteStore) RecordFailures(ctx context.Context, fs []Failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	tx, err := s.db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("push: record failures: %w", err)
+	}
+	defer tx.Rollback()
+	for _, f := range fs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO push_failures (user_id, event_id, token, reason, attempts, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, f.User, f.EventID, f.Token, f.Reason, f.Attempts, ms(f.At)); err != nil {
+			return fmt.Errorf("push: record failures: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("push: record failures: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, event_id, token, reason, attempts, created_at
+		FROM push_failures ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("push: failures: %w", err)
+	}
+	defer rows.Close()
+	var out []Failure
+	for rows.Next() {
+		var f Failure
+		var at int64
+		if err := rows.Scan(&f.User, &f.EventID, &f.Token, &f.Reason, &f.Attempts, &at); err != nil {
+			return nil, fmt.Errorf("push: failures: %w", err)
+		}
+		f.At = fromMS(at)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
