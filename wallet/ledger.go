@@ -46,6 +46,8 @@ type Entry struct {
 	// PaidAfter is the card's cumulative paid spend after the entry (the
 	// level base).
 	PaidAfter int64 `json:"-"`
+	// Replayed is set when Commit returned an existing entry for the key.
+	Replayed bool `json:"-"`
 	// State is the card state after the entry. The Mongo adapter stores it
 	// in the entry (the entry is then the whole truth, no transaction
 	// needed); the SQLite adapter keeps it in the lots table updated in the

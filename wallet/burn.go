@@ -1,0 +1,203 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RunBurn is the burn job, safe to run on any number of instances at once:
+//   - every open lot with burns_at <= now gets one expire entry keyed
+//     expire:{lot} (the unique key makes concurrent runs post it once),
+//     found through the burns_at index in batches of Options.BurnBatch;
+//   - lots whose warning time has come get a burn warning (inbox key
+//     burnwarn:{lot}, so a repeat delivers once);
+//   - active cards whose holder has a birthday today in the clinic's time
+//     zone get the birthday bonus (key birthday:{year});
+//   - expired QR card codes are purged.
+func (s *Service) RunBurn(ctx context.Context, now time.Time) (*BurnReport, error) {
+	now = now.UTC()
+	rep := &BurnReport{}
+	if err := s.burnLots(ctx, now, rep); err != nil {
+		return rep, err
+	}
+	if err := s.warnLots(ctx, now, rep); err != nil {
+		return rep, err
+	}
+	if err := s.birthdays(ctx, now, rep); err != nil {
+		return rep, err
+	}
+	if err := s.store.PurgeCardCodes(ctx, now.Add(-time.Hour)); err != nil {
+		return rep, fmt.Errorf("wallet: purge card codes: %w", err)
+	}
+	return rep, nil
+}
+
+func (s *Service) burnLots(ctx context.Context, now time.Time, rep *BurnReport) error {
+	seen := map[string]bool{}
+	for {
+		lots, err := s.store.DueLots(ctx, now, s.batch)
+		if err != nil {
+			return fmt.Errorf("wallet: due lots: %w", err)
+		}
+		cards := map[string]*Card{}
+		var cs []Commit
+		fresh := 0
+		for _, l := range lots {
+			if seen[l.ID] {
+				continue
+			}
+			seen[l.ID] = true
+			fresh++
+			card := cards[l.CardID]
+			if card == nil {
+				if card, err = s.store.Card(ctx, l.CardID); err != nil {
+					return fmt.Errorf("wallet: burn: card %s: %w", l.CardID, err)
+				}
+				cards[l.CardID] = card
+			}
+			cs = append(cs, s.expireCommit(card, l.ID, now))
+		}
+		if fresh == 0 {
+			return nil
+		}
+		res, err := s.store.CommitMany(ctx, cs)
+		if err != nil {
+			return fmt.Errorf("wallet: burn: %w", err)
+		}
+		for i, r := range res {
+			switch {
+			case r.Err != nil:
+				return fmt.Errorf("wallet: burn lot: %w", r.Err)
+			case r.Entry == nil:
+				// Spent before it burned: only the cache was stale.
+				if err := s.store.SyncLots(ctx, cs[i].CardID); err != nil {
+					return err
+				}
+			case !r.Entry.Replayed:
+				rep.Lots++
+				rep.Points -= r.Entry.Amount
+			}
+		}
+	}
+}
+
+func (s *Service) expireCommit(card *Card, lotID string, now time.Time) Commit {
+	key := "expire:" + lotID
+	return Commit{CardID: card.ID, Key: key, Fingerprint: "expire", Build: func(st *State, _ []Entry) (*Entry, error) {
+		for _, l := range st.Lots {
+			if l.ID != lotID {
+				continue
+			}
+			if l.Remaining <= 0 || l.BurnsAt.After(now) {
+				return nil, nil
+			}
+			e := stampEntry(&Entry{Kind: KindExpire, Amount: -l.Remaining,
+				Lots: []LotDelta{{LotID: l.ID, Delta: -l.Remaining}}}, st, card, now)
+			e.Key, e.Fingerprint = key, "expire"
+			e.Details = mustJSON(map[string]any{"rule": "burn", "lot_id": l.ID, "lot_kind": l.Kind, "burns_at": l.BurnsAt})
+			return e, nil
+		}
+		return nil, nil
+	}}
+}
+
+func (s *Service) warnLots(ctx context.Context, now time.Time, rep *BurnReport) error {
+	seen := map[string]bool{}
+	for {
+		lots, err := s.store.WarnLots(ctx, now, s.batch)
+		if err != nil {
+			return fmt.Errorf("wallet: lots to warn: %w", err)
+		}
+		var done []string
+		for _, l := range lots {
+			if seen[l.ID] {
+				continue
+			}
+			seen[l.ID] = true
+			card, err := s.store.Card(ctx, l.CardID)
+			if err != nil {
+				return fmt.Errorf("wallet: warn: card: %w", err)
+			}
+			loc, err := s.location(ctx, card.ClinicID)
+			if err != nil {
+				return err
+			}
+			day := l.BurnsAt.Add(-time.Nanosecond).In(loc).Format("2 Jan")
+			if err := s.notifier.Notify(ctx, card.PatientID, Notification{
+				Key: "burnwarn:" + l.ID, Type: NoteBurnWarning,
+				Data:       BurnWarningData{CardID: card.ID, ClinicID: card.ClinicID, LotID: l.ID, Points: l.Remaining, BurnsAt: l.BurnsAt},
+				AlertTitle: "Points about to burn",
+				AlertBody:  fmt.Sprintf("%d points burn at the end of %s", l.Remaining, day),
+			}); err != nil {
+				return fmt.Errorf("wallet: burn warning: %w", err)
+			}
+			done = append(done, l.ID)
+			rep.Warned++
+		}
+		if len(done) == 0 {
+			return nil
+		}
+		if err := s.store.MarkWarned(ctx, done); err != nil {
+			return fmt.Errorf("wallet: mark warned: %w", err)
+		}
+	}
+}
+
+// birthdays credits the birthday bonus to holders born on today's date in
+// their clinic's zone. Candidates are the UTC dates around now (zones span
+// UTC-12 to UTC+14); each is checked against the clinic's local date.
+func (s *Service) birthdays(ctx context.Context, now time.Time, rep *BurnReport) error {
+	var mds []string
+	seenMD := map[string]bool{}
+	for _, d := range []int{-1, 0, 1} {
+		t := now.AddDate(0, 0, d)
+		for _, md := range birthMonthDays(t.Year(), t.Month(), t.Day()) {
+			if !seenMD[md] {
+				seenMD[md] = true
+				mds = append(mds, md)
+			}
+		}
+	}
+	after := ""
+	for {
+		cards, err := s.store.CardsByBirthday(ctx, mds, after, s.batch)
+		if err != nil {
+			return fmt.Errorf("wallet: birthdays: %w", err)
+		}
+		if len(cards) == 0 {
+			return nil
+		}
+		for i := range cards {
+			c := &cards[i]
+			after = c.ID
+			loc, err := s.location(ctx, c.ClinicID)
+			if err != nil {
+				return err
+			}
+			l := now.In(loc)
+			if !isBirthday(c.Holder.BirthDate, l.Year(), l.Month(), l.Day()) {
+				continue
+			}
+			p, err := s.Program(ctx, c.ClinicID)
+			if err != nil {
+				return err
+			}
+			key := fmt.Sprintf("birthday:%d", l.Year())
+			if _, err := s.store.EntryByKey(ctx, c.ID, key); err == nil {
+				continue
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			e, err := s.bonus(ctx, c, KindBirthday, key, "", p.BirthdayBonus,
+				map[string]any{"rule": "birthday_bonus", "year": l.Year(), "program_version": p.Version})
+			if err != nil {
+				return err
+			}
+			if e != nil && !e.Replayed {
+				rep.Birthdays++
+			}
+		}
+	}
+}

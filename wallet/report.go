@@ -1,0 +1,176 @@
+package wallet
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func encodeCursor(t time.Time, id string, seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + "|" + id + "|" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(s string) (time.Time, string, int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", 0, invalid("after", "not a cursor")
+	}
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 3 {
+		return time.Time{}, "", 0, invalid("after", "not a cursor")
+	}
+	ns, err1 := strconv.ParseInt(parts[0], 10, 64)
+	seq, err2 := strconv.ParseInt(parts[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, "", 0, invalid("after", "not a cursor")
+	}
+	return time.Unix(0, ns).UTC(), parts[1], seq, nil
+}
+
+func pageLimit(n int) int {
+	if n <= 0 {
+		return 100
+	}
+	return min(n, 1000)
+}
+
+// Journal is GET /v1/clinic/reports/journal: the clinic's entries in
+// (created_at, card, seq) order, filtered by patient (their own and
+// dependants' cards), operation kind, reason and date range, paged with an
+// opaque cursor.
+func (s *Service) Journal(ctx context.Context, f JournalFilter) (*JournalPage, error) {
+	if f.ClinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	if f.Kind != "" && !validKind(f.Kind) {
+		return nil, invalid("operation", "unknown operation %q", f.Kind)
+	}
+	var cur journalCursor
+	if f.After != "" {
+		t, id, seq, err := decodeCursor(f.After)
+		if err != nil {
+			return nil, err
+		}
+		cur = journalCursor{Created: t, CardID: id, Seq: seq}
+	}
+	var cards []string
+	if f.PatientID != "" {
+		cs, err := s.LookupPatient(ctx, f.ClinicID, f.PatientID)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			cards = append(cards, c.ID)
+		}
+		if len(cards) == 0 {
+			return &JournalPage{Rows: []Entry{}}, nil
+		}
+	}
+	limit := pageLimit(f.Limit)
+	rows, err := s.store.Journal(ctx, f, cards, cur, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: journal: %w", err)
+	}
+	page := &JournalPage{Rows: rows}
+	if len(rows) > limit {
+		page.Rows = rows[:limit]
+		last := rows[limit-1]
+		page.Next = encodeCursor(last.Created, last.CardID, last.Seq)
+	}
+	if page.Rows == nil {
+		page.Rows = []Entry{}
+	}
+	return page, nil
+}
+
+func validKind(k string) bool {
+	switch k {
+	case KindWelcome, KindBooking, KindBirthday, KindCashback, KindSpend, KindRefund, KindRefundSpend, KindExpire, KindAdjustment:
+		return true
+	}
+	return false
+}
+
+// CardsByStaff is GET /v1/clinic/reports/cards-by-staff: cards issued by
+// each staff member in [from, to) (zero bounds: open).
+func (s *Service) CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error) {
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	rows, err := s.store.CardsByStaff(ctx, clinicID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: cards by staff: %w", err)
+	}
+	if rows == nil {
+		rows = []StaffCards{}
+	}
+	return rows, nil
+}
+
+// CardsIssued is GET /v1/clinic/reports/cards: cards created in [from,
+// to), oldest first, paged.
+func (s *Service) CardsIssued(ctx context.Context, clinicID string, from, to time.Time, after string, limit int) (*CardsPage, error) {
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	var cur cardCursor
+	if after != "" {
+		t, id, _, err := decodeCursor(after)
+		if err != nil {
+			return nil, err
+		}
+		cur = cardCursor{Created: t, ID: id}
+	}
+	limit = pageLimit(limit)
+	rows, err := s.store.CardsIssued(ctx, clinicID, from, to, cur, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: cards issued: %w", err)
+	}
+	page := &CardsPage{Rows: rows}
+	if len(rows) > limit {
+		page.Rows = rows[:limit]
+		last := rows[limit-1]
+		page.Next = encodeCursor(last.Created, last.ID, 0)
+	}
+	if page.Rows == nil {
+		page.Rows = []Card{}
+	}
+	return page, nil
+}
+
+// Totals is GET /v1/clinic/reports/totals over [from, to).
+func (s *Service) Totals(ctx context.Context, clinicID string, from, to time.Time) (*Totals, error) {
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	sums, err := s.store.SumByKind(ctx, clinicID, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: totals: %w", err)
+	}
+	all, err := s.store.SumByKind(ctx, clinicID, time.Time{}, to)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: totals: %w", err)
+	}
+	t := &Totals{ByKind: map[string]int64{}}
+	for k, v := range sums {
+		kind, neg := strings.CutSuffix(k, "-")
+		t.ByKind[kind] += v
+		switch {
+		case kind == KindSpend:
+			t.Spent -= v
+		case kind == KindExpire:
+			t.Burned -= v
+		case neg:
+			t.Reversed -= v
+		default:
+			t.Issued += v
+		}
+	}
+	for _, v := range all {
+		t.Outstanding += v
+	}
+	return t, nil
+}
