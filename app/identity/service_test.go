@@ -2,8 +2,8 @@ package identity_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"regexp"
 	"sync"
 	"sync/atomic"

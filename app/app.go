@@ -1,0 +1,86 @@
+// Package app is carewallet's HTTP API: the Fiber application, its route
+// table (routes.go lists the whole API and feeds the OpenAPI document),
+// JWT authentication, strict JSON input and the one table that maps
+// domain errors to statuses and codes. Domain rules live in the domain
+// packages; handlers only translate between HTTP and them.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/identity"
+)
+
+// maxBody is the largest request body accepted; larger ones are a 413.
+const maxBody = 64 << 10
+
+// Deps are the services the API is built from. Optional services may be
+// nil, and then their routes answer 503.
+type Deps struct {
+	Identity *identity.Service
+	Tokens   *Tokens
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// Ready reports whether every store answers; /readyz calls it.
+	Ready func(ctx context.Context) error
+}
+
+// server holds the dependencies the handlers close over.
+type server struct {
+	Deps
+	routes []route
+}
+
+// New builds the Fiber application with every route registered.
+func New(d Deps) *fiber.App {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &server{Deps: d}
+	f := fiber.New(fiber.Config{
+		AppName:               "carewallet",
+		BodyLimit:             maxBody,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        8 << 10,
+	})
+	f.Use(s.accessLog)
+	r := &router{f: f, s: s}
+	s.register(r)
+	s.routes = r.routes
+	doc := openAPI(s.routes)
+	f.Get("/openapi.json", func(c *fiber.Ctx) error { return c.JSON(doc) })
+	f.Use(func(c *fiber.Ctx) error { return errNoRoute })
+	return f
+}
+
+var errNoRoute = errors.New("no such route")
+
+// accessLog logs one line per request: the route pattern, never the path
+// or query, which can carry tokens, tickets or phone numbers.
+func (s *server) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.handleError(c, err); herr != nil {
+			return herr
+		}
+	}
+	status := c.Response().StatusCode()
+	if status >= 500 || s.Logger.Enabled(c.UserContext(), slog.LevelDebug) {
+		s.Logger.Info("request", "method", c.Method(), "route", c.Route().Path, "status", status,
+			"duration_ms", time.Since(start).Milliseconds())
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package app
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/identity"
+)
+
+// apiError is an error with its HTTP status and stable code.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func badRequest(msg string) error { return &apiError{Status: 400, Code: "invalid_input", Message: msg} }
+
+// errorTable maps domain sentinel errors to statuses and codes. Anything
+// not here (or an *apiError / typed error below) is a 500 "internal",
+// logged once.
+var errorTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{identity.ErrNotFound, 404, "not_found"},
+	{identity.ErrInvalidPhone, 400, "invalid_phone"},
+	{identity.ErrInvalidCode, 401, "invalid_code"},
+	{identity.ErrTooManyAttempts, 429, "too_many_attempts"},
+	{identity.ErrEmailTaken, 409, "email_taken"},
+	{identity.ErrBadCredentials, 401, "bad_credentials"},
+	{identity.ErrTokenReused, 401, "token_reused"},
+	{identity.ErrSessionRevoked, 401, "session_revoked"},
+	{identity.ErrSMSUnavailable, 503, "sms_unavailable"},
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// classify turns any error into the response the client sees.
+func classify(err error) (e *apiError, retryAfter int) {
+	var ae *apiError
+	var ve *identity.ValidationError
+	var rl *identity.RateLimitError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+		return ae, 0
+	case errors.As(err, &ve):
+		return &apiError{Status: 400, Code: "invalid_input", Message: ve.Error(), Field: ve.Field}, 0
+	case errors.As(err, &rl):
+		secs := int(rl.RetryAfter.Seconds() + 0.999)
+		return &apiError{Status: 429, Code: "rate_limited", Message: rl.Error()}, max(secs, 1)
+	case errors.Is(err, errNoRoute):
+		return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
+	case errors.As(err, &fe):
+		switch fe.Code {
+		case fiber.StatusRequestEntityTooLarge:
+			return &apiError{Status: 413, Code: "body_too_large", Message: "request body is larger than 64 KiB"}, 0
+		case fiber.StatusNotFound:
+			return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
+		case fiber.StatusMethodNotAllowed:
+			return &apiError{Status: 405, Code: "method_not_allowed", Message: "method not allowed"}, 0
+		}
+		if fe.Code < 500 {
+			return &apiError{Status: fe.Code, Code: "invalid_request", Message: fe.Message}, 0
+		}
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			return &apiError{Status: row.status, Code: row.code, Message: messageOf(row.err)}, 0
+		}
+	}
+	return nil, 0
+}
+
+// messageOf is the sentinel's text without its "package: " prefix.
+func messageOf(err error) string {
+	m := err.Error()
+	for i := 0; i < len(m)-1; i++ {
+		if m[i] == ':' && m[i+1] == ' ' {
+			return m[i+2:]
+		}
+	}
+	return m
+}
+
+// handleError writes the error body. It is Fiber's ErrorHandler, and the
+// access-log middleware calls it so the logged status is the final one.
+func (s *server) handleError(c *fiber.Ctx, err error) error {
+	e, retry := classify(err)
+	if e == nil {
+		s.Logger.Error("unhandled error", "method", c.Method(), "route", c.Route().Path, "err", err)
+		e = &apiError{Status: 500, Code: "internal", Message: "internal error"}
+	}
+	if retry > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retry))
+	}
+	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+}

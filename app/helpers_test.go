@@ -1,0 +1,202 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/identity"
+	"carewallet/app/storage/storagetest"
+)
+
+// fakeSMS records texts so tests can read sign-in codes.
+type fakeSMS struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+func (f *fakeSMS) Send(_ context.Context, phone, text string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sent == nil {
+		f.sent = map[string][]string{}
+	}
+	f.sent[phone] = append(f.sent[phone], text)
+	return nil
+}
+
+var codeRE = regexp.MustCompile(`\b\d{6}\b`)
+
+func (f *fakeSMS) lastCode(t *testing.T, phone string) string {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	msgs := f.sent[phone]
+	if len(msgs) == 0 {
+		t.Fatalf("no SMS to %s", phone)
+	}
+	return codeRE.FindString(msgs[len(msgs)-1])
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testApp is the whole API over a fresh SQLite database, driven through
+// Fiber's HTTP stack.
+type testApp struct {
+	t      *testing.T
+	f      *fiber.App
+	deps   Deps
+	sms    *fakeSMS
+	clock  *testClock
+	tokens *Tokens
+}
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func newTestApp(t *testing.T) *testApp {
+	t.Helper()
+	ctx := context.Background()
+	db := storagetest.SQLite(t)
+	store, err := identity.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testApp{t: t, sms: &fakeSMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	ta.tokens, err = NewTokens(testKey, ta.clock.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta.deps = Deps{
+		Identity: identity.NewService(store, identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4}),
+		Tokens:   ta.tokens,
+		Now:      ta.clock.now,
+		Ready:    db.Ping,
+	}
+	ta.f = New(ta.deps)
+	return ta
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r resp) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r resp) errorCode(t *testing.T) string {
+	t.Helper()
+	var e errorBody
+	r.decode(t, &e)
+	return e.Error.Code
+}
+
+// do sends a request; body may be nil, a string/[]byte (sent as is) or a
+// value encoded as JSON.
+func (ta *testApp) do(method, path, token string, body any, headers ...string) resp {
+	ta.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			ta.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := ta.f.Test(req, 30_000)
+	if err != nil {
+		ta.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// must sends a request and fails the test unless the status is want.
+func (ta *testApp) must(want int, method, path, token string, body any, headers ...string) resp {
+	ta.t.Helper()
+	r := ta.do(method, path, token, body, headers...)
+	if r.Status != want {
+		ta.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// signInPatient runs the phone + code flow and returns the tokens.
+func (ta *testApp) signInPatient(phone string) tokenResponse {
+	ta.t.Helper()
+	ta.must(202, "POST", "/v1/auth/otp", "", map[string]string{"phone": phone})
+	e164, err := identity.NormalizePhone(phone)
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	code := ta.sms.lastCode(ta.t, e164)
+	var tok tokenResponse
+	ta.must(200, "POST", "/v1/auth/verify", "", map[string]string{"phone": phone, "code": code}).decode(ta.t, &tok)
+	return tok
+}
+
+// newClinic creates a clinic with a manager and returns the manager's tokens.
+func (ta *testApp) newClinic(name, email string) (identity.Clinic, tokenResponse) {
+	ta.t.Helper()
+	ctx := context.Background()
+	c, err := ta.deps.Identity.CreateClinic(ctx, name, "Europe/Moscow")
+	if err != nil {
+		ta.t.Fatal(err)
+	}
+	if _, err := ta.deps.Identity.AddStaff(ctx, identity.NewStaff{ClinicID: c.ID, Email: email, Password: "manager-password", Role: identity.RoleManager}); err != nil {
+		ta.t.Fatal(err)
+	}
+	return c, ta.staffLogin(email, "manager-password")
+}
+
+func (ta *testApp) staffLogin(email, password string) tokenResponse {
+	ta.t.Helper()
+	var tok tokenResponse
+	ta.must(200, "POST", "/v1/staff/login", "", map[string]string{"email": email, "password": password}).decode(ta.t, &tok)
+	return tok
+}

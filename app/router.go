@@ -1,0 +1,76 @@
+package app
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	public      access = iota // no token
+	anyUser                   // a patient or a staff member
+	patientOnly               // a signed-in patient
+	staffOnly                 // any staff member (admin or manager)
+	managerOnly               // a manager
+)
+
+// op documents a route for the OpenAPI document.
+type op struct {
+	Tag     string
+	Summary string
+	Req     any     // zero value of the JSON request body type, or nil
+	Resp    any     // zero value of the JSON response body type, or nil
+	Status  int     // success status; 200 when 0
+	Query   []param // query parameters
+	// Idempotent routes accept an Idempotency-Key header.
+	Idempotent bool
+	// Produces is the response media type when it is not JSON (image/png, text/csv).
+	Produces string
+}
+
+// param is a query parameter.
+type param struct {
+	Name, Type, Description string
+	Required                bool
+}
+
+type route struct {
+	Method, Path string // Path in OpenAPI form: /v1/cards/{id}
+	Access       access
+	Op           op
+}
+
+type router struct {
+	f      *fiber.App
+	s      *server
+	routes []route
+}
+
+// add registers a route. path uses OpenAPI's {name} for parameters; it is
+// turned into Fiber's :name.
+func (r *router) add(method, path string, a access, h fiber.Handler, o op) {
+	handlers := []fiber.Handler{}
+	if mw := r.s.authenticate(a); mw != nil {
+		handlers = append(handlers, mw)
+	}
+	handlers = append(handlers, h)
+	r.f.Add(method, fiberPath(path), handlers...)
+	r.routes = append(r.routes, route{Method: method, Path: path, Access: a, Op: o})
+}
+
+func fiberPath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '{':
+			b.WriteByte(':')
+		case '}':
+		default:
+			b.WriteByte(p[i])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,98 @@
+package app
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/identity"
+)
+
+type otpRequest struct {
+	Phone string `json:"phone"`
+}
+
+type otpResponse struct {
+	Status    string `json:"status"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+func (s *server) requestCode() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req otpRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if err := s.Identity.RequestCode(c.UserContext(), req.Phone); err != nil {
+			return err
+		}
+		return c.Status(202).JSON(otpResponse{Status: "sent", ExpiresIn: int(identity.CodeLifetime.Seconds())})
+	}
+}
+
+type verifyRequest struct {
+	Phone string `json:"phone"`
+	Code  string `json:"code"`
+}
+
+func (s *server) verifyCode() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req verifyRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		p, err := s.Identity.VerifyCode(ctx, req.Phone, req.Code)
+		if err != nil {
+			return err
+		}
+		se, rt, err := s.Identity.StartSession(ctx, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
+		if err != nil {
+			return err
+		}
+		resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(resp)
+	}
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+func (s *server) refresh() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req refreshRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		cl, err := s.Tokens.verify(req.RefreshToken, typeRefresh)
+		if err != nil {
+			return &apiError{Status: 401, Code: "invalid_token", Message: "refresh token is invalid or expired"}
+		}
+		se, rt, err := s.Identity.Rotate(c.UserContext(), cl.ID)
+		if err != nil {
+			return err
+		}
+		if se.ID != cl.Session {
+			return errors.New("refresh token's session does not match its record")
+		}
+		resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(resp)
+	}
+}
+
+func (s *server) logout() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := principal(c)
+		if err := s.Identity.Logout(c.UserContext(), p.SessionID); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	}
+}

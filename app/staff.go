@@ -1,0 +1,125 @@
+package app
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/identity"
+)
+
+type staffLoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *server) staffLogin() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req staffLoginRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		st, err := s.Identity.StaffLogin(ctx, req.Email, req.Password)
+		if err != nil {
+			return err
+		}
+		se, rt, err := s.Identity.StartSession(ctx, identity.Session{
+			Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role})
+		if err != nil {
+			return err
+		}
+		resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(resp)
+	}
+}
+
+// staffView is a staff member as the API shows them (never the hash).
+type staffView struct {
+	ID        string        `json:"id"`
+	ClinicID  string        `json:"clinic_id"`
+	Email     string        `json:"email"`
+	Name      string        `json:"name"`
+	Role      identity.Role `json:"role"`
+	CreatedAt time.Time     `json:"created_at"`
+}
+
+func viewStaff(st identity.Staff) staffView {
+	return staffView{ID: st.ID, ClinicID: st.ClinicID, Email: st.Email, Name: st.Name, Role: st.Role, CreatedAt: st.CreatedAt}
+}
+
+type clinicView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Timezone  string    `json:"timezone"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type clinicResponse struct {
+	Clinic clinicView `json:"clinic"`
+	Me     staffView  `json:"me"`
+}
+
+func (s *server) getClinic() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := principal(c)
+		ctx := c.UserContext()
+		cl, err := s.Identity.Clinic(ctx, p.ClinicID)
+		if err != nil {
+			return err
+		}
+		st, err := s.Identity.Staff(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(clinicResponse{
+			Clinic: clinicView{ID: cl.ID, Name: cl.Name, Timezone: cl.Timezone, CreatedAt: cl.CreatedAt},
+			Me:     viewStaff(st),
+		})
+	}
+}
+
+type staffListResponse struct {
+	Staff []staffView `json:"staff"`
+}
+
+func (s *server) listStaff() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		list, err := s.Identity.ListStaff(c.UserContext(), principal(c).ClinicID)
+		if err != nil {
+			return err
+		}
+		out := staffListResponse{Staff: make([]staffView, 0, len(list))}
+		for _, st := range list {
+			out.Staff = append(out.Staff, viewStaff(st))
+		}
+		return c.JSON(out)
+	}
+}
+
+type addStaffRequest struct {
+	Email    string        `json:"email"`
+	Password string        `json:"password"`
+	Role     identity.Role `json:"role"`
+	Name     string        `json:"name"`
+}
+
+// addStaff adds staff to the caller's own clinic: the clinic comes from
+// the token, never from the request.
+func (s *server) addStaff() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req addStaffRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		st, err := s.Identity.AddStaff(c.UserContext(), identity.NewStaff{
+			ClinicID: principal(c).ClinicID, Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role})
+		if err != nil {
+			return err
+		}
+		return c.Status(201).JSON(viewStaff(st))
+	}
+}
