@@ -101,6 +101,9 @@ func (s *Service) Clinic(ctx context.Context, id string) (Clinic, error) {
 	return s.store.Clinic(ctx, id)
 }
 
+// AnyClinic reports whether any clinic exists (the data is not empty).
+func (s *Service) AnyClinic(ctx context.Context) (bool, error) { return s.store.AnyClinic(ctx) }
+
 // ClinicLocation returns the clinic's time zone.
 func (s *Service) ClinicLocation(ctx context.Context, id string) (*time.Location, error) {
 	c, err := s.store.Clinic(ctx, id)

@@ -260,12 +260,18 @@ func TestIdentity(t *testing.T) {
 
 		t.Run("staff: clinic, unique email, login and lockout", func(t *testing.T) {
 			e := newEnv(t, b)
+			if any, err := e.svc.AnyClinic(ctx); err != nil || any {
+				t.Fatalf("AnyClinic on an empty store = %v, %v", any, err)
+			}
 			if _, err := e.svc.CreateClinic(ctx, "Smile", "Mars/Olympus"); err == nil {
 				t.Fatal("bad time zone accepted")
 			}
 			c, err := e.svc.CreateClinic(ctx, "Smile Dental", "Europe/Moscow")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if any, err := e.svc.AnyClinic(ctx); err != nil || !any {
+				t.Fatalf("AnyClinic after CreateClinic = %v, %v", any, err)
 			}
 			st, err := e.svc.AddStaff(ctx, identity.NewStaff{ClinicID: c.ID, Email: "A@Smile.test", Password: "correct horse", Role: identity.RoleManager})
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 type Store interface {
 	InsertClinic(ctx context.Context, c Clinic) error
 	Clinic(ctx context.Context, id string) (Clinic, error)
+	AnyClinic(ctx context.Context) (bool, error)
 
 	InsertStaff(ctx context.Context, s Staff) error // ErrDuplicate: email taken
 	StaffByEmail(ctx context.Context, email string) (Staff, error)

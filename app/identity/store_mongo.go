@@ -93,6 +93,11 @@ func (s *MongoStore) Clinic(ctx context.Context, id string) (Clinic, error) {
 	return Clinic{ID: d.ID, Name: d.Name, Timezone: d.Timezone, CreatedAt: d.CreatedAt.UTC()}, mongoErr(err)
 }
 
+func (s *MongoStore) AnyClinic(ctx context.Context) (bool, error) {
+	n, err := s.clinics.CountDocuments(ctx, bson.M{}, options.Count().SetLimit(1))
+	return n > 0, mongoErr(err)
+}
+
 type staffDoc struct {
 	ID           string    `bson:"_id"`
 	ClinicID     string    `bson:"clinic_id"`

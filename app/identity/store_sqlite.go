@@ -130,6 +130,12 @@ func (s *SQLiteStore) Clinic(ctx context.Context, id string) (Clinic, error) {
 	return c, sqlErr(err)
 }
 
+func (s *SQLiteStore) AnyClinic(ctx context.Context) (bool, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM clinics LIMIT 1)`).Scan(&n)
+	return n > 0, sqlErr(err)
+}
+
 func (s *SQLiteStore) InsertStaff(ctx context.Context, st Staff) error {
 	return s.exec(ctx, `INSERT INTO staff (id, clinic_id, email, name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		st.ID, st.ClinicID, st.Email, st.Name, string(st.Role), st.PasswordHash, nanos(st.CreatedAt))

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"carewallet/app/storage/storagetest"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad addr", map[string]string{"CAREWALLET_ADDR": "8080"}, "CAREWALLET_ADDR"},
+		{"mongo without key", map[string]string{"CAREWALLET_MONGO_URI": "mongodb://127.0.0.1:1"}, "CAREWALLET_JWT_KEY_FILE is required"},
+		{"bad mongo uri", map[string]string{"CAREWALLET_MONGO_URI": "postgres://x", "CAREWALLET_JWT_KEY_FILE": "/k"}, "mongodb://"},
+		{"bad webhook", map[string]string{"CAREWALLET_SMS_WEBHOOK": "ftp://x"}, "CAREWALLET_SMS_WEBHOOK"},
+		{"bad log level", map[string]string{"CAREWALLET_LOG_LEVEL": "loud"}, "CAREWALLET_LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		err := run(context.Background(), []string{"serve"}, env(tc.env), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v; want it to mention %q", tc.name, err, tc.want)
+		}
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, env(nil), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func postJSON(t *testing.T, url, token string, body any) (*http.Response, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res, out
+}
+
+// serveUntilCancel runs `carewallet serve` and waits for /healthz.
+func serveUntilCancel(t *testing.T, vars map[string]string) (base string, stop func() error, logs *bytes.Buffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	vars["CAREWALLET_ADDR"] = addr
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &bytes.Buffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, env(vars), &bytes.Buffer{}, logs) }()
+	base = "http://" + addr
+	for i := 0; ; i++ {
+		res, err := http.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("server did not start")
+		}
+	}
+	return base, func() error { cancel(); return <-done }, logs
+}
+
+func TestClinicCreateThenServe(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"CAREWALLET_DATA": dir}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"clinic", "create", "--name", "Smile Dental", "--timezone", "Europe/Moscow",
+		"--manager-email", "a@smile.test", "--manager-password", "manager-password"}, env(vars), &out, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids map[string]string
+	if err := json.Unmarshal(out.Bytes(), &ids); err != nil || !strings.HasPrefix(ids["clinic_id"], "cl_") || !strings.HasPrefix(ids["staff_id"], "st_") {
+		t.Fatalf("clinic create printed %q (%v)", out.String(), err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "jwt.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("generated JWT key: %v %v", fi, err)
+	}
+	err = run(context.Background(), []string{"clinic", "create", "--name", "X", "--timezone", "Nowhere/City",
+		"--manager-email", "b@smile.test", "--manager-password", "manager-password"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "timezone") {
+		t.Fatalf("bad time zone: %v", err)
+	}
+
+	base, stop, logs := serveUntilCancel(t, vars)
+	res, body := postJSON(t, base+"/v1/staff/login", "", map[string]string{"email": "a@smile.test", "password": "manager-password"})
+	if res.StatusCode != 200 || body["access_token"] == nil {
+		t.Fatalf("login: %d %v", res.StatusCode, body)
+	}
+	// A patient signs in; with the log SMS driver the code is in the log.
+	res, _ = postJSON(t, base+"/v1/auth/otp", "", map[string]string{"phone": "+79991112233"})
+	if res.StatusCode != 202 {
+		t.Fatalf("otp: %d", res.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	if strings.Contains(logs.String(), "+79991112233") {
+		t.Fatal("the log holds a full phone number")
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Fatalf("no orderly stop in the log:\n%s", logs)
+	}
+	// The data survives a restart with the same key.
+	base, stop, _ = serveUntilCancel(t, vars)
+	res, _ = postJSON(t, base+"/v1/staff/login", "", map[string]string{"email": "a@smile.test", "password": "manager-password"})
+	if res.StatusCode != 200 {
+		t.Fatalf("login after restart: %d", res.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	vars := map[string]string{"CAREWALLET_DATA": t.TempDir()}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo"}, env(vars), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), demoManagerEmail) || !strings.Contains(out.String(), demoAdminPassword) {
+		t.Fatalf("demo output lacks sign-in details:\n%s", out.String())
+	}
+	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("demo ran twice on the same data")
+	}
+	base, stop, _ := serveUntilCancel(t, vars)
+	defer stop()
+	for _, cred := range [][2]string{{demoManagerEmail, demoManagerPassword}, {demoAdminEmail, demoAdminPassword}} {
+		res, _ := postJSON(t, base+"/v1/staff/login", "", map[string]string{"email": cred[0], "password": cred[1]})
+		if res.StatusCode != 200 {
+			t.Fatalf("demo login %s: %d", cred[0], res.StatusCode)
+		}
+	}
+}
+
+func TestServeOnMongo(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "jwt.key")
+	if err := os.WriteFile(keyFile, []byte("a-shared-key-for-every-instance-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := storagetest.Mongo(t)
+	vars := map[string]string{
+		"CAREWALLET_MONGO_URI":    storagetest.MongoURI(t),
+		"CAREWALLET_MONGO_DB":     db.Name(),
+		"CAREWALLET_JWT_KEY_FILE": keyFile,
+		"CAREWALLET_DATA":         t.TempDir(),
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"clinic", "create", "--name", "Mongo Clinic", "--timezone", "Asia/Yekaterinburg",
+		"--manager-email", "m@mongo.test", "--manager-password", "manager-password"}, env(vars), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	// Two instances share the database and the key: a token from one works on the other.
+	base1, stop1, _ := serveUntilCancel(t, vars)
+	defer stop1()
+	base2, stop2, _ := serveUntilCancel(t, vars)
+	defer stop2()
+	_, body := postJSON(t, base1+"/v1/staff/login", "", map[string]string{"email": "m@mongo.test", "password": "manager-password"})
+	tok, _ := body["access_token"].(string)
+	req, _ := http.NewRequest("GET", base2+"/v1/clinic", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("token from instance 1 on instance 2: %d", res.StatusCode)
+	}
+	res, err = http.Get(base2 + "/readyz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz on mongo: %v %v", res, err)
+	}
+}
