@@ -72,9 +72,9 @@ type Lot struct {
 	Remaining int64     `json:"remaining"`
 	BurnsAt   time.Time `json:"burns_at"`
 	// WarnAt is when the burn warning is due (program at earning time).
-	WarnAt time.Time `json:"-"`
+	WarnAt time.Time `json:"warn_at"`
 	// Seq is the entry that created the lot.
-	Seq int64 `json:"-"`
+	Seq int64 `json:"seq"`
 }
 
 // State is a card's ledger state at a seq: what a new entry is computed
