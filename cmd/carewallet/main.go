@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // clinic time zones work even where the OS has no zoneinfo (distroless, scratch)
 )
 
 func main() {
