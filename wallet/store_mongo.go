@@ -40,10 +40,19 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	s := &MongoStore{db: db, programs: c("programs"), dependants: c("dependants"), guardians: c("guardians"),
 		cards: c("cards"), challenges: c("challenges"), attempts: c("attempts"), spends: c("spends"),
 		receipts: c("receipts"), entries: c("entries"), lots: c("lots"), codes: c("card_codes")}
-	uniq := func(keys bson.D) mongo.IndexModel {
-		return mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(true)}
+	name := func(keys bson.D) string {
+		n := "w"
+		for _, k := range keys {
+			n += "_" + k.Key
+		}
+		return n
 	}
-	idx := func(keys bson.D) mongo.IndexModel { return mongo.IndexModel{Keys: keys} }
+	uniq := func(keys bson.D) mongo.IndexModel {
+		return mongo.IndexModel{Keys: keys, Options: options.Index().SetUnique(true).SetName(name(keys))}
+	}
+	idx := func(keys bson.D) mongo.IndexModel {
+		return mongo.IndexModel{Keys: keys, Options: options.Index().SetName(name(keys))}
+	}
 	for _, x := range []struct {
 		c *mongo.Collection
 		m []mongo.IndexModel
@@ -59,7 +68,23 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			idx(bson.D{{Key: "clinic_id", Value: 1}, {Key: "created", Value: 1}})}},
 		{s.lots, []mongo.IndexModel{idx(bson.D{{Key: "burns_at", Value: 1}}), idx(bson.D{{Key: "warn_at", Value: 1}})}},
 	} {
-		if err := storage.EnsureIndexes(ctx, x.c, x.m...); err != nil {
+		// Create only the missing ones: FerretDB v1.24 fails on a
+		// createIndexes that names existing compound indexes.
+		specs, err := x.c.Indexes().ListSpecifications(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("wallet: list indexes of %s: %w", x.c.Name(), err)
+		}
+		have := map[string]bool{}
+		for _, sp := range specs {
+			have[sp.Name] = true
+		}
+		var missing []mongo.IndexModel
+		for _, m := range x.m {
+			if n := name(m.Keys.(bson.D)); !have[n] {
+				missing = append(missing, m)
+			}
+		}
+		if err := storage.EnsureIndexes(ctx, x.c, missing...); err != nil {
 			return nil, err
 		}
 	}
