@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -34,6 +35,73 @@ type SQLite struct {
 	Write *sql.DB
 	Read  *sql.DB
 	Path  string
+
+	stmts sync.Map // stmtKey → *sql.Stmt
+}
+
+type stmtKey struct {
+	write bool
+	query string
+}
+
+// stmt returns the cached prepared statement for query on one handle.
+// Parsing SQL is a third of the cost of a point read, so hot queries are
+// prepared once; database/sql re-prepares per connection as needed.
+func (s *SQLite) stmt(ctx context.Context, write bool, query string) (*sql.Stmt, error) {
+	k := stmtKey{write, query}
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	db := s.Read
+	if write {
+		db = s.Write
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// QueryRow runs a one-row read on the read pool with a cached statement.
+func (s *SQLite) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, false, query)
+	if err != nil {
+		return s.Read.QueryRowContext(ctx, query, args...) // carries the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// Query runs a read on the read pool with a cached statement.
+func (s *SQLite) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, false, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowW runs a one-row read on the writer, which sees every committed
+// write at once (use it to read what is about to be written against).
+func (s *SQLite) QueryRowW(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, true, query)
+	if err != nil {
+		return s.Write.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// Exec runs a write on the writer with a cached statement.
+func (s *SQLite) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, true, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // OpenSQLite opens (creating if needed) the database file at path in WAL
@@ -75,8 +143,13 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return s.Read.PingContext(ctx)
 }
 
-// Close closes both handles.
+// Close closes the cached statements and both handles.
 func (s *SQLite) Close() error {
+	s.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
 	return errors.Join(s.Read.Close(), s.Write.Close())
 }
 
