@@ -67,6 +67,12 @@ type failureDoc struct {
 	At       time.Time `bson:"at"`
 }
 
+type indexSpec struct {
+	name   string
+	keys   bson.D
+	unique bool
+}
+
 // NewMongoStore creates the push collections' indexes.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	s := &MongoStore{
@@ -74,27 +80,46 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		devices:  db.Collection("push_devices"),
 		failures: db.Collection("push_failures"),
 	}
-	if err := storage.EnsureIndexes(ctx, s.events,
-		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "s", Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("user_seq")},
-		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "k", Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("user_key")},
-		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}, Options: options.Index().SetName("at")},
+	if err := ensureIndexes(ctx, s.events,
+		indexSpec{"user_seq", bson.D{{Key: "u", Value: 1}, {Key: "s", Value: 1}}, true},
+		indexSpec{"user_key", bson.D{{Key: "u", Value: 1}, {Key: "k", Value: 1}}, true},
+		indexSpec{"at", bson.D{{Key: "at", Value: 1}}, false},
 	); err != nil {
 		return nil, err
 	}
-	if err := storage.EnsureIndexes(ctx, s.devices,
-		mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}, {Key: "sess", Value: 1}},
-			Options: options.Index().SetName("user_session")},
+	if err := ensureIndexes(ctx, s.devices,
+		indexSpec{"user_session", bson.D{{Key: "u", Value: 1}, {Key: "sess", Value: 1}}, false},
 	); err != nil {
 		return nil, err
 	}
-	if err := storage.EnsureIndexes(ctx, s.failures,
-		mongo.IndexModel{Keys: bson.D{{Key: "at", Value: -1}}, Options: options.Index().SetName("at")},
+	if err := ensureIndexes(ctx, s.failures,
+		indexSpec{"at", bson.D{{Key: "at", Value: -1}}, false},
 	); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ensureIndexes creates the indexes whose names are missing. Asking
+// FerretDB to create indexes that already exist crashes its connection
+// handler, so a second instance starting on the same database must not.
+func ensureIndexes(ctx context.Context, coll *mongo.Collection, specs ...indexSpec) error {
+	existing, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("push: list indexes of %s: %w", coll.Name(), err)
+	}
+	have := map[string]bool{}
+	for _, sp := range existing {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, sp := range specs {
+		if !have[sp.name] {
+			missing = append(missing, mongo.IndexModel{Keys: sp.keys,
+				Options: options.Index().SetName(sp.name).SetUnique(sp.unique)})
+		}
+	}
+	return storage.EnsureIndexes(ctx, coll, missing...)
 }
 
 func (s *MongoStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
