@@ -13,7 +13,10 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/push"
+	"carewallet/wallet"
 )
 
 // maxBody is the largest request body accepted; larger ones are a 413.
@@ -22,10 +25,13 @@ const maxBody = 64 << 10
 // Deps are the services the API is built from. Optional services may be
 // nil, and then their routes answer 503.
 type Deps struct {
-	Identity *identity.Service
-	Tokens   *Tokens
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Identity    *identity.Service
+	Wallet      *wallet.Service
+	Push        *push.Service
+	Idempotency idempotency.Store
+	Tokens      *Tokens
+	Logger      *slog.Logger
+	Now         func() time.Time
 	// Ready reports whether every store answers; /readyz calls it.
 	Ready func(ctx context.Context) error
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
+	"carewallet/wallet"
 )
 
 // apiError is an error with its HTTP status and stable code.
@@ -38,6 +39,20 @@ var errorTable = []struct {
 	{identity.ErrTokenReused, 401, "token_reused"},
 	{identity.ErrSessionRevoked, 401, "session_revoked"},
 	{identity.ErrSMSUnavailable, 503, "sms_unavailable"},
+
+	{wallet.ErrNotFound, 404, "not_found"},
+	{wallet.ErrCardExists, 409, "card_exists"},
+	{wallet.ErrCardNotActive, 409, "card_not_active"},
+	{wallet.ErrInsufficientPoints, 422, "insufficient_points"},
+	{wallet.ErrLimitExceeded, 422, "limit_exceeded"},
+	{wallet.ErrIdempotencyConflict, 422, "idempotency_conflict"},
+	{wallet.ErrInvalidCode, 422, "invalid_code"},
+	{wallet.ErrCodeExpired, 410, "code_expired"},
+	{wallet.ErrCodeUsed, 409, "code_used"},
+	{wallet.ErrTooManyAttempts, 429, "too_many_attempts"},
+	{wallet.ErrConflict, 409, "conflict"},
+	{wallet.ErrInvalidProgram, 400, "invalid_program"},
+	{wallet.ErrInvalid, 400, "invalid_input"},
 }
 
 type errorBody struct {
@@ -54,6 +69,7 @@ type errorDetail struct {
 func classify(err error) (e *apiError, retryAfter int) {
 	var ae *apiError
 	var ve *identity.ValidationError
+	var wve *wallet.ValidationError
 	var rl *identity.RateLimitError
 	var fe *fiber.Error
 	switch {
@@ -61,6 +77,12 @@ func classify(err error) (e *apiError, retryAfter int) {
 		return ae, 0
 	case errors.As(err, &ve):
 		return &apiError{Status: 400, Code: "invalid_input", Message: ve.Error(), Field: ve.Field}, 0
+	case errors.As(err, &wve):
+		code := "invalid_input"
+		if errors.Is(err, wallet.ErrInvalidProgram) {
+			code = "invalid_program"
+		}
+		return &apiError{Status: 400, Code: code, Message: wve.Error(), Field: wve.Field}, 0
 	case errors.As(err, &rl):
 		secs := int(rl.RetryAfter.Seconds() + 0.999)
 		return &apiError{Status: 429, Code: "rate_limited", Message: rl.Error()}, max(secs, 1)

@@ -15,8 +15,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/storage/storagetest"
+	"carewallet/push"
+	"carewallet/wallet"
 )
 
 // fakeSMS records texts so tests can read sign-in codes.
@@ -86,11 +89,29 @@ func newTestApp(t *testing.T) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := identity.NewService(store, identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4})
+	pushStore, err := push.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushes := push.NewService(pushStore, push.Options{Now: ta.clock.now})
+	t.Cleanup(func() { pushes.Close() })
+	walletStore, err := wallet.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem, err := idempotency.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ta.deps = Deps{
-		Identity: identity.NewService(store, identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4}),
-		Tokens:   ta.tokens,
-		Now:      ta.clock.now,
-		Ready:    db.Ping,
+		Identity:    ids,
+		Push:        pushes,
+		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now}),
+		Idempotency: idem,
+		Tokens:      ta.tokens,
+		Now:         ta.clock.now,
+		Ready:       db.Ping,
 	}
 	ta.f = New(ta.deps)
 	return ta
@@ -199,4 +220,51 @@ func (ta *testApp) staffLogin(email, password string) tokenResponse {
 	var tok tokenResponse
 	ta.must(200, "POST", "/v1/staff/login", "", map[string]string{"email": email, "password": password}).decode(ta.t, &tok)
 	return tok
+}
+
+// lastEvent returns the newest inbox event of type typ for a patient.
+func (ta *testApp) lastEvent(patientID, typ string) push.Event {
+	ta.t.Helper()
+	var found *push.Event
+	var after int64
+	for {
+		evs, err := ta.deps.Push.Events(context.Background(), patientID, after, 1000)
+		if err != nil {
+			ta.t.Fatal(err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for i := range evs {
+			if evs[i].Type == typ {
+				found = &evs[i]
+			}
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	if found == nil {
+		ta.t.Fatalf("no %s event for %s", typ, patientID)
+	}
+	return *found
+}
+
+// eventCode reads data.code of the newest event of type typ.
+func (ta *testApp) eventCode(patientID, typ string) string {
+	ta.t.Helper()
+	var d struct {
+		Code string `json:"code"`
+	}
+	if err := json.Unmarshal(ta.lastEvent(patientID, typ).Data, &d); err != nil || d.Code == "" {
+		ta.t.Fatalf("event %s has no code: %v", typ, err)
+	}
+	return d.Code
+}
+
+// patientID signs a patient in and returns their id and token.
+func (ta *testApp) patient(phone string) (string, string) {
+	ta.t.Helper()
+	tok := ta.signInPatient(phone)
+	var me meResponse
+	ta.must(200, "GET", "/v1/me", tok.AccessToken, nil).decode(ta.t, &me)
+	return me.ID, tok.AccessToken
 }

@@ -56,6 +56,9 @@ func (r *router) add(method, path string, a access, h fiber.Handler, o op) {
 	if mw := r.s.authenticate(a); mw != nil {
 		handlers = append(handlers, mw)
 	}
+	if o.Idempotent {
+		handlers = append(handlers, r.s.replayable)
+	}
 	handlers = append(handlers, h)
 	r.f.Add(method, fiberPath(path), handlers...)
 	r.routes = append(r.routes, route{Method: method, Path: path, Access: a, Op: o})

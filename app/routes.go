@@ -1,5 +1,7 @@
 package app
 
+import "carewallet/wallet"
+
 // register lists the whole API. Each line is a method, a path, who may
 // call it, the handler, and its documentation; the OpenAPI document at
 // /openapi.json is generated from this table, so the two cannot drift.
@@ -28,4 +30,52 @@ func (s *server) register(r *router) {
 	// the patient's profile
 	r.add("GET", "/v1/me", patientOnly, s.getMe(), op{Tag: "me", Summary: "The caller's profile", Resp: meResponse{}})
 	r.add("PATCH", "/v1/me", patientOnly, s.patchMe(), op{Tag: "me", Summary: "Update names and birth date", Req: patchMeRequest{}, Resp: meResponse{}})
+
+	// wallet: the patient's cards
+	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program: the card exists at once, welcome bonus credited",
+		Req: joinRequest{}, Resp: wallet.CardView{}, Status: 201, Idempotent: true})
+	r.add("GET", "/v1/me/cards", patientOnly, s.myCards(), op{Tag: "cards", Summary: "The caller's own cards and their dependants' cards", Resp: cardsResponse{}})
+	r.add("GET", "/v1/cards/{id}", patientOnly, s.card(), op{Tag: "cards", Summary: "Balance, level, lots with burn dates, next burn", Resp: wallet.CardView{}})
+	r.add("GET", "/v1/cards/{id}/history", patientOnly, s.cardHistory(), op{Tag: "cards", Summary: "The card's ledger entries, newest first, each explaining itself",
+		Resp: wallet.HistoryPage{}, Query: pageQuery})
+	r.add("GET", "/v1/cards/{id}/code", patientOnly, s.cardCode(), op{Tag: "cards", Summary: "A short rotating code to show at reception", Resp: wallet.CardCode{}})
+	r.add("GET", "/v1/cards/{id}/qr.png", patientOnly, s.cardQR(), op{Tag: "cards", Summary: "A fresh card code as a QR image", Produces: "image/png"})
+
+	// wallet: reception
+	r.add("POST", "/v1/clinic/cards", staffOnly, s.issueCard(), op{Tag: "reception", Summary: "Issue a pending card (own: phone; dependant: guardian_phone); the code goes to the patient's app",
+		Req: issueCardRequest{}, Resp: wallet.IssueCardResult{}, Status: 201})
+	r.add("POST", "/v1/clinic/cards/{id}/confirm", staffOnly, s.confirmCard(), op{Tag: "reception", Summary: "Activate a pending card with the code from the patient's app",
+		Req: codeRequest{}, Resp: wallet.IssueCardResult{}, Idempotent: true})
+	r.add("GET", "/v1/clinic/cards/lookup", staffOnly, s.lookupCard(), op{Tag: "reception", Summary: "Find a card by its QR code (?code=) or a patient's cards by phone (?phone=)",
+		Resp: lookupResponse{}, Query: []param{{Name: "code", Description: "code from the patient's QR"}, {Name: "phone", Description: "patient's phone"}}})
+	r.add("GET", "/v1/clinic/cards/{id}", staffOnly, s.staffCard(), op{Tag: "reception", Summary: "A card of this clinic", Resp: wallet.CardView{}})
+	r.add("GET", "/v1/clinic/cards/{id}/history", staffOnly, s.staffCardHistory(), op{Tag: "reception", Summary: "A card's ledger entries",
+		Resp: wallet.HistoryPage{}, Query: pageQuery})
+	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see a dependant's card",
+		Req: guardianRequest{}, Status: 204})
+	r.add("POST", "/v1/clinic/receipts", staffOnly, s.recordReceipt(), op{Tag: "reception", Summary: "Record a paid receipt and credit its cashback (idempotent on receipt_id)",
+		Req: wallet.ReceiptRequest{}, Resp: wallet.ReceiptResult{}, Idempotent: true})
+	r.add("POST", "/v1/clinic/receipts/{receipt_id}/refund", staffOnly, s.refund(), op{Tag: "reception", Summary: "Refund lines (or the whole receipt): reverse cashback, return spent points",
+		Req: refundRequest{}, Resp: wallet.RefundResult{}, Idempotent: true})
+	r.add("POST", "/v1/clinic/spends", staffOnly, s.createSpend(), op{Tag: "reception", Summary: "Start a bonus payment; the patient confirms with the code sent to the app",
+		Req: wallet.SpendRequest{}, Resp: wallet.SpendResult{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/spends/{id}/confirm", staffOnly, s.confirmSpend(), op{Tag: "reception", Summary: "Post a bonus payment with the patient's code",
+		Req: codeRequest{}, Resp: wallet.SpendResult{}, Idempotent: true})
+	r.add("POST", "/v1/clinic/bookings", staffOnly, s.booking(), op{Tag: "reception", Summary: "Online-booking bonus, once per booking_id (from the clinic's booking system)",
+		Req: bookingRequest{}, Resp: wallet.Entry{}, Idempotent: true})
+
+	// wallet: managers
+	r.add("GET", "/v1/clinic/program", managerOnly, s.getProgram(), op{Tag: "program", Summary: "The clinic's loyalty program", Resp: wallet.Program{}})
+	r.add("PUT", "/v1/clinic/program", managerOnly, s.putProgram(), op{Tag: "program", Summary: "Replace the program (a new version, for operations from now on)",
+		Req: wallet.Program{}, Resp: wallet.Program{}})
+	r.add("POST", "/v1/clinic/adjustments", managerOnly, s.adjust(), op{Tag: "program", Summary: "Manual adjustment with a reason",
+		Req: wallet.AdjustRequest{}, Resp: wallet.Entry{}, Idempotent: true})
+	r.add("GET", "/v1/clinic/reports/journal", managerOnly, s.journal(), op{Tag: "reports", Summary: "Ledger entries of the clinic (JSON or ?format=csv)",
+		Resp: wallet.JournalPage{}, Query: journalQuery})
+	r.add("GET", "/v1/clinic/reports/cards-by-staff", managerOnly, s.cardsByStaff(), op{Tag: "reports", Summary: "Cards issued by each staff member",
+		Resp: staffCardsResponse{}, Query: rangeQuery})
+	r.add("GET", "/v1/clinic/reports/cards", managerOnly, s.cardsIssued(), op{Tag: "reports", Summary: "Cards issued",
+		Resp: wallet.CardsPage{}, Query: append(rangeQuery, pageQuery...)})
+	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
+		Resp: wallet.Totals{}, Query: rangeQuery})
 }

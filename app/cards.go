@@ -1,0 +1,292 @@
+package app
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"carewallet/app/identity"
+	"carewallet/wallet"
+)
+
+// ---- patient side ----
+
+type joinRequest struct {
+	ClinicID string `json:"clinic_id"`
+}
+
+// joinClinic creates the patient's own electronic card at a clinic at
+// once (no reception involved) and credits the welcome bonus.
+func (s *server) joinClinic() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req joinRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if req.ClinicID == "" {
+			return &apiError{Status: 400, Code: "invalid_input", Message: "clinic_id: required", Field: "clinic_id"}
+		}
+		ctx := c.UserContext()
+		if _, err := s.Identity.Clinic(ctx, req.ClinicID); err != nil {
+			return err
+		}
+		v, err := s.Wallet.Join(ctx, principal(c).ID, req.ClinicID)
+		if err != nil {
+			return err
+		}
+		return c.Status(201).JSON(v)
+	}
+}
+
+type cardsResponse struct {
+	Cards []wallet.CardSummary `json:"cards"`
+}
+
+// myCards lists the patient's own cards and their dependants' cards.
+func (s *server) myCards() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		cards, err := s.Wallet.MyCards(c.UserContext(), principal(c).ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(cardsResponse{Cards: nonNil(cards)})
+	}
+}
+
+func (s *server) card() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := s.Wallet.Card(c.UserContext(), principal(c).ID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(v)
+	}
+}
+
+// pageParams reads ?after= and ?limit= (1..1000, default 50).
+func pageParams(c *fiber.Ctx) (string, int, error) {
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return "", 0, &apiError{Status: 400, Code: "invalid_input", Message: "limit: must be an integer from 1 to 1000", Field: "limit"}
+		}
+		limit = n
+	}
+	return c.Query("after"), limit, nil
+}
+
+var pageQuery = []param{
+	{Name: "after", Description: "opaque cursor: the previous page's next"},
+	{Name: "limit", Type: "integer", Description: "page size, 1 to 1000 (default 50)"},
+}
+
+func (s *server) cardHistory() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		page, err := s.Wallet.History(c.UserContext(), principal(c).ID, c.Params("id"), after, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(page)
+	}
+}
+
+// cardCode is the short rotating code the patient shows at reception.
+func (s *server) cardCode() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		code, err := s.Wallet.CardCode(c.UserContext(), principal(c).ID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(code)
+	}
+}
+
+// cardQR renders a fresh card code as a PNG QR code.
+func (s *server) cardQR() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		code, err := s.Wallet.CardCode(c.UserContext(), principal(c).ID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		png, err := qrcode.Encode(code.Code, qrcode.Medium, 256)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set("X-Code-Expires-At", code.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"))
+		c.Type("png")
+		return c.Send(png)
+	}
+}
+
+// ---- staff side ----
+
+// issueCardRequest: "phone" issues the patient's own card; "guardian_phone"
+// issues a card for a dependant (the names and birth date are the
+// dependant's) that lives in that guardian's app.
+type issueCardRequest struct {
+	Phone         string `json:"phone,omitempty"`
+	GuardianPhone string `json:"guardian_phone,omitempty"`
+	FirstName     string `json:"first_name"`
+	LastName      string `json:"last_name"`
+	BirthDate     string `json:"birth_date"`
+}
+
+func (s *server) issueCard() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req issueCardRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
+		ctx := c.UserContext()
+		switch {
+		case (req.Phone == "") == (req.GuardianPhone == ""):
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`}
+		case req.Phone != "":
+			pt, err := s.ensurePatient(c, req.Phone, "phone")
+			if err != nil {
+				return err
+			}
+			ir.PatientID = pt.ID
+		default:
+			pt, err := s.ensurePatient(c, req.GuardianPhone, "guardian_phone")
+			if err != nil {
+				return err
+			}
+			ir.GuardianID = pt.ID
+		}
+		res, err := s.Wallet.IssueCard(ctx, ir)
+		if err != nil {
+			return err
+		}
+		return c.Status(201).JSON(res)
+	}
+}
+
+// ensurePatient finds or creates the account of a phone reception typed.
+func (s *server) ensurePatient(c *fiber.Ctx, raw, field string) (identity.Patient, error) {
+	phone, err := identity.NormalizePhone(raw)
+	if err != nil {
+		return identity.Patient{}, &apiError{Status: 400, Code: "invalid_phone", Message: field + ": not a valid phone number", Field: field}
+	}
+	return s.Identity.EnsurePatient(c.UserContext(), phone)
+}
+
+type codeRequest struct {
+	Code string `json:"code"`
+}
+
+func (s *server) confirmCard() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req codeRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		res, err := s.Wallet.ConfirmCard(c.UserContext(), principal(c).ClinicID, c.Params("id"), req.Code)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
+}
+
+type lookupResponse struct {
+	Card  *wallet.CardView     `json:"card,omitempty"`
+	Cards []wallet.CardSummary `json:"cards,omitempty"`
+}
+
+// lookupCard resolves a QR code (?code=, one card) or a phone (?phone=,
+// the patient's cards and their dependants' at this clinic).
+func (s *server) lookupCard() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		code, phone := c.Query("code"), c.Query("phone")
+		clinic := principal(c).ClinicID
+		ctx := c.UserContext()
+		switch {
+		case (code == "") == (phone == ""):
+			return badRequest("give exactly one of ?code= and ?phone=")
+		case code != "":
+			v, err := s.Wallet.LookupCode(ctx, clinic, code)
+			if err != nil {
+				return err
+			}
+			return c.JSON(lookupResponse{Card: v})
+		}
+		pt, err := s.Identity.PatientByPhone(ctx, phone)
+		if errors.Is(err, identity.ErrNotFound) {
+			return c.JSON(lookupResponse{Cards: []wallet.CardSummary{}})
+		}
+		if err != nil {
+			return err
+		}
+		cards, err := s.Wallet.LookupPatient(ctx, clinic, pt.ID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(lookupResponse{Cards: nonNil(cards)})
+	}
+}
+
+func (s *server) staffCard() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		v, err := s.Wallet.StaffCard(c.UserContext(), principal(c).ClinicID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(v)
+	}
+}
+
+func (s *server) staffCardHistory() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		page, err := s.Wallet.StaffHistory(c.UserContext(), principal(c).ClinicID, c.Params("id"), after, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(page)
+	}
+}
+
+type guardianRequest struct {
+	Phone string `json:"phone"`
+}
+
+// addGuardian lets another guardian (a second parent) see a dependant's card.
+func (s *server) addGuardian() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req guardianRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		pt, err := s.ensurePatient(c, req.Phone, "phone")
+		if err != nil {
+			return err
+		}
+		p := principal(c)
+		if err := s.Wallet.AddGuardian(c.UserContext(), p.ClinicID, p.ID, c.Params("id"), pt.ID); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	}
+}
+
+func nonNil[T any](v []T) []T {
+	if v == nil {
+		return []T{}
+	}
+	return v
+}

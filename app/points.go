@@ -1,0 +1,160 @@
+package app
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/wallet"
+)
+
+func (s *server) getProgram() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p, err := s.Wallet.Program(c.UserContext(), principal(c).ClinicID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(p)
+	}
+}
+
+// putProgram replaces the clinic's program with a new version; it applies
+// to operations from now on.
+func (s *server) putProgram() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req wallet.Program
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		out, err := s.Wallet.PutProgram(c.UserContext(), p.ClinicID, p.ID, req)
+		if err != nil {
+			return err
+		}
+		return c.JSON(out)
+	}
+}
+
+// recordReceipt records a paid receipt and credits its cashback; the
+// clinic's receipt_id is the idempotency key.
+func (s *server) recordReceipt() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req wallet.ReceiptRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		req.ClinicID, req.StaffID = p.ClinicID, p.ID
+		res, err := s.Wallet.RecordReceipt(c.UserContext(), req)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
+}
+
+// createSpend starts a bonus payment: the code goes to the card's
+// patient (or guardian) app; nothing is posted until it is confirmed.
+func (s *server) createSpend() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req wallet.SpendRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		req.ClinicID, req.StaffID = p.ClinicID, p.ID
+		res, err := s.Wallet.CreateSpend(c.UserContext(), req)
+		if err != nil {
+			return err
+		}
+		return c.Status(201).JSON(res)
+	}
+}
+
+func (s *server) confirmSpend() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req codeRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		res, err := s.Wallet.ConfirmSpend(c.UserContext(), principal(c).ClinicID, c.Params("id"), req.Code)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
+}
+
+type refundRequest struct {
+	Lines []wallet.Line `json:"lines,omitempty"`
+}
+
+// refund reverses a receipt's cashback and returns the points spent on
+// it, for the given lines or (no lines) the whole rest of the receipt.
+func (s *server) refund() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req refundRequest
+		if len(c.Body()) > 0 {
+			if err := decodeJSON(c, &req); err != nil {
+				return err
+			}
+		}
+		p := principal(c)
+		res, err := s.Wallet.Refund(c.UserContext(), wallet.RefundRequest{ClinicID: p.ClinicID, StaffID: p.ID,
+			ReceiptID: c.Params("receipt_id"), IdempotencyKey: c.Get("Idempotency-Key"), Lines: req.Lines})
+		if err != nil {
+			return err
+		}
+		return c.JSON(res)
+	}
+}
+
+// bookingRequest names the card, or the patient by phone (their own card).
+type bookingRequest struct {
+	CardID    string `json:"card_id,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	BookingID string `json:"booking_id"`
+}
+
+// booking credits the online-booking bonus once per booking id.
+func (s *server) booking() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req bookingRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		br := wallet.BookingRequest{ClinicID: p.ClinicID, CardID: req.CardID, BookingID: req.BookingID}
+		if (req.CardID == "") == (req.Phone == "") {
+			return badRequest(`give exactly one of "card_id" and "phone"`)
+		}
+		if req.Phone != "" {
+			pt, err := s.Identity.PatientByPhone(c.UserContext(), req.Phone)
+			if err != nil {
+				return err
+			}
+			br.PatientID = pt.ID
+		}
+		e, err := s.Wallet.Booking(c.UserContext(), br)
+		if err != nil {
+			return err
+		}
+		return c.JSON(e)
+	}
+}
+
+// adjust is a manager's manual correction, with a reason, as its own
+// entry kind.
+func (s *server) adjust() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req wallet.AdjustRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		req.ClinicID, req.StaffID, req.IdempotencyKey = p.ClinicID, p.ID, c.Get("Idempotency-Key")
+		e, err := s.Wallet.Adjust(c.UserContext(), req)
+		if err != nil {
+			return err
+		}
+		return c.JSON(e)
+	}
+}

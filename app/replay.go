@@ -1,0 +1,75 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/app/idempotency"
+)
+
+const maxIdempotencyKey = 200
+
+// replayable runs a point-moving handler under the Idempotency-Key
+// contract: a replay with the same key and body gets the first response
+// (with Idempotent-Replayed: true); the same key with another body is 422.
+// Without the header the request runs as is (the domain is idempotent on
+// its natural keys anyway). Conflicts (409), rate limits and server errors
+// are not stored: they say nothing final about the request.
+func (s *server) replayable(c *fiber.Ctx) error {
+	key := c.Get("Idempotency-Key")
+	if key == "" || s.Idempotency == nil {
+		return c.Next()
+	}
+	if len(key) > maxIdempotencyKey || !printable(key) {
+		return badRequest("Idempotency-Key must be 1 to 200 printable ASCII characters")
+	}
+	p := principal(c)
+	scope := "patient:" + p.ID
+	if p.ClinicID != "" {
+		scope = "clinic:" + p.ClinicID
+	}
+	rkey := c.Method() + " " + c.Route().Path + " " + key
+	sum := sha256.New()
+	sum.Write([]byte(c.Method() + " " + c.Path() + "\x00"))
+	sum.Write(bytes.TrimSpace(c.Body()))
+	fp := hex.EncodeToString(sum.Sum(nil))
+	ctx := c.UserContext()
+
+	rec, err := s.Idempotency.Get(ctx, scope, rkey)
+	switch {
+	case err == nil:
+		if rec.Fingerprint != fp {
+			return &apiError{Status: 422, Code: "idempotency_conflict", Message: "this Idempotency-Key was used with a different request"}
+		}
+		c.Set("Idempotent-Replayed", "true")
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Status(rec.Status).Send(rec.Body)
+	case !errors.Is(err, idempotency.ErrNotFound):
+		return err
+	}
+
+	if err := c.Next(); err != nil {
+		if herr := s.handleError(c, err); herr != nil {
+			return herr
+		}
+	}
+	status := c.Response().StatusCode()
+	if status >= 500 || status == 409 || status == 429 {
+		return nil
+	}
+	return s.Idempotency.Put(ctx, idempotency.Record{Scope: scope, Key: rkey, Fingerprint: fp, Status: status,
+		Body: bytes.Clone(c.Response().Body()), CreatedAt: s.Now().UTC()})
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,233 @@
+package app
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"carewallet/wallet"
+)
+
+var rangeQuery = []param{
+	{Name: "from", Description: "start, inclusive: YYYY-MM-DD (clinic time zone) or RFC 3339"},
+	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day (clinic time zone); RFC 3339 is exclusive"},
+	{Name: "format", Description: "json (default) or csv"},
+}
+
+// dateRange reads ?from= and ?to=. A bare date is a day in the clinic's
+// time zone; "to" as a date includes that day.
+func (s *server) dateRange(c *fiber.Ctx) (from, to time.Time, err error) {
+	loc, err := s.Identity.ClinicLocation(c.UserContext(), principal(c).ClinicID)
+	if err != nil {
+		return from, to, err
+	}
+	parse := func(name string, end bool) (time.Time, error) {
+		v := c.Query(name)
+		if v == "" {
+			return time.Time{}, nil
+		}
+		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
+			if end {
+				t = t.AddDate(0, 0, 1)
+			}
+			return t.UTC(), nil
+		}
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC(), nil
+		}
+		return time.Time{}, &apiError{Status: 400, Code: "invalid_input", Message: name + ": want YYYY-MM-DD or an RFC 3339 time", Field: name}
+	}
+	if from, err = parse("from", false); err != nil {
+		return
+	}
+	if to, err = parse("to", true); err != nil {
+		return
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return from, to, &apiError{Status: 400, Code: "invalid_input", Message: "from must be before to", Field: "from"}
+	}
+	return from, to, nil
+}
+
+func wantCSV(c *fiber.Ctx) (bool, error) {
+	switch c.Query("format") {
+	case "", "json":
+		return false, nil
+	case "csv":
+		return true, nil
+	}
+	return false, &apiError{Status: 400, Code: "invalid_input", Message: "format: want json or csv", Field: "format"}
+}
+
+// sendCSV writes rows (the first is the header) as a CSV attachment; a
+// next cursor, if any, goes in the X-Next-Cursor header.
+func sendCSV(c *fiber.Ctx, name, next string, rows [][]string) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	for _, r := range rows {
+		for i, cell := range r { // keep spreadsheet apps from running a cell as a formula
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !isNumber(cell) {
+				r[i] = "'" + cell
+			}
+		}
+		_ = w.Write(r)
+	}
+	w.Flush()
+	if next != "" {
+		c.Set("X-Next-Cursor", next)
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
+	return c.Send(b.Bytes())
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseInt(s, 10, 64)
+	return err == nil
+}
+
+func i64(v int64) string { return strconv.FormatInt(v, 10) }
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+var journalQuery = append([]param{
+	{Name: "patient", Description: "patient id or phone"},
+	{Name: "operation", Description: "entry kind: welcome, booking, birthday, cashback, spend, refund, refund_spend, expire, adjustment"},
+	{Name: "reason", Description: "text in an adjustment's reason"},
+}, append(rangeQuery, pageQuery...)...)
+
+func (s *server) journal() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		asCSV, err := wantCSV(c)
+		if err != nil {
+			return err
+		}
+		from, to, err := s.dateRange(c)
+		if err != nil {
+			return err
+		}
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		f := wallet.JournalFilter{ClinicID: principal(c).ClinicID, Kind: c.Query("operation"), Reason: c.Query("reason"),
+			From: from, To: to, After: after, Limit: limit}
+		if pt := c.Query("patient"); pt != "" {
+			if strings.HasPrefix(pt, "pt_") {
+				f.PatientID = pt
+			} else {
+				p, err := s.Identity.PatientByPhone(c.UserContext(), pt)
+				if err != nil {
+					return err
+				}
+				f.PatientID = p.ID
+			}
+		}
+		page, err := s.Wallet.Journal(c.UserContext(), f)
+		if err != nil {
+			return err
+		}
+		if !asCSV {
+			page.Rows = nonNil(page.Rows)
+			return c.JSON(page)
+		}
+		rows := [][]string{{"created_at", "card_id", "patient_id", "seq", "operation", "amount", "balance_after", "staff_id", "receipt_id", "reason"}}
+		for _, e := range page.Rows {
+			rows = append(rows, []string{ts(e.Created), e.CardID, e.PatientID, i64(e.Seq), e.Kind, i64(e.Amount),
+				i64(e.BalanceAfter), e.StaffID, e.ReceiptID, e.Reason})
+		}
+		return sendCSV(c, "journal", page.Next, rows)
+	}
+}
+
+type staffCardsResponse struct {
+	Rows []wallet.StaffCards `json:"rows"`
+}
+
+func (s *server) cardsByStaff() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		asCSV, err := wantCSV(c)
+		if err != nil {
+			return err
+		}
+		from, to, err := s.dateRange(c)
+		if err != nil {
+			return err
+		}
+		rows, err := s.Wallet.CardsByStaff(c.UserContext(), principal(c).ClinicID, from, to)
+		if err != nil {
+			return err
+		}
+		if !asCSV {
+			return c.JSON(staffCardsResponse{Rows: nonNil(rows)})
+		}
+		out := [][]string{{"staff_id", "cards"}}
+		for _, r := range rows {
+			out = append(out, []string{r.StaffID, i64(r.Cards)})
+		}
+		return sendCSV(c, "cards-by-staff", "", out)
+	}
+}
+
+func (s *server) cardsIssued() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		asCSV, err := wantCSV(c)
+		if err != nil {
+			return err
+		}
+		from, to, err := s.dateRange(c)
+		if err != nil {
+			return err
+		}
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		page, err := s.Wallet.CardsIssued(c.UserContext(), principal(c).ClinicID, from, to, after, limit)
+		if err != nil {
+			return err
+		}
+		if !asCSV {
+			page.Rows = nonNil(page.Rows)
+			return c.JSON(page)
+		}
+		rows := [][]string{{"created_at", "card_id", "patient_id", "holder", "first_name", "last_name", "status", "issued_by"}}
+		for _, r := range page.Rows {
+			rows = append(rows, []string{ts(r.Created), r.ID, r.PatientID, r.Holder.Kind, r.Holder.FirstName, r.Holder.LastName, r.Status, r.IssuedBy})
+		}
+		return sendCSV(c, "cards", page.Next, rows)
+	}
+}
+
+func (s *server) totals() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		asCSV, err := wantCSV(c)
+		if err != nil {
+			return err
+		}
+		from, to, err := s.dateRange(c)
+		if err != nil {
+			return err
+		}
+		t, err := s.Wallet.Totals(c.UserContext(), principal(c).ClinicID, from, to)
+		if err != nil {
+			return err
+		}
+		if !asCSV {
+			return c.JSON(t)
+		}
+		return sendCSV(c, "totals", "", [][]string{
+			{"issued", "spent", "burned", "reversed", "outstanding"},
+			{i64(t.Issued), i64(t.Spent), i64(t.Burned), i64(t.Reversed), i64(t.Outstanding)},
+		})
+	}
+}

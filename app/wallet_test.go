@@ -1,0 +1,373 @@
+package app
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"image/png"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"carewallet/wallet"
+)
+
+// The issue's example program.
+const exampleProgram = `{"point_value": 100,
+ "levels": [{"name": "Base", "min_spend": 0, "cashback_bp": 500},
+            {"name": "VIP", "min_spend": 15000000, "cashback_bp": 1000}],
+ "service_overrides": [{"service": "IMPL-01", "cashback_bp": 300}, {"service": "CHECK-01", "points": 50}],
+ "excluded_services": ["LAB-01"],
+ "max_share_bp": 5000,
+ "welcome_bonus": {"points": 500, "burn_days": 30},
+ "booking_bonus": {"points": 100, "burn_days": 14},
+ "birthday_bonus": {"points": 300, "burn_days": 14},
+ "cashback_burn_days": 365,
+ "burn_warning_days": 14}`
+
+type clinicFixture struct {
+	id      string
+	manager string // token
+	admin   string // token
+}
+
+func (ta *testApp) clinicWithProgram(name, domain string) clinicFixture {
+	ta.t.Helper()
+	c, m := ta.newClinic(name, "boss@"+domain)
+	ta.must(200, "PUT", "/v1/clinic/program", m.AccessToken, exampleProgram)
+	ta.must(201, "POST", "/v1/clinic/staff", m.AccessToken, map[string]string{
+		"email": "desk@" + domain, "password": "reception-pass", "role": "admin", "name": "Desk"})
+	return clinicFixture{id: c.ID, manager: m.AccessToken, admin: ta.staffLogin("desk@"+domain, "reception-pass").AccessToken}
+}
+
+// issueConfirmed issues a card at reception and confirms it with the code
+// the patient's app received; returns the card id.
+func (ta *testApp) issueConfirmed(cl clinicFixture, body map[string]string, codeTo string) string {
+	ta.t.Helper()
+	var res wallet.IssueCardResult
+	ta.must(201, "POST", "/v1/clinic/cards", cl.admin, body).decode(ta.t, &res)
+	if res.Status != wallet.StatusPending {
+		ta.t.Fatalf("issued card status %q", res.Status)
+	}
+	code := ta.eventCode(codeTo, wallet.NoteCardCode)
+	ta.must(200, "POST", "/v1/clinic/cards/"+res.CardID+"/confirm", cl.admin, map[string]string{"code": code}).decode(ta.t, &res)
+	if res.Status != wallet.StatusActive {
+		ta.t.Fatalf("confirmed card status %q", res.Status)
+	}
+	return res.CardID
+}
+
+func TestProgramAndJoin(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	ta.must(403, "PUT", "/v1/clinic/program", cl.admin, exampleProgram)
+	r := ta.must(400, "PUT", "/v1/clinic/program", cl.manager, `{"point_value": 100, "max_share_bp": 20000}`)
+	if r.errorCode(t) != "invalid_program" {
+		t.Fatalf("invalid program: %s", r.Body)
+	}
+	var p wallet.Program
+	ta.must(200, "GET", "/v1/clinic/program", cl.manager, nil).decode(t, &p)
+	if p.MaxShareBP != 5000 || len(p.Levels) != 2 || p.WelcomeBonus.Points != 500 {
+		t.Fatalf("program after a refused update: %+v", p)
+	}
+
+	pid, tok := ta.patient("+79991000001")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	if v.Status != wallet.StatusActive || v.Balance != 500 || len(v.Lots) != 1 || v.NextBurn == nil || v.NextBurn.Points != 500 {
+		t.Fatalf("joined card: %+v", v)
+	}
+	if v.PatientID != pid {
+		t.Fatalf("card patient %s, want %s", v.PatientID, pid)
+	}
+	// Joining again is idempotent: the same card, no second welcome bonus.
+	var again wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &again)
+	if again.ID != v.ID || again.Balance != 500 {
+		t.Fatalf("second join: %+v", again)
+	}
+	ta.must(404, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": "cl_nope"})
+	var mine cardsResponse
+	ta.must(200, "GET", "/v1/me/cards", tok, nil).decode(t, &mine)
+	if len(mine.Cards) != 1 || mine.Cards[0].Balance != 500 {
+		t.Fatalf("my cards: %+v", mine)
+	}
+	ev := ta.lastEvent(pid, wallet.NotePointsEarned)
+	if !strings.Contains(string(ev.Data), `"points":500`) {
+		t.Fatalf("welcome event: %s", ev.Data)
+	}
+}
+
+func TestReceptionCardsAndDependants(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	momID, momTok := ta.patient("+79991000002")
+	strangerID, strangerTok := ta.patient("+79991000003")
+	_ = strangerID
+
+	// A wrong code posts nothing; the right one activates.
+	var res wallet.IssueCardResult
+	ta.must(201, "POST", "/v1/clinic/cards", cl.admin, map[string]string{
+		"phone": "8 (999) 100-00-02", "first_name": "Olga", "last_name": "Petrova", "birth_date": "1988-03-04"}).decode(t, &res)
+	code := ta.eventCode(momID, wallet.NoteCardCode)
+	ev := ta.lastEvent(momID, wallet.NoteCardCode)
+	if bytes.Contains(ev.Data, []byte("Olga")) {
+		t.Fatalf("card code event carries personal data: %s", ev.Data)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	ta.must(422, "POST", "/v1/clinic/cards/"+res.CardID+"/confirm", cl.admin, map[string]string{"code": wrong})
+	ta.must(200, "POST", "/v1/clinic/cards/"+res.CardID+"/confirm", cl.admin, map[string]string{"code": code})
+	own := res.CardID
+
+	// A dependant's card: the code goes to the guardian, the card lives in
+	// the guardian's app, its points are separate.
+	child := ta.issueConfirmed(cl, map[string]string{"guardian_phone": "+79991000002", "first_name": "Masha",
+		"last_name": "Petrova", "birth_date": "2018-06-01"}, momID)
+	var mine cardsResponse
+	ta.must(200, "GET", "/v1/me/cards", momTok, nil).decode(t, &mine)
+	if len(mine.Cards) != 2 {
+		t.Fatalf("guardian sees %d cards, want own + child", len(mine.Cards))
+	}
+	var cv wallet.CardView
+	ta.must(200, "GET", "/v1/cards/"+child, momTok, nil).decode(t, &cv)
+	if cv.Holder.Kind != wallet.HolderDependant || cv.Holder.FirstName != "Masha" || cv.Balance != 500 {
+		t.Fatalf("child card: %+v", cv)
+	}
+	// Another family sees neither card.
+	for _, id := range []string{own, child} {
+		ta.must(404, "GET", "/v1/cards/"+id, strangerTok, nil)
+		ta.must(404, "GET", "/v1/cards/"+id+"/history", strangerTok, nil)
+		ta.must(404, "GET", "/v1/cards/"+id+"/code", strangerTok, nil)
+	}
+	// Reception finds them by phone.
+	var lr lookupResponse
+	ta.must(200, "GET", "/v1/clinic/cards/lookup?phone=%2B79991000002", cl.admin, nil).decode(t, &lr)
+	if len(lr.Cards) != 2 {
+		t.Fatalf("lookup by phone: %+v", lr)
+	}
+	ta.must(400, "POST", "/v1/clinic/cards", cl.admin, map[string]string{"first_name": "No", "last_name": "Phone", "birth_date": "2000-01-01"})
+	ta.must(400, "POST", "/v1/clinic/cards", cl.admin, map[string]string{"phone": "12", "first_name": "Bad", "last_name": "Phone", "birth_date": "2000-01-01"})
+}
+
+func TestReceiptsSpendsAndIsolation(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	other := ta.clinicWithProgram("Other", "other.test")
+	pid, tok := ta.patient("+79991000004")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	card := v.ID
+
+	receipt := map[string]any{"card_id": card, "receipt_id": "R-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 1000000}, {"service": "LAB-01", "amount": 200000}}, "paid_with_points": 0}
+	var rr wallet.ReceiptResult
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receipt, "Idempotency-Key", "rk-1").decode(t, &rr)
+	if rr.Points != 600 || rr.Balance != 1100 { // 5% of 12,000.00 roubles = 600 points
+		t.Fatalf("receipt: %+v", rr)
+	}
+	// Replays: one entry; the header's replay is marked; another body is 422.
+	r := ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receipt, "Idempotency-Key", "rk-1")
+	if r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("replay with the same Idempotency-Key not marked")
+	}
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receipt)
+	changed := map[string]any{"card_id": card, "receipt_id": "R-1", "lines": []map[string]any{{"service": "CONS-01", "amount": 5}}}
+	if r := ta.must(422, "POST", "/v1/clinic/receipts", cl.admin, changed); r.errorCode(t) != "idempotency_conflict" {
+		t.Fatalf("same receipt, other body: %s", r.Body)
+	}
+	ta.must(422, "POST", "/v1/clinic/receipts", cl.admin, changed, "Idempotency-Key", "rk-1")
+	ta.must(200, "GET", "/v1/cards/"+card, tok, nil).decode(t, &v)
+	if v.Balance != 1100 {
+		t.Fatalf("balance after replays %d, want 1100", v.Balance)
+	}
+
+	// Clinic 2's staff cannot touch clinic 1's card, receipt or spend.
+	ta.must(404, "GET", "/v1/clinic/cards/"+card, other.admin, nil)
+	ta.must(404, "POST", "/v1/clinic/receipts", other.admin, map[string]any{"card_id": card, "receipt_id": "X-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 100}}})
+	ta.must(404, "POST", "/v1/clinic/receipts/R-1/refund", other.admin, nil)
+
+	// A bonus payment: limits, code by push, one posting.
+	spendBody := map[string]any{"card_id": card, "receipt_id": "R-2", "lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "points": 600}
+	if r := ta.must(422, "POST", "/v1/clinic/spends", cl.admin, spendBody); r.errorCode(t) != "limit_exceeded" {
+		t.Fatalf("over max share: %s", r.Body) // 50% of 1,000.00 roubles is 500 points
+	}
+	spendBody["points"] = 400
+	var sr wallet.SpendResult
+	ta.must(201, "POST", "/v1/clinic/spends", cl.admin, spendBody).decode(t, &sr)
+	if sr.Status != wallet.SpendAwaiting || sr.MaxPoints != 500 {
+		t.Fatalf("spend: %+v", sr)
+	}
+	code := ta.eventCode(pid, wallet.NoteSpendCode)
+	ta.must(404, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", other.admin, map[string]string{"code": code})
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	ta.must(422, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", cl.admin, map[string]string{"code": wrong})
+	ta.must(200, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", cl.admin, map[string]string{"code": code}, "Idempotency-Key", "c-1").decode(t, &sr)
+	if sr.Status != wallet.SpendConfirmed {
+		t.Fatalf("confirmed: %+v", sr)
+	}
+	r = ta.must(200, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", cl.admin, map[string]string{"code": code}, "Idempotency-Key", "c-1")
+	if r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatal("confirm replay not served from the first response")
+	}
+	if r := ta.must(409, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", cl.admin, map[string]string{"code": code}); r.errorCode(t) != "code_used" {
+		t.Fatalf("second confirm: %s", r.Body)
+	}
+	ta.must(200, "GET", "/v1/cards/"+card, tok, nil).decode(t, &v)
+	if v.Balance != 700 {
+		t.Fatalf("balance after the spend %d, want 700", v.Balance)
+	}
+
+	// The paid receipt of the same number earns on the money paid only.
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": card, "receipt_id": "R-2",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "paid_with_points": 400}).decode(t, &rr)
+	if rr.Points != 30 { // 5% of the 600.00 roubles paid in money
+		t.Fatalf("cashback on a part-points receipt: %+v", rr)
+	}
+
+	// Whole refund of R-2: cashback taken back, spent points returned.
+	var ref wallet.RefundResult
+	ta.must(200, "POST", "/v1/clinic/receipts/R-2/refund", cl.admin, nil, "Idempotency-Key", "ref-1").decode(t, &ref)
+	if ref.Reversed != 30 || ref.Returned != 400 {
+		t.Fatalf("refund: %+v", ref)
+	}
+	ta.must(200, "GET", "/v1/cards/"+card, tok, nil).decode(t, &v)
+	if v.Balance != 1100 {
+		t.Fatalf("balance after refund %d, want 1100", v.Balance)
+	}
+
+	// History explains itself; pages with an opaque cursor.
+	var h wallet.HistoryPage
+	ta.must(200, "GET", "/v1/cards/"+card+"/history?limit=2", tok, nil).decode(t, &h)
+	if len(h.Entries) != 2 || h.Next == "" {
+		t.Fatalf("history page 1: %+v", h)
+	}
+	var h2 wallet.HistoryPage
+	ta.must(200, "GET", "/v1/cards/"+card+"/history?limit=100&after="+h.Next, tok, nil).decode(t, &h2)
+	if len(h2.Entries) != 4 { // welcome, cashback, spend, cashback, refund, refund_spend
+		t.Fatalf("history page 2 has %d entries, want 4", len(h2.Entries))
+	}
+	ta.must(400, "GET", "/v1/cards/"+card+"/history?limit=0", tok, nil)
+}
+
+func TestQRCodeLookup(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	other := ta.clinicWithProgram("Other", "other.test")
+	_, tok := ta.patient("+79991000005")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	var code wallet.CardCode
+	ta.must(200, "GET", "/v1/cards/"+v.ID+"/code", tok, nil).decode(t, &code)
+	var lr lookupResponse
+	ta.must(200, "GET", "/v1/clinic/cards/lookup?code="+code.Code, cl.admin, nil).decode(t, &lr)
+	if lr.Card == nil || lr.Card.ID != v.ID {
+		t.Fatalf("lookup by code: %+v", lr)
+	}
+	ta.must(404, "GET", "/v1/clinic/cards/lookup?code="+code.Code, other.admin, nil)
+	ta.clock.add(code.ExpiresAt.Sub(ta.clock.now()))
+	ta.must(404, "GET", "/v1/clinic/cards/lookup?code="+code.Code, cl.admin, nil)
+
+	r := ta.must(200, "GET", "/v1/cards/"+v.ID+"/qr.png", tok, nil)
+	img, err := png.Decode(bytes.NewReader(r.Body))
+	if err != nil || img.Bounds().Dx() < 100 {
+		t.Fatalf("qr.png: %v %v", err, img)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatal("a QR code may be cached")
+	}
+}
+
+func TestReports(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	pid, _ := ta.patient("+79991000006")
+	card := ta.issueConfirmed(cl, map[string]string{"phone": "+79991000006", "first_name": "Ivan", "last_name": "Ivanov", "birth_date": "1970-01-01"}, pid)
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": card, "receipt_id": "R-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 1000000}}})
+	ta.must(200, "POST", "/v1/clinic/adjustments", cl.manager, map[string]any{"card_id": card, "points": -100, "reason": "duplicate visit"},
+		"Idempotency-Key", "adj-1")
+	ta.must(403, "POST", "/v1/clinic/adjustments", cl.admin, map[string]any{"card_id": card, "points": 5, "reason": "x"})
+	ta.must(403, "GET", "/v1/clinic/reports/totals", cl.admin, nil)
+
+	var tot wallet.Totals
+	ta.must(200, "GET", "/v1/clinic/reports/totals", cl.manager, nil).decode(t, &tot)
+	if tot.Issued != 1000 || tot.Outstanding != 900 {
+		t.Fatalf("totals: %+v", tot)
+	}
+	var j wallet.JournalPage
+	ta.must(200, "GET", "/v1/clinic/reports/journal?operation=adjustment&reason=duplicate", cl.manager, nil).decode(t, &j)
+	if len(j.Rows) != 1 || j.Rows[0].Amount != -100 {
+		t.Fatalf("journal by reason: %+v", j)
+	}
+	ta.must(200, "GET", "/v1/clinic/reports/journal?patient=%2B79991000006", cl.manager, nil).decode(t, &j)
+	if len(j.Rows) != 3 {
+		t.Fatalf("journal by patient phone: %d rows, want 3", len(j.Rows))
+	}
+	r := ta.must(200, "GET", "/v1/clinic/reports/journal?format=csv", cl.manager, nil)
+	recs, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil || len(recs) != 4 || recs[0][4] != "operation" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("journal csv: %v %q", err, r.Body)
+	}
+	var bs staffCardsResponse
+	ta.must(200, "GET", "/v1/clinic/reports/cards-by-staff?from=2000-01-01", cl.manager, nil).decode(t, &bs)
+	if len(bs.Rows) != 1 || bs.Rows[0].Cards != 1 {
+		t.Fatalf("cards by staff: %+v", bs)
+	}
+	ta.must(400, "GET", "/v1/clinic/reports/cards?from=yesterday", cl.manager, nil)
+	ta.must(400, "GET", "/v1/clinic/reports/totals?format=xml", cl.manager, nil)
+}
+
+// TestConcurrentSpendsHTTP: 1,000 concurrent spend+confirm pairs of one
+// point on a 500-point card through the API: exactly 500 post, the
+// balance ends at 0, and nothing answers 5xx.
+func TestConcurrentSpendsHTTP(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	pid, tok := ta.patient("+79991000007")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	n := 1000
+	if testing.Short() {
+		n = 200
+	}
+	type spend struct{ id, code string }
+	spends := make([]spend, n)
+	for i := range spends { // created one by one: each code is read from the inbox
+		var sr wallet.SpendResult
+		ta.must(201, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("S-%d", i),
+			"lines": []map[string]any{{"service": "CONS-01", "amount": 1000}}, "points": 1}).decode(t, &sr)
+		spends[i] = spend{sr.SpendID, ta.eventCode(pid, wallet.NoteSpendCode)}
+	}
+	var posted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for _, sp := range spends {
+		wg.Go(func() {
+			r := ta.do("POST", "/v1/clinic/spends/"+sp.id+"/confirm", cl.admin, map[string]string{"code": sp.code})
+			switch {
+			case r.Status == 200:
+				posted.Add(1)
+			case r.Status == 422 && strings.Contains(string(r.Body), "insufficient_points"):
+				refused.Add(1)
+			default:
+				t.Errorf("confirm: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+	wg.Wait()
+	want := int64(min(n, 500))
+	if posted.Load() != want || refused.Load() != int64(n)-want {
+		t.Fatalf("posted %d, refused %d; want %d and %d", posted.Load(), refused.Load(), want, int64(n)-want)
+	}
+	ta.must(200, "GET", "/v1/cards/"+v.ID, tok, nil).decode(t, &v)
+	if v.Balance != 500-want {
+		t.Fatalf("balance %d, want %d", v.Balance, 500-want)
+	}
+}
