@@ -17,9 +17,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -229,14 +231,62 @@ func ConnectMongo(ctx context.Context, uri string) (*mongo.Client, error) {
 	return client, nil
 }
 
-// EnsureIndexes creates the indexes of one collection; creating an index
-// that already exists with the same definition is a no-op.
+// EnsureIndexes creates those of a collection's indexes that do not exist
+// yet (by name: the given one, or the driver's default "field_1_other_-1").
+// Only the missing ones are sent because FerretDB v1.24 breaks the
+// connection when asked to create an index that already exists, which
+// every instance after the first would do at start-up.
 func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.IndexModel) error {
 	if len(models) == 0 {
 		return nil
 	}
-	if _, err := coll.Indexes().CreateMany(ctx, models); err != nil {
+	existing, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return fmt.Errorf("storage: list indexes of %s: %w", coll.Name(), err)
+	}
+	have := make(map[string]bool, len(existing))
+	for _, sp := range existing {
+		have[sp.Name] = true
+	}
+	var missing []mongo.IndexModel
+	for _, m := range models {
+		name, err := indexName(m)
+		if err != nil {
+			return fmt.Errorf("storage: index on %s: %w", coll.Name(), err)
+		}
+		if !have[name] {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := coll.Indexes().CreateMany(ctx, missing); err != nil {
 		return fmt.Errorf("storage: indexes on %s: %w", coll.Name(), err)
 	}
 	return nil
+}
+
+// indexName is the model's explicit name, or the name MongoDB gives it.
+func indexName(m mongo.IndexModel) (string, error) {
+	if m.Options != nil {
+		var o options.IndexOptions
+		for _, set := range m.Options.List() {
+			if err := set(&o); err != nil {
+				return "", err
+			}
+		}
+		if o.Name != nil {
+			return *o.Name, nil
+		}
+	}
+	keys, ok := m.Keys.(bson.D)
+	if !ok {
+		return "", fmt.Errorf("keys must be a bson.D (ordered), got %T", m.Keys)
+	}
+	parts := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		parts = append(parts, k.Key, fmt.Sprint(k.Value))
+	}
+	return strings.Join(parts, "_"), nil
 }

@@ -75,10 +75,33 @@ func TestIsDuplicate(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// A second start (another instance) must not re-create it.
+		for range 2 {
+			if err := storage.EnsureIndexes(ctx, c,
+				mongo.IndexModel{Keys: bson.D{{Key: "u", Value: 1}}, Options: options.Index().SetUnique(true)},
+				mongo.IndexModel{Keys: bson.D{{Key: "a", Value: 1}, {Key: "b", Value: -1}}},
+				mongo.IndexModel{Keys: bson.D{{Key: "c", Value: 1}}, Options: options.Index().SetName("by_c")},
+			); err != nil {
+				t.Fatal(err)
+			}
+		}
+		specs, err := c.Indexes().ListSpecifications(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, sp := range specs {
+			names[sp.Name] = true
+		}
+		for _, want := range []string{"_id_", "u_1", "a_1_b_-1", "by_c"} {
+			if !names[want] {
+				t.Fatalf("index %s missing; have %v", want, names)
+			}
+		}
 		if _, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "a"}, {Key: "u", Value: "x"}}); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.InsertOne(ctx, bson.D{{Key: "_id", Value: "b"}, {Key: "u", Value: "x"}})
+		_, err = c.InsertOne(ctx, bson.D{{Key: "_id", Value: "b"}, {Key: "u", Value: "x"}})
 		if !storage.IsDuplicate(err) {
 			t.Fatalf("unique clash: IsDuplicate(%v) = false", err)
 		}
