@@ -256,8 +256,8 @@ func TestPushPipelineErrorHandling(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.emu.Unregister("tok-gone")
-		h.emu.Script("tok-429", emulator.QuotaExceeded)                                  // then OK
-		h.emu.Script("tok-500", emulator.Internal, emulator.Internal)                    // then OK on the 3rd attempt
+		h.emu.Script("tok-429", emulator.QuotaExceeded)                                   // then OK
+		h.emu.Script("tok-500", emulator.Internal, emulator.Internal)                     // then OK on the 3rd attempt
 		h.emu.Script("tok-down", emulator.Internal, emulator.Internal, emulator.Internal) // fails all 3
 
 		users := []string{"pt_ok", "pt_gone", "pt_bad", "pt_429", "pt_500", "pt_down"}

@@ -200,10 +200,11 @@ func (s *Service) process(ctx context.Context, j pushJob) {
 		}
 	}
 	if len(failures) > 0 {
-		s.failed.Add(int64(len(failures)))
 		if err := s.store.RecordFailures(ctx, failures); err != nil {
 			s.log.Error("push: record failures", "err", err, "failures", len(failures))
 		}
+		// Counted after recording, so a reader of Stats sees them stored.
+		s.failed.Add(int64(len(failures)))
 		s.log.Info("push: undelivered", "messages", len(failures), "attempt", attempt)
 	}
 }
