@@ -33,7 +33,9 @@ func TestRunServesAndStops(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	env := map[string]string{"FAKEFCM_RATE_500": "1"}
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, &out) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, &out)
+	}()
 	var endpoint string
 	for range 1000 {
 		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
