@@ -170,6 +170,11 @@ func (s *Service) ListStaff(ctx context.Context, clinicID string) ([]Staff, erro
 	return s.store.ListStaff(ctx, clinicID)
 }
 
+// StaffByEmail returns a staff member by email.
+func (s *Service) StaffByEmail(ctx context.Context, email string) (Staff, error) {
+	return s.store.StaffByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+}
+
 // Staff returns a staff member by id.
 func (s *Service) Staff(ctx context.Context, id string) (Staff, error) {
 	return s.store.StaffByID(ctx, id)

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"carewallet/push"
 )
 
 // config is the environment, parsed and validated once at start-up. The
@@ -19,6 +21,7 @@ type config struct {
 	SMSWebhook string // CAREWALLET_SMS_WEBHOOK: when set, the webhook SMS driver; else the log driver
 	JWTKeyFile string // CAREWALLET_JWT_KEY_FILE
 	LogLevel   slog.Level
+	FCM        push.FCMConfig // CAREWALLET_FCM_PROJECT, _CREDENTIALS, _ENDPOINT; none set: push off
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -35,6 +38,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		MongoDB:    get("CAREWALLET_MONGO_DB", "carewallet"),
 		SMSWebhook: get("CAREWALLET_SMS_WEBHOOK", ""),
 		JWTKeyFile: get("CAREWALLET_JWT_KEY_FILE", ""),
+		FCM:        push.FCMConfigFromEnv(func(k string) string { return get(k, "") }),
 	}
 	var errs []error
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
@@ -49,6 +53,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		if strings.ContainsAny(c.MongoDB, "/\\. \"$") || len(c.MongoDB) > 63 {
 			errs = append(errs, fmt.Errorf("CAREWALLET_MONGO_DB=%q: not a valid database name", c.MongoDB))
+		}
+	}
+	if c.FCM.Endpoint != "" {
+		u, err := url.Parse(c.FCM.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("CAREWALLET_FCM_ENDPOINT: want an http:// or https:// URL"))
 		}
 	}
 	if c.SMSWebhook != "" {

@@ -7,7 +7,26 @@ import (
 	"io"
 
 	"carewallet/app/identity"
+	"carewallet/wallet"
 )
+
+// demoProgram is the program of the product brief's example.
+func demoProgram() wallet.Program {
+	fixed, lower := int64(50), int64(300)
+	return wallet.Program{
+		PointValue: 100,
+		Levels: []wallet.Level{{Name: "Base", MinSpend: 0, CashbackBP: 500},
+			{Name: "VIP", MinSpend: 15_000_000, CashbackBP: 1000}},
+		ServiceOverrides: []wallet.ServiceOverride{{Service: "IMPL-01", CashbackBP: &lower}, {Service: "CHECK-01", Points: &fixed}},
+		ExcludedServices: []string{"LAB-01"},
+		MaxShareBP:       5000,
+		WelcomeBonus:     wallet.Bonus{Points: 500, BurnDays: 30},
+		BookingBonus:     wallet.Bonus{Points: 100, BurnDays: 14},
+		BirthdayBonus:    wallet.Bonus{Points: 300, BurnDays: 14},
+		CashbackBurnDays: 365,
+		BurnWarningDays:  14,
+	}
+}
 
 // Demo accounts. The passwords are public: the demo is for a laptop.
 const (
@@ -46,7 +65,14 @@ func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
 			return err
 		}
 	}
-	for _, p := range demoPatients {
+	manager, err := svc.Identity.StaffByEmail(ctx, demoManagerEmail)
+	if err != nil {
+		return err
+	}
+	if _, err := svc.Wallet.PutProgram(ctx, c.ID, manager.ID, demoProgram()); err != nil {
+		return err
+	}
+	for i, p := range demoPatients {
 		pt, err := svc.Identity.EnsurePatient(ctx, p.phone)
 		if err != nil {
 			return err
@@ -55,8 +81,19 @@ func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
 		if _, err := svc.Identity.UpdateProfile(ctx, pt.ID, identity.ProfileUpdate{FirstName: &first, LastName: &last, BirthDate: &birth}); err != nil {
 			return err
 		}
+		card, err := svc.Wallet.Join(ctx, pt.ID, c.ID)
+		if err != nil {
+			return err
+		}
+		// A paid consultation of 10,000.00 roubles: 5% cashback.
+		if _, err := svc.Wallet.RecordReceipt(ctx, wallet.ReceiptRequest{ClinicID: c.ID, StaffID: manager.ID, CardID: card.ID,
+			ReceiptID: fmt.Sprintf("DEMO-%d", i+1), Lines: []wallet.Line{{Service: "CONS-01", Amount: 1_000_000}}}); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(stdout, `demo clinic %q created (clinic_id %s)
+	fmt.Fprintf(stdout, `demo clinic %q created (clinic_id %s), with a loyalty program: 5%% cashback
+(10%% from 150,000 roubles of spend), 500 welcome points; each patient has a card with
+the welcome bonus and the cashback of one 10,000-rouble visit (1,000 points)
 
 staff sign-in (POST /v1/staff/login):
   manager    %s / %s

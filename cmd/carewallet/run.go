@@ -9,10 +9,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"carewallet/app"
+	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/push"
+	"carewallet/wallet"
 )
 
 const usage = `usage: carewallet [command]
@@ -20,6 +24,7 @@ const usage = `usage: carewallet [command]
 commands:
   serve                 run the API (the default)
   demo                  fill an empty data directory with a demo clinic, staff and patients
+  burn                  run the burn job once (expired lots, burn warnings, birthday bonuses); serve runs it every 5 minutes
   clinic create         create a clinic and its first manager; prints {"clinic_id","staff_id"}
       --name NAME --timezone ZONE --manager-email EMAIL --manager-password PASSWORD [--manager-name NAME]
   help                  show this text
@@ -38,7 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "demo", "clinic":
+	case "serve", "demo", "clinic", "burn":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -63,16 +68,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, svc, stdout)
 	case "clinic":
 		return runClinic(ctx, svc, args, stdout, stderr)
+	case "burn":
+		rep, err := svc.Wallet.RunBurn(ctx, time.Now())
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(rep)
 	}
 	return serve(ctx, cfg, st, svc, logger)
 }
 
 // services are the domain services built over the stores.
 type services struct {
-	Identity *identity.Service
-	Tokens   *app.Tokens
-	Logger   *slog.Logger
-	closers  []func() error
+	Identity    *identity.Service
+	Push        *push.Service
+	Wallet      *wallet.Service
+	Idempotency idempotency.Store
+	Tokens      *app.Tokens
+	Logger      *slog.Logger
+	closers     []func() error
 }
 
 func (s *services) Close() error {
@@ -98,32 +112,68 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	} else if cfg.MongoURI != "" {
 		logger.Warn("CAREWALLET_SMS_WEBHOOK is not set: sign-in codes go to the log (development only)")
 	}
+	var sender push.Sender
+	if cfg.FCM.Enabled() {
+		if sender, err = push.NewFCMSender(ctx, cfg.FCM); err != nil {
+			return nil, err
+		}
+	} else if cfg.MongoURI != "" {
+		logger.Warn("no CAREWALLET_FCM_* setting: push notifications are off (the inbox and websockets still work)")
+	}
+	pollEvery := time.Duration(0)
+	if cfg.MongoURI != "" {
+		pollEvery = 250 * time.Millisecond // other instances' events reach this one's websockets
+	}
+	ids := identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes")})
+	pushes := push.NewService(st.Push, push.Options{Now: time.Now, Sender: sender, Logger: logger, PollInterval: pollEvery})
 	return &services{
-		Identity: identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes")}),
-		Tokens:   tokens,
-		Logger:   logger,
+		Identity:    ids,
+		Push:        pushes,
+		Wallet:      wallet.NewService(st.Wallet, app.ClinicLocations{Identity: ids}, app.WalletNotifier{Push: pushes}, wallet.Options{Now: time.Now}),
+		Idempotency: st.Idempotency,
+		Tokens:      tokens,
+		Logger:      logger,
+		closers:     []func() error{pushes.Close},
 	}, nil
 }
 
 func (s *services) deps(st *stores) app.Deps {
 	return app.Deps{
-		Identity: s.Identity,
-		Tokens:   s.Tokens,
-		Logger:   s.Logger,
-		Now:      time.Now,
-		Ready:    st.Ping,
+		Identity:    s.Identity,
+		Push:        s.Push,
+		Wallet:      s.Wallet,
+		Idempotency: s.Idempotency,
+		Tokens:      s.Tokens,
+		Logger:      s.Logger,
+		Now:         time.Now,
+		Ready:       st.Ping,
 	}
 }
 
+// burnEvery is how often serve runs the burn job. Every instance runs it:
+// each burn is an insert under the deterministic key expire:{lot}, so
+// concurrent runs burn each lot once.
+const burnEvery = 5 * time.Minute
+
 // serve runs the API until ctx ends (SIGINT/SIGTERM), then stops taking
-// connections, lets in-flight requests finish (up to 30 s), and returns so
-// the deferred closers shut the services and then the stores.
+// connections, lets in-flight requests finish (up to 30 s), stops the
+// background jobs, and returns so the deferred closers shut the services
+// and then the stores.
 func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *slog.Logger) error {
 	f := app.New(svc.deps(st))
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	var jobs sync.WaitGroup
+	jobs.Go(func() {
+		if err := svc.Push.Run(jobsCtx); err != nil {
+			logger.Error("push workers stopped", "err", err)
+		}
+	})
+	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
+	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {
 		backend = "mongodb"
@@ -143,6 +193,27 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 	<-errc
 	logger.Info("stopped")
 	return nil
+}
+
+func burnLoop(ctx context.Context, w *wallet.Service, logger *slog.Logger) {
+	t := time.NewTicker(burnEvery)
+	defer t.Stop()
+	for {
+		rep, err := w.RunBurn(ctx, time.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Error("burn job", "err", err)
+		case rep.Lots+rep.Warned+rep.Birthdays > 0:
+			logger.Info("burn job", "lots", rep.Lots, "points", rep.Points, "warned", rep.Warned, "birthdays", rep.Birthdays)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func runClinic(ctx context.Context, svc *services, args []string, stdout, stderr io.Writer) error {

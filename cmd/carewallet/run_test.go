@@ -160,13 +160,36 @@ func TestDemo(t *testing.T) {
 	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("demo ran twice on the same data")
 	}
+	var rep bytes.Buffer
+	if err := run(context.Background(), []string{"burn"}, env(vars), &rep, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rep.String(), `"lots":0`) {
+		t.Fatalf("burn on fresh demo data: %s", rep.String())
+	}
 	base, stop, _ := serveUntilCancel(t, vars)
 	defer stop()
+	var manager string
 	for _, cred := range [][2]string{{demoManagerEmail, demoManagerPassword}, {demoAdminEmail, demoAdminPassword}} {
-		res, _ := postJSON(t, base+"/v1/staff/login", "", map[string]string{"email": cred[0], "password": cred[1]})
+		res, body := postJSON(t, base+"/v1/staff/login", "", map[string]string{"email": cred[0], "password": cred[1]})
 		if res.StatusCode != 200 {
 			t.Fatalf("demo login %s: %d", cred[0], res.StatusCode)
 		}
+		if cred[0] == demoManagerEmail {
+			manager, _ = body["access_token"].(string)
+		}
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/clinic/reports/totals", nil)
+	req.Header.Set("Authorization", "Bearer "+manager)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tot map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&tot)
+	res.Body.Close()
+	if tot["outstanding"] != float64(3*1000) {
+		t.Fatalf("demo totals: %v", tot)
 	}
 }
 

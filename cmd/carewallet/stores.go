@@ -15,15 +15,21 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/storage"
+	"carewallet/push"
+	"carewallet/wallet"
 )
 
 // stores are every domain's store on the configured backend.
 type stores struct {
-	Identity identity.Store
-	sqlite   *storage.SQLite
-	mongo    *mongo.Client
+	Identity    identity.Store
+	Push        push.Store
+	Wallet      wallet.Store
+	Idempotency idempotency.Store
+	sqlite      *storage.SQLite
+	mongo       *mongo.Client
 }
 
 func openStores(ctx context.Context, c config) (*stores, error) {
@@ -35,7 +41,7 @@ func openStores(ctx context.Context, c config) (*stores, error) {
 		}
 		s.mongo = client
 		db := client.Database(c.MongoDB)
-		if s.Identity, err = identity.NewMongoStore(ctx, db); err != nil {
+		if err := s.openMongo(ctx, db); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -46,11 +52,39 @@ func openStores(ctx context.Context, c config) (*stores, error) {
 		return nil, err
 	}
 	s.sqlite = db
-	if s.Identity, err = identity.NewSQLiteStore(ctx, db); err != nil {
+	if err := s.openSQLite(ctx, db); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) {
+	if s.Identity, err = identity.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Push, err = push.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Wallet, err = wallet.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
+	s.Idempotency, err = idempotency.NewMongoStore(ctx, db)
+	return err
+}
+
+func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error) {
+	if s.Identity, err = identity.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Push, err = push.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Wallet, err = wallet.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	s.Idempotency, err = idempotency.NewSQLiteStore(ctx, db)
+	return err
 }
 
 // Ping reports whether the database answers.
