@@ -35,6 +35,7 @@ var (
 	ErrNotFound      = errors.New("push: not found")
 	ErrSlowConsumer  = errors.New("push: subscriber too slow, queue limit exceeded")
 	ErrClosed        = errors.New("push: closed")
+	ErrInvalidTicket = errors.New("push: websocket ticket is invalid, used or expired")
 )
 
 // Limits.

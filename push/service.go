@@ -3,10 +3,15 @@ package push
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -354,4 +359,38 @@ func (s *Service) poll(ctx context.Context) {
 
 func sortBySeq(evs []Event) {
 	slices.SortFunc(evs, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
+}
+
+// TicketTTL is how long a websocket ticket is valid.
+const TicketTTL = 30 * time.Second
+
+// IssueTicket returns a single-use ticket that opens one websocket for the
+// user's session within TicketTTL, for clients that cannot set an
+// Authorization header on the upgrade. Only its hash is stored.
+func (s *Service) IssueTicket(ctx context.Context, userID, sessionID string) (string, time.Duration, error) {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	ticket := "wst_" + base64.RawURLEncoding.EncodeToString(b[:])
+	if err := s.store.PutTicket(ctx, hashTicket(ticket), userID, sessionID, s.opts.Now().Add(TicketTTL)); err != nil {
+		return "", 0, err
+	}
+	return ticket, TicketTTL, nil
+}
+
+// RedeemTicket consumes a ticket; ErrInvalidTicket if it is unknown,
+// already used or expired.
+func (s *Service) RedeemTicket(ctx context.Context, ticket string) (userID, sessionID string, err error) {
+	if !strings.HasPrefix(ticket, "wst_") || len(ticket) > 100 {
+		return "", "", ErrInvalidTicket
+	}
+	userID, sessionID, err = s.store.TakeTicket(ctx, hashTicket(ticket), s.opts.Now())
+	if errors.Is(err, ErrNotFound) {
+		return "", "", ErrInvalidTicket
+	}
+	return userID, sessionID, err
+}
+
+func hashTicket(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
 }

@@ -41,6 +41,13 @@ type Store interface {
 	// Devices lists the devices of the given users.
 	Devices(ctx context.Context, users []string) ([]UserDevice, error)
 
+	// PutTicket stores a websocket ticket (by its hash) until expires, and
+	// forgets expired ones.
+	PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error
+	// TakeTicket redeems a ticket once: ErrNotFound if it is unknown, used
+	// or expired at now.
+	TakeTicket(ctx context.Context, hash string, now time.Time) (user, session string, err error)
+
 	// RecordFailures keeps pushes that finally failed, for operators.
 	RecordFailures(ctx context.Context, fs []Failure) error
 	// Failures lists recorded failures, newest first.

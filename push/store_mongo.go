@@ -24,6 +24,8 @@ type MongoStore struct {
 	events   *mongo.Collection
 	devices  *mongo.Collection
 	failures *mongo.Collection
+	tickets  *mongo.Collection
+	uses     *mongo.Collection // one document per redeemed ticket: _id is the unique key
 }
 
 type eventDoc struct {
@@ -79,6 +81,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		events:   db.Collection("push_events"),
 		devices:  db.Collection("push_devices"),
 		failures: db.Collection("push_failures"),
+		tickets:  db.Collection("push_tickets"),
+		uses:     db.Collection("push_ticket_uses"),
 	}
 	if err := ensureIndexes(ctx, s.events,
 		indexSpec{"user_seq", bson.D{{Key: "u", Value: 1}, {Key: "s", Value: 1}}, true},
@@ -425,4 +429,50 @@ func (s *MongoStore) Failures(ctx context.Context, limit int) ([]Failure, error)
 			Attempts: d.Attempts, At: d.At.UTC()}
 	}
 	return out, nil
+}
+
+type ticketDoc struct {
+	Hash    string    `bson:"_id"`
+	User    string    `bson:"u"`
+	Session string    `bson:"sess"`
+	Expires time.Time `bson:"exp"`
+}
+
+func (s *MongoStore) PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error {
+	old := bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: expires.Add(-time.Hour)}}}}
+	if _, err := s.tickets.DeleteMany(ctx, old); err != nil {
+		return fmt.Errorf("push: put ticket: %w", err)
+	}
+	if _, err := s.uses.DeleteMany(ctx, old); err != nil {
+		return fmt.Errorf("push: put ticket: %w", err)
+	}
+	if _, err := s.tickets.InsertOne(ctx, ticketDoc{Hash: hash, User: user, Session: session, Expires: fromMS(ms(expires))}); err != nil {
+		return fmt.Errorf("push: put ticket: %w", err)
+	}
+	return nil
+}
+
+// TakeTicket claims the ticket by inserting its use under the unique _id
+// (findAndModify is not atomic on FerretDB), then reads it.
+func (s *MongoStore) TakeTicket(ctx context.Context, hash string, now time.Time) (string, string, error) {
+	var t ticketDoc
+	err := s.tickets.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("push: take ticket: %w", err)
+	}
+	_, err = s.uses.InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "exp", Value: t.Expires}})
+	if storage.IsDuplicate(err) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("push: take ticket: %w", err)
+	}
+	_, _ = s.tickets.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}})
+	if !t.Expires.After(now) {
+		return "", "", ErrNotFound
+	}
+	return t.User, t.Session, nil
 }

@@ -45,6 +45,12 @@ var sqliteMigrations = []string{
 		attempts   INTEGER NOT NULL,
 		created_at INTEGER NOT NULL
 	);`,
+	`CREATE TABLE push_tickets (
+		hash       TEXT    NOT NULL PRIMARY KEY,
+		user_id    TEXT    NOT NULL,
+		session_id TEXT    NOT NULL,
+		expires_at INTEGER NOT NULL
+	);`,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single
@@ -421,4 +427,35 @@ func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+func (s *SQLiteStore) PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error {
+	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM push_tickets WHERE expires_at <= ?`,
+		ms(expires.Add(-time.Hour))); err != nil {
+		return fmt.Errorf("push: put ticket: %w", err)
+	}
+	if _, err := s.db.Write.ExecContext(ctx, `INSERT INTO push_tickets (hash, user_id, session_id, expires_at)
+		VALUES (?, ?, ?, ?)`, hash, user, session, ms(expires)); err != nil {
+		return fmt.Errorf("push: put ticket: %w", err)
+	}
+	return nil
+}
+
+// TakeTicket deletes the ticket and returns it in one statement, so two
+// concurrent redemptions cannot both succeed.
+func (s *SQLiteStore) TakeTicket(ctx context.Context, hash string, now time.Time) (string, string, error) {
+	var user, session string
+	var exp int64
+	err := s.db.Write.QueryRowContext(ctx, `DELETE FROM push_tickets WHERE hash = ?
+		RETURNING user_id, session_id, expires_at`, hash).Scan(&user, &session, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", ErrNotFound
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("push: take ticket: %w", err)
+	}
+	if exp <= ms(now) {
+		return "", "", ErrNotFound
+	}
+	return user, session, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -213,6 +214,28 @@ func TestStoreConformance(t *testing.T) {
 			}
 		})
 
+		t.Run("tickets", func(t *testing.T) {
+			if err := s.PutTicket(ctx, "h1", "pt_t", "sess", t0.Add(30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutTicket(ctx, "h2", "pt_t", "sess", t0.Add(30*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			u, sess, err := s.TakeTicket(ctx, "h1", t0.Add(29*time.Second))
+			if err != nil || u != "pt_t" || sess != "sess" {
+				t.Fatalf("take = %q %q %v", u, sess, err)
+			}
+			if _, _, err := s.TakeTicket(ctx, "h1", t0); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("second take: %v", err)
+			}
+			if _, _, err := s.TakeTicket(ctx, "h2", t0.Add(30*time.Second)); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("expired take: %v", err)
+			}
+			if _, _, err := s.TakeTicket(ctx, "nope", t0); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("unknown take: %v", err)
+			}
+		})
+
 		t.Run("failures", func(t *testing.T) {
 			fs := []Failure{
 				{User: "pt_f", EventID: "ev_1", Token: "t", Reason: "UNREGISTERED: token removed", Attempts: 1, At: t0},
@@ -277,6 +300,43 @@ func TestConcurrentAppendOneUser(t *testing.T) {
 				t.Fatalf("duplicate id %s", e.ID)
 			}
 			ids[e.ID] = true
+		}
+	})
+}
+
+// TestTicketRedeemedOnce: concurrent redemptions of one ticket, exactly one
+// wins, on both stores.
+func TestTicketRedeemedOnce(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		svc := NewService(newStore(t, b), Options{})
+		ticket, ttl, err := svc.IssueTicket(ctx, "pt_w", "sess-1")
+		if err != nil || ttl != 30*time.Second || !strings.HasPrefix(ticket, "wst_") {
+			t.Fatalf("ticket %q %v %v", ticket, ttl, err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				u, sess, err := svc.RedeemTicket(ctx, ticket)
+				if err == nil && u == "pt_w" && sess == "sess-1" {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				} else if !errors.Is(err, ErrInvalidTicket) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("%d redemptions succeeded", wins)
+		}
+		if _, _, err := svc.RedeemTicket(ctx, "not-a-ticket"); !errors.Is(err, ErrInvalidTicket) {
+			t.Fatal(err)
 		}
 	})
 }
