@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
+	"carewallet/push"
 	"carewallet/wallet"
 )
 
@@ -39,6 +40,12 @@ var errorTable = []struct {
 	{identity.ErrTokenReused, 401, "token_reused"},
 	{identity.ErrSessionRevoked, 401, "session_revoked"},
 	{identity.ErrSMSUnavailable, 503, "sms_unavailable"},
+
+	{push.ErrInvalidDevice, 400, "invalid_device"},
+	{push.ErrInvalidDraft, 400, "invalid_input"},
+	{push.ErrNotFound, 404, "not_found"},
+	{push.ErrInvalidTicket, 401, "invalid_ticket"},
+	{push.ErrClosed, 503, "shutting_down"},
 
 	{wallet.ErrNotFound, 404, "not_found"},
 	{wallet.ErrCardExists, 409, "card_exists"},

@@ -31,6 +31,18 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/me", patientOnly, s.getMe(), op{Tag: "me", Summary: "The caller's profile", Resp: meResponse{}})
 	r.add("PATCH", "/v1/me", patientOnly, s.patchMe(), op{Tag: "me", Summary: "Update names and birth date", Req: patchMeRequest{}, Resp: meResponse{}})
 
+	// push
+	r.add("PUT", "/v1/me/devices", anyUser, s.putDevice(), op{Tag: "push", Summary: "Register this app's FCM token (idempotent; the token moves to the latest account that registers it)",
+		Req: deviceRequest{}, Status: 204})
+	r.add("DELETE", "/v1/me/devices/{token}", anyUser, s.deleteDevice(), op{Tag: "push", Summary: "Unregister one of the caller's FCM tokens (URL-escaped)", Status: 204})
+	r.add("GET", "/v1/me/events", anyUser, s.listEvents(), op{Tag: "push", Summary: "The caller's event inbox after a seq, oldest first",
+		Resp: eventsResponse{}, Query: eventsQuery})
+	r.add("POST", "/v1/ws/ticket", anyUser, s.wsTicket(), op{Tag: "push", Summary: "A single-use ticket (30 s) for GET /v1/ws?ticket= when headers cannot be set",
+		Resp: ticketResponse{}})
+	r.add("GET", "/v1/ws", public, s.wsUpgrade(), op{Tag: "push", Summary: "Websocket of live inbox events; authenticate with Authorization: Bearer or ?ticket=; send {\"type\":\"resume\",\"after\":SEQ} to replay",
+		Status: 101, Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
+			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
+
 	// wallet: the patient's cards
 	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program: the card exists at once, welcome bonus credited",
 		Req: joinRequest{}, Resp: wallet.CardView{}, Status: 201, Idempotent: true})

@@ -93,6 +93,13 @@ func (s *server) logout() fiber.Handler {
 		if err := s.Identity.Logout(c.UserContext(), p.SessionID); err != nil {
 			return err
 		}
+		// The session's devices stop receiving pushes; its open websockets
+		// end at their next heartbeat.
+		if s.Push != nil {
+			if err := s.Push.RemoveSessionDevices(c.UserContext(), p.ID, p.SessionID); err != nil {
+				return err
+			}
+		}
 		return c.SendStatus(204)
 	}
 }

@@ -111,8 +111,8 @@ func (h *Hub) has(user string) bool {
 	return len(sh.subs[user]) > 0
 }
 
-// count is the number of live subscriptions.
-func (h *Hub) count() int {
+// Count is the number of live subscriptions in this process.
+func (h *Hub) Count() int {
 	n := 0
 	for i := range h.shards {
 		sh := &h.shards[i]

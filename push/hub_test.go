@@ -261,7 +261,7 @@ func TestSubscribeCyclesLeakNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := svc.hub.count(); n != 0 {
+	if n := svc.hub.Count(); n != 0 {
 		t.Fatalf("%d subscriptions left", n)
 	}
 	settleGoroutines(t, before)

@@ -32,6 +32,10 @@ type Options struct {
 	// PollLookback is how far behind now each poll reads, covering clock
 	// skew between instances and inserts still in flight; default 3 s.
 	PollLookback time.Duration
+	// PingInterval and IdleTimeout are the websocket heartbeat: the server
+	// pings every PingInterval and drops a peer silent for IdleTimeout.
+	// Defaults 25 s and 55 s (dead peers go within 60 s).
+	PingInterval, IdleTimeout time.Duration
 	// MaxQueueBytes bounds a subscription's queue; default 1 MiB.
 	MaxQueueBytes int
 	// PushWorkers is how many SendEach calls run at once; default 4.
@@ -85,6 +89,12 @@ func NewService(store Store, opts Options) *Service {
 	if opts.PollLookback <= 0 {
 		opts.PollLookback = 3 * time.Second
 	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 25 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 55 * time.Second
+	}
 	if opts.MaxQueueBytes <= 0 {
 		opts.MaxQueueBytes = DefaultMaxQueueBytes
 	}
@@ -128,6 +138,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Heartbeat is the websocket ping interval and idle timeout.
+func (s *Service) Heartbeat() (ping, idle time.Duration) {
+	return s.opts.PingInterval, s.opts.IdleTimeout
 }
 
 // Hub is the service's realtime hub.
@@ -218,6 +233,11 @@ func (s *Service) Events(ctx context.Context, userID string, after int64, limit 
 		evs = []Event{}
 	}
 	return evs, nil
+}
+
+// LastSeq is the user's newest seq (0 for an empty inbox).
+func (s *Service) LastSeq(ctx context.Context, userID string) (int64, error) {
+	return s.store.LastSeq(ctx, userID)
 }
 
 // RegisterDevice links a device token to the user and the session that
@@ -334,7 +354,7 @@ func (s *Service) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.hub.count() == 0 {
+		if s.hub.Count() == 0 {
 			continue
 		}
 		evs, err := s.store.Since(ctx, s.opts.Now().Add(-s.opts.PollLookback), 10000)
