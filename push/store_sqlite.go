@@ -221,9 +221,16 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 		}
 	}
 
+	// One prepared single-row insert, executed per row: binding thousands
+	// of parameters into one multi-row statement costs more in the driver
+	// than it saves in SQLite.
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	defer ins.Close()
 	out := make([]Appended, len(users))
-	args = args[:0]
-	n := 0
 	for i, u := range users {
 		if ev, ok := existing[u]; ok {
 			out[i] = Appended{User: u, Event: ev}
@@ -237,13 +244,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 		if key != "" {
 			existing[u] = ev
 		}
-		args = append(args, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt))
-		n++
-	}
-	if n > 0 {
-		q := `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", n), ",")
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := ins.ExecContext(ctx, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt)); err != nil {
 			return nil, fmt.Errorf("push: append events: %w", err)
 		}
 	}
