@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,6 +140,14 @@ func BenchmarkWebsocketIdle(b *testing.B) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	heap1, rss1 := goMem(), rssBytes()
+	if path := os.Getenv("BENCH_WS_HEAPPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 
 	b.ResetTimer()
 	start := time.Now()
