@@ -97,6 +97,73 @@ func (s *SQLite) QueryRowW(ctx context.Context, query string, args ...any) *sql.
 	return st.QueryRowContext(ctx, args...)
 }
 
+// Querier is what *sql.DB and *sql.Tx share; stores written against it
+// run unchanged on a plain handle, a transaction, or the cached wrappers.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Reader is the read pool with cached prepared statements.
+func (s *SQLite) Reader() Querier { return cached{s: s} }
+
+// Writer is the writer connection with cached prepared statements.
+func (s *SQLite) Writer() Querier { return cached{s: s, write: true} }
+
+// InTx wraps a transaction on the writer so its statements use the
+// writer's cached prepared statements (database/sql rebinds a statement
+// prepared on the transaction's own connection without preparing again).
+func (s *SQLite) InTx(tx *sql.Tx) Querier { return cached{s: s, write: true, tx: tx} }
+
+type cached struct {
+	s     *SQLite
+	write bool
+	tx    *sql.Tx
+}
+
+func (c cached) handle() Querier {
+	switch {
+	case c.tx != nil:
+		return c.tx
+	case c.write:
+		return c.s.Write
+	}
+	return c.s.Read
+}
+
+func (c cached) prepared(ctx context.Context, query string) *sql.Stmt {
+	st, err := c.s.stmt(ctx, c.write, query)
+	if err != nil {
+		return nil // the uncached call reports the same error
+	}
+	if c.tx != nil {
+		return c.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+func (c cached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.handle().ExecContext(ctx, query, args...)
+}
+
+func (c cached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.handle().QueryContext(ctx, query, args...)
+}
+
+func (c cached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := c.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.handle().QueryRowContext(ctx, query, args...)
+}
+
 // Exec runs a write on the writer with a cached statement.
 func (s *SQLite) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := s.stmt(ctx, true, query)

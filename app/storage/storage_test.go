@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -110,4 +111,58 @@ func TestIsDuplicate(t *testing.T) {
 			t.Fatalf("_id clash: IsDuplicate(%v) = false", err)
 		}
 	})
+}
+
+func TestCachedQueriers(t *testing.T) {
+	db := storagetest.SQLite(t)
+	ctx := context.Background()
+	w := db.Writer()
+	if _, err := w.ExecContext(ctx, `CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := w.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, fmt.Sprint("k", i), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A transaction sees its own writes through the cached statements and
+	// a rollback undoes them.
+	tx, err := db.Write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := db.InTx(tx)
+	if _, err := q.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, "in-tx", 10); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM kv`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("inside the transaction: %d, %v", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM kv ORDER BY v`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if fmt.Sprint(keys) != "[k0 k1 k2]" {
+		t.Fatalf("after rollback: %v", keys)
+	}
+	// A bad statement reports its error rather than panicking.
+	if err := db.Reader().QueryRowContext(ctx, `SELECT nope FROM kv`).Scan(&n); err == nil {
+		t.Fatal("bad SQL succeeded")
+	}
+	if _, err := db.Writer().ExecContext(ctx, `INSERT INTO kv VALUES ('k0', 1)`); !storage.IsDuplicate(err) {
+		t.Fatalf("duplicate through the cache: %v", err)
+	}
 }

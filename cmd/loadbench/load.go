@@ -55,9 +55,13 @@ func drive(ctx context.Context, addr string, conns int, d time.Duration, fill re
 		})
 	}
 	wg.Wait()
+	return summarize(lats, int(errs.Load()), time.Since(start))
+}
+
+func summarize(lats [][]time.Duration, errs int, elapsed time.Duration) result {
 	all := slices.Concat(lats...)
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	r := result{Requests: len(all), Errors: int(errs.Load()), Elapsed: time.Since(start)}
+	r := result{Requests: len(all), Errors: errs, Elapsed: elapsed}
 	if len(all) > 0 {
 		r.P50 = all[len(all)*50/100]
 		r.P99 = all[min(len(all)-1, len(all)*99/100)]

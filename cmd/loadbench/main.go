@@ -7,6 +7,7 @@
 //
 //	go build -o /tmp/carewallet ./cmd/carewallet && go build -o /tmp/loadbench ./cmd/loadbench
 //	taskset -c 1 /tmp/loadbench -carewallet /tmp/carewallet -server-cpu 0 me
+//	taskset -c 1 /tmp/loadbench -carewallet /tmp/carewallet -server-cpu 0 wallet
 //
 // All traffic stays on 127.0.0.1; every run is bounded by -d × -rounds.
 package main
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of one round")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target (alternating)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: loadbench [flags] me|bare-server\n\nscenarios:\n  me           GET /v1/me with a valid patient token, beside a bare Fiber handler\n  bare-server  (internal) serve the bare Fiber baseline on -addr\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: loadbench [flags] me|wallet|bare-server|sqlite-insert\n\nscenarios:\n  me           GET /v1/me with a valid patient token, beside a bare Fiber handler\n  wallet       receipts, spend+confirm pairs and card reads, beside raw SQLite inserts\n  bare-server  (internal) serve the bare Fiber baseline on -addr\n\nflags:")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:0", "bare-server: listen address")
@@ -63,6 +64,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return serveBare(ctx, *addr)
 	case "me":
 		return benchMe(ctx, o, out)
+	case "wallet":
+		return benchWallet(ctx, o, out)
+	case "sqlite-insert":
+		return sqliteInsert(ctx, o, out)
 	}
 	fs.Usage()
 	return fmt.Errorf("unknown scenario %q", fs.Arg(0))
