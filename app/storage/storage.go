@@ -111,15 +111,54 @@ func (s *SQLite) Reader() Querier { return cached{s: s} }
 // Writer is the writer connection with cached prepared statements.
 func (s *SQLite) Writer() Querier { return cached{s: s, write: true} }
 
-// InTx wraps a transaction on the writer so its statements use the
-// writer's cached prepared statements (database/sql rebinds a statement
-// prepared on the transaction's own connection without preparing again).
-func (s *SQLite) InTx(tx *sql.Tx) Querier { return cached{s: s, write: true, tx: tx} }
+// Tx runs fn in a write transaction, committing when fn returns nil and
+// rolling back otherwise. Its statements use the writer's cached prepared
+// statements (database/sql rebinds a statement prepared on the
+// transaction's own connection without preparing it again). A statement
+// cannot be prepared on the writer while the transaction holds its only
+// connection, so one first seen inside a transaction runs unprepared and
+// is prepared right after the transaction ends, for the next time.
+func (s *SQLite) Tx(ctx context.Context, fn func(q Querier) error) error {
+	tx, err := s.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	c := cached{s: s, write: true, tx: tx, missed: &missed{}}
+	if err := fn(c); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	err = tx.Commit()
+	for _, q := range c.missed.take() {
+		_, _ = s.stmt(ctx, true, q) // a bad statement already failed in fn
+	}
+	return err
+}
+
+type missed struct {
+	mu sync.Mutex
+	qs []string
+}
+
+func (m *missed) add(q string) {
+	m.mu.Lock()
+	m.qs = append(m.qs, q)
+	m.mu.Unlock()
+}
+
+func (m *missed) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	qs := m.qs
+	m.qs = nil
+	return qs
+}
 
 type cached struct {
-	s     *SQLite
-	write bool
-	tx    *sql.Tx
+	s      *SQLite
+	write  bool
+	tx     *sql.Tx
+	missed *missed // tx only: statements to prepare after the transaction
 }
 
 func (c cached) handle() Querier {
@@ -133,12 +172,17 @@ func (c cached) handle() Querier {
 }
 
 func (c cached) prepared(ctx context.Context, query string) *sql.Stmt {
+	if c.tx != nil {
+		st, ok := c.s.stmts.Load(stmtKey{true, query})
+		if !ok {
+			c.missed.add(query)
+			return nil
+		}
+		return c.tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
 	st, err := c.s.stmt(ctx, c.write, query)
 	if err != nil {
 		return nil // the uncached call reports the same error
-	}
-	if c.tx != nil {
-		return c.tx.StmtContext(ctx, st)
 	}
 	return st
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -125,21 +126,29 @@ func TestCachedQueriers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A transaction sees its own writes through the cached statements and
-	// a rollback undoes them.
-	tx, err := db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := db.InTx(tx)
-	if _, err := q.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, "in-tx", 10); err != nil {
-		t.Fatal(err)
-	}
+	// A transaction sees its own writes, first with statements it has
+	// never seen (prepared after it) and then with cached ones; an error
+	// rolls it back.
 	var n int
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM kv`).Scan(&n); err != nil || n != 4 {
-		t.Fatalf("inside the transaction: %d, %v", n, err)
+	for round := range 2 {
+		errRollback := errors.New("roll back")
+		err := db.Tx(ctx, func(q storage.Querier) error {
+			if _, err := q.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, "in-tx", 10); err != nil {
+				return err
+			}
+			if err := q.QueryRowContext(ctx, `SELECT count(*) FROM kv WHERE v >= ?`, 0).Scan(&n); err != nil || n != 4 {
+				t.Fatalf("round %d, inside the transaction: %d, %v", round, n, err)
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatalf("round %d: %v", round, err)
+		}
 	}
-	if err := tx.Rollback(); err != nil {
+	if err := db.Tx(ctx, func(q storage.Querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, ?)`, "k3", 3)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM kv ORDER BY v`)
@@ -155,7 +164,7 @@ func TestCachedQueriers(t *testing.T) {
 		keys = append(keys, k)
 	}
 	rows.Close()
-	if fmt.Sprint(keys) != "[k0 k1 k2]" {
+	if fmt.Sprint(keys) != "[k0 k1 k2 k3]" {
 		t.Fatalf("after rollback: %v", keys)
 	}
 	// A bad statement reports its error rather than panicking.
