@@ -59,7 +59,13 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        8 << 10,
+		// fasthttp's 4 KiB default: room for headers with a JWT, and a
+		// hijacked websocket keeps this buffer for its whole life.
+		ReadBufferSize: 4 << 10,
+		// Return the read buffer to the pool once a request is read, so
+		// idle keep-alive connections and websockets (which would keep it
+		// for their whole life) hold none: 4 KiB per socket.
+		ReduceMemoryUsage: true,
 	})
 	f.Use(s.accessLog)
 	r := &router{f: f, s: s}

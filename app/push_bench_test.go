@@ -57,11 +57,18 @@ func rssBytes() int64 {
 }
 
 func goMem() int64 {
+	h, st := goMemParts()
+	return h + st
+}
+
+// goMemParts is the heap in use (live objects and the free room in their
+// spans) and the goroutine stacks, after a full collection.
+func goMemParts() (heap, stack int64) {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapInuse + ms.StackInuse)
+	return int64(ms.HeapInuse), int64(ms.StackInuse)
 }
 
 // BenchmarkWebsocketIdle holds BENCH_WS_CONNS (default 10,000) idle
@@ -107,7 +114,8 @@ func BenchmarkWebsocketIdle(b *testing.B) {
 		b.Fatal(err)
 	}
 	addr := ta.serve()
-	heap0, rss0 := goMem(), rssBytes()
+	h0, st0 := goMemParts()
+	heap0, rss0 := h0+st0, rssBytes()
 
 	args := []string{os.Args[0], "-test.run", "^TestWebsocketLoadClient$", "-test.v"}
 	if path, err := exec.LookPath("taskset"); err == nil {
@@ -139,7 +147,8 @@ func BenchmarkWebsocketIdle(b *testing.B) {
 	for ta.deps.Push.Hub().Count() < n {
 		time.Sleep(10 * time.Millisecond)
 	}
-	heap1, rss1 := goMem(), rssBytes()
+	h1, st1 := goMemParts()
+	heap1, rss1 := h1+st1, rssBytes()
 	if path := os.Getenv("BENCH_WS_HEAPPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -167,6 +176,7 @@ func BenchmarkWebsocketIdle(b *testing.B) {
 	var got, p50, p99, pmax float64
 	fmt.Sscanf(done, "DONE %f %f %f %f", &got, &p50, &p99, &pmax)
 	b.ReportMetric(float64(heap1-heap0)/float64(n)/1024, "heap-KiB/conn")
+	b.ReportMetric(float64(st1-st0)/float64(n)/1024, "stack-KiB/conn")
 	b.ReportMetric(float64(rss1-rss0)/float64(n)/1024, "rss-KiB/conn")
 	b.ReportMetric(achieved, "events/s")
 	b.ReportMetric(got, "delivered")
