@@ -19,7 +19,8 @@ import (
 // cache can never disagree with the facts. The unique keys of the MongoDB
 // adapter are kept here too.
 type SQLiteStore struct {
-	db *storage.SQLite
+	db   *storage.SQLite
+	r, w *stmtDB
 }
 
 var sqliteMigrations = []string{`
@@ -64,14 +65,34 @@ CREATE INDEX wallet_lots_warn ON wallet_lots (warn_at) WHERE remaining > 0 AND w
 CREATE TABLE wallet_card_codes (
 	code TEXT PRIMARY KEY, card_id TEXT NOT NULL, clinic_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX wallet_card_codes_exp ON wallet_card_codes (expires_at);
+`, `
+DROP INDEX wallet_lots_burn;
+CREATE INDEX wallet_lots_burn ON wallet_lots (burns_at, card_id) WHERE remaining > 0;
 `}
+
+// The commit path's statements, prepared when the store is made.
+const (
+	qEntryByKey     = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND key = ?`
+	qHead           = `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`
+	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
+	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? ORDER BY seq`
+	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ? WHERE id = ?`
+	qInsertLot      = `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").
 func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, error) {
 	if err := storage.Migrate(ctx, db.Write, "wallet", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	return &SQLiteStore{db: db}, nil
+	s := &SQLiteStore{db: db, r: &stmtDB{db: db.Read}, w: &stmtDB{db: db.Write}}
+	for _, q := range []string{qEntryByKey, qHead, qOpenLots, qReceiptEntries, qInsertEntry, qLotDelta, qInsertLot} {
+		if _, err := s.w.stmt(ctx, q); err != nil {
+			return nil, fmt.Errorf("wallet: prepare: %w", err)
+		}
+	}
+	return s, nil
 }
 
 func ns(t time.Time) int64 {
@@ -102,13 +123,13 @@ func sqlErr(err error) error {
 }
 
 func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
-	_, err := s.db.Write.ExecContext(ctx, q, args...)
+	_, err := s.w.ExecContext(ctx, q, args...)
 	return sqlErr(err)
 }
 
 func (s *SQLiteStore) body(ctx context.Context, v any, q string, args ...any) error {
 	var b string
-	if err := s.db.Read.QueryRowContext(ctx, q, args...).Scan(&b); err != nil {
+	if err := s.r.QueryRow(ctx, q, args...).Scan(&b); err != nil {
 		return sqlErr(err)
 	}
 	return json.Unmarshal([]byte(b), v)
@@ -145,7 +166,7 @@ func (s *SQLiteStore) InsertGuardianship(ctx context.Context, g *Guardianship) e
 }
 
 func (s *SQLiteStore) guardianships(ctx context.Context, q string, arg string) ([]Guardianship, error) {
-	rows, err := s.db.Read.QueryContext(ctx, q, arg)
+	rows, err := s.r.QueryContext(ctx, q, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +208,7 @@ func (s *SQLiteStore) InsertCard(ctx context.Context, c *Card) error {
 
 const cardCols = `id, clinic_id, patient_id, slot, status, issued_by, created, challenge_id, holder`
 
-func scanCard(sc interface{ Scan(...any) error }) (*Card, error) {
+func scanCard(sc row) (*Card, error) {
 	var c Card
 	var created int64
 	var holder string
@@ -202,7 +223,7 @@ func scanCard(sc interface{ Scan(...any) error }) (*Card, error) {
 }
 
 func (s *SQLiteStore) cards(ctx context.Context, q string, args ...any) ([]Card, error) {
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +240,7 @@ func (s *SQLiteStore) cards(ctx context.Context, q string, args ...any) ([]Card,
 }
 
 func (s *SQLiteStore) Card(ctx context.Context, id string) (*Card, error) {
-	return scanCard(s.db.Read.QueryRowContext(ctx, `SELECT `+cardCols+` FROM wallet_cards WHERE id = ?`, id))
+	return scanCard(s.r.QueryRow(ctx, `SELECT `+cardCols+` FROM wallet_cards WHERE id = ?`, id))
 }
 
 func (s *SQLiteStore) CardsByHolder(ctx context.Context, clinicID, holderKey string) ([]Card, error) {
@@ -283,7 +304,7 @@ func (s *SQLiteStore) InsertAttempt(ctx context.Context, challengeID string, n i
 
 func (s *SQLiteStore) Attempts(ctx context.Context, challengeID string) (int, error) {
 	var n int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT count(*) FROM wallet_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
+	err := s.r.QueryRow(ctx, `SELECT count(*) FROM wallet_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
 	return n, err
 }
 
@@ -301,7 +322,7 @@ func (s *SQLiteStore) Spend(ctx context.Context, id string) (*Spend, error) {
 }
 
 func (s *SQLiteStore) SpendsByReceipt(ctx context.Context, clinicID, receiptID string) ([]Spend, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT body FROM wallet_spends WHERE clinic_id = ? AND receipt_id = ? ORDER BY slot`, clinicID, receiptID)
+	rows, err := s.r.QueryContext(ctx, `SELECT body FROM wallet_spends WHERE clinic_id = ? AND receipt_id = ? ORDER BY slot`, clinicID, receiptID)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +357,7 @@ func (s *SQLiteStore) Receipt(ctx context.Context, clinicID, receiptID string) (
 const entryCols = `card_id, seq, key, kind, amount, balance_after, paid_after, clinic_id, patient_id, staff_id,
 	receipt_id, reason, created, fingerprint, lots, details`
 
-func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
+func scanEntry(sc row) (*Entry, error) {
 	var e Entry
 	var created int64
 	var lots, details string
@@ -356,7 +377,8 @@ func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
 
 type querier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	QueryRow(ctx context.Context, q string, args ...any) row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
 func entries(ctx context.Context, db querier, q string, args ...any) ([]Entry, error) {
@@ -377,27 +399,26 @@ func entries(ctx context.Context, db querier, q string, args ...any) ([]Entry, e
 }
 
 func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
-	return scanEntry(s.db.Read.QueryRowContext(ctx, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND key = ?`, cardID, key))
+	return scanEntry(s.r.QueryRow(ctx, qEntryByKey, cardID, key))
 }
 
 func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
-	return entries(ctx, s.db.Read, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND seq > ? ORDER BY seq LIMIT ?`, cardID, afterSeq, limit)
+	return entries(ctx, s.r, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND seq > ? ORDER BY seq LIMIT ?`, cardID, afterSeq, limit)
 }
 
 func (s *SQLiteStore) ReceiptEntries(ctx context.Context, cardID, receiptID string) ([]Entry, error) {
-	return entries(ctx, s.db.Read, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? ORDER BY seq`, cardID, receiptID)
+	return entries(ctx, s.r, qReceiptEntries, cardID, receiptID)
 }
 
 // state reads the head entry and the open lot rows.
 func state(ctx context.Context, db querier, cardID string) (*State, error) {
 	st := &State{}
-	err := db.QueryRowContext(ctx, `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`, cardID).
+	err := db.QueryRow(ctx, qHead, cardID).
 		Scan(&st.Seq, &st.Balance, &st.Paid)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots
-		WHERE card_id = ? AND remaining > 0`, cardID)
+	rows, err := db.QueryContext(ctx, qOpenLots, cardID)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +437,7 @@ func state(ctx context.Context, db querier, cardID string) (*State, error) {
 }
 
 func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
-	return state(ctx, s.db.Read, cardID)
+	return state(ctx, s.r, cardID)
 }
 
 func (s *SQLiteStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
@@ -430,20 +451,25 @@ func (s *SQLiteStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
 // CommitMany runs the commits in one write transaction; a commit whose
 // Build fails is skipped (its error reported) without undoing the others.
 func (s *SQLiteStore) CommitMany(ctx context.Context, cs []Commit) ([]CommitResult, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
+	rtx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	defer rtx.Rollback()
+	tx := stmtTx{tx: rtx, w: s.w}
 	out := make([]CommitResult, len(cs))
+	// Within the transaction a card's state after a commit is apply()
+	// of the entry: later commits of the same card in the batch reuse it
+	// instead of re-reading (the burn job's batches hold ~10 lots a card).
+	states := map[string]*State{}
 	for i, c := range cs {
-		e, err := commitTx(ctx, tx, c)
+		e, err := commitTx(ctx, tx, c, states)
 		if err != nil && !isDomainErr(err) {
 			return nil, err
 		}
 		out[i] = CommitResult{Entry: e, Err: err}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := rtx.Commit(); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -457,21 +483,23 @@ func isDomainErr(err error) bool {
 		errors.Is(err, ErrLimitExceeded) || errors.Is(err, ErrInvalid)
 }
 
-func commitTx(ctx context.Context, tx *sql.Tx, c Commit) (*Entry, error) {
-	old, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND key = ?`, c.CardID, c.Key))
+func commitTx(ctx context.Context, tx stmtTx, c Commit, states map[string]*State) (*Entry, error) {
+	old, err := scanEntry(tx.QueryRow(ctx, qEntryByKey, c.CardID, c.Key))
 	if err == nil {
 		return replay(old, c)
 	}
 	if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	st, err := state(ctx, tx, c.CardID)
-	if err != nil {
-		return nil, err
+	st := states[c.CardID]
+	if st == nil {
+		if st, err = state(ctx, tx, c.CardID); err != nil {
+			return nil, err
+		}
 	}
 	var prior []Entry
 	if c.ReceiptID != "" {
-		if prior, err = entries(ctx, tx, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? ORDER BY seq`,
+		if prior, err = entries(ctx, tx, qReceiptEntries,
 			c.CardID, c.ReceiptID); err != nil {
 			return nil, err
 		}
@@ -483,7 +511,7 @@ func commitTx(ctx context.Context, tx *sql.Tx, c Commit) (*Entry, error) {
 	if err := checkEntry(st, e, c); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_entries (`+entryCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, qInsertEntry,
 		e.CardID, e.Seq, e.Key, e.Kind, e.Amount, e.BalanceAfter, e.PaidAfter, e.ClinicID, e.PatientID, e.StaffID,
 		e.ReceiptID, e.Reason, ns(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details)); err != nil {
 		return nil, sqlErr(err)
@@ -492,16 +520,16 @@ func commitTx(ctx context.Context, tx *sql.Tx, c Commit) (*Entry, error) {
 		if e.NewLot != nil && d.LotID == e.NewLot.ID {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE wallet_lots SET remaining = remaining + ? WHERE id = ?`, d.Delta, d.LotID); err != nil {
+		if _, err := tx.ExecContext(ctx, qLotDelta, d.Delta, d.LotID); err != nil {
 			return nil, err
 		}
 	}
 	if l := e.NewLot; l != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, l.ID, e.CardID, e.ClinicID, l.Kind, l.Points, l.Points, ns(l.BurnsAt), ns(l.WarnAt), e.Seq); err != nil {
+		if _, err := tx.ExecContext(ctx, qInsertLot, l.ID, e.CardID, e.ClinicID, l.Kind, l.Points, l.Points, ns(l.BurnsAt), ns(l.WarnAt), e.Seq); err != nil {
 			return nil, sqlErr(err)
 		}
 	}
+	states[c.CardID] = apply(st, e)
 	return e, nil
 }
 
@@ -547,7 +575,7 @@ func checkEntry(st *State, e *Entry, c Commit) error {
 }
 
 func (s *SQLiteStore) lots(ctx context.Context, q string, args ...any) ([]Lot, error) {
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -594,7 +622,7 @@ func (s *SQLiteStore) InsertCardCode(ctx context.Context, c *cardCodeRec) error 
 func (s *SQLiteStore) CardCode(ctx context.Context, code string) (*cardCodeRec, error) {
 	var c cardCodeRec
 	var exp int64
-	err := s.db.Read.QueryRowContext(ctx, `SELECT code, card_id, clinic_id, expires_at FROM wallet_card_codes WHERE code = ?`, code).
+	err := s.r.QueryRow(ctx, `SELECT code, card_id, clinic_id, expires_at FROM wallet_card_codes WHERE code = ?`, code).
 		Scan(&c.Code, &c.CardID, &c.ClinicID, &exp)
 	if err != nil {
 		return nil, sqlErr(err)
@@ -633,7 +661,7 @@ func (s *SQLiteStore) Journal(ctx context.Context, f JournalFilter, cards []stri
 		where, args = append(where, "(created, card_id, seq) > (?, ?, ?)"), append(args, ns(after.Created), after.CardID, after.Seq)
 	}
 	args = append(args, limit)
-	return entries(ctx, s.db.Read, `SELECT `+entryCols+` FROM wallet_entries WHERE `+strings.Join(where, " AND ")+
+	return entries(ctx, s.r, `SELECT `+entryCols+` FROM wallet_entries WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY created, card_id, seq LIMIT ?`, args...)
 }
 
@@ -648,7 +676,7 @@ func (s *SQLiteStore) CardsIssued(ctx context.Context, clinicID string, from, to
 
 func (s *SQLiteStore) CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error) {
 	where, args := timeRange("created", from, to, []string{"clinic_id = ?", "issued_by != ''"}, []any{clinicID})
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT issued_by, count(*) FROM wallet_cards WHERE `+strings.Join(where, " AND ")+
+	rows, err := s.r.QueryContext(ctx, `SELECT issued_by, count(*) FROM wallet_cards WHERE `+strings.Join(where, " AND ")+
 		` GROUP BY issued_by ORDER BY issued_by`, args...)
 	if err != nil {
 		return nil, err
@@ -667,7 +695,7 @@ func (s *SQLiteStore) CardsByStaff(ctx context.Context, clinicID string, from, t
 
 func (s *SQLiteStore) SumByKind(ctx context.Context, clinicID string, from, to time.Time) (map[string]int64, error) {
 	where, args := timeRange("created", from, to, []string{"clinic_id = ?"}, []any{clinicID})
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT kind, amount < 0, sum(amount) FROM wallet_entries WHERE `+
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, amount < 0, sum(amount) FROM wallet_entries WHERE `+
 		strings.Join(where, " AND ")+` GROUP BY kind, amount < 0`, args...)
 	if err != nil {
 		return nil, err
