@@ -94,7 +94,7 @@ func operation(r route) map[string]any {
 }
 
 func accessName(a access) string {
-	return [...]string{"public", "any signed-in user", "patient", "staff", "manager"}[a]
+	return [...]string{"public", "any signed-in user", "patient", "staff", "manager", "bearer token or ticket"}[a]
 }
 
 func pathParams(p string) []string {

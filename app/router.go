@@ -15,6 +15,7 @@ const (
 	patientOnly               // a signed-in patient
 	staffOnly                 // any staff member (admin or manager)
 	managerOnly               // a manager
+	ownAuth                   // the handler authenticates (bearer or ticket): no middleware
 )
 
 // op documents a route for the OpenAPI document.

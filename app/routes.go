@@ -39,7 +39,7 @@ func (s *server) register(r *router) {
 		Resp: eventsResponse{}, Query: eventsQuery})
 	r.add("POST", "/v1/ws/ticket", anyUser, s.wsTicket(), op{Tag: "push", Summary: "A single-use ticket (30 s) for GET /v1/ws?ticket= when headers cannot be set",
 		Resp: ticketResponse{}})
-	r.add("GET", "/v1/ws", public, s.wsUpgrade(), op{Tag: "push", Summary: "Websocket of live inbox events; authenticate with Authorization: Bearer or ?ticket=; send {\"type\":\"resume\",\"after\":SEQ} to replay",
+	r.add("GET", "/v1/ws", ownAuth, s.wsUpgrade(), op{Tag: "push", Summary: "Websocket of live inbox events; authenticate with Authorization: Bearer or ?ticket=; send {\"type\":\"resume\",\"after\":SEQ} to replay",
 		Status: 101, Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
 			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
 
