@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -230,5 +231,38 @@ func TestServeOnMongo(t *testing.T) {
 	res, err = http.Get(base2 + "/readyz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("readyz on mongo: %v %v", res, err)
+	}
+}
+
+// TestShutdownDrainsInFlight: a request still running when SIGTERM comes
+// (here: waiting on a slow SMS gateway) completes before serve returns.
+func TestShutdownDrainsInFlight(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	defer gw.Close()
+	vars := map[string]string{"CAREWALLET_DATA": t.TempDir(), "CAREWALLET_SMS_WEBHOOK": gw.URL}
+	base, stop, _ := serveUntilCancel(t, vars)
+	status := make(chan int, 1)
+	go func() {
+		res, _ := postJSON(t, base+"/v1/auth/otp", "", map[string]string{"phone": "+79995556677"})
+		status <- res.StatusCode
+	}()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("serve returned with a request in flight: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if st := <-status; st != 202 {
+		t.Fatalf("in-flight request: %d, want 202", st)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
 }
