@@ -53,6 +53,16 @@ func (s *server) dateRange(c *fiber.Ctx) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
+// reportQuery reads the parameters every report takes: ?format= and the
+// date range.
+func (s *server) reportQuery(c *fiber.Ctx) (asCSV bool, from, to time.Time, err error) {
+	if asCSV, err = wantCSV(c); err != nil {
+		return
+	}
+	from, to, err = s.dateRange(c)
+	return
+}
+
 func wantCSV(c *fiber.Ctx) (bool, error) {
 	switch c.Query("format") {
 	case "", "json":
@@ -107,11 +117,7 @@ var journalQuery = append([]param{
 
 func (s *server) journal() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		asCSV, err := wantCSV(c)
-		if err != nil {
-			return err
-		}
-		from, to, err := s.dateRange(c)
+		asCSV, from, to, err := s.reportQuery(c)
 		if err != nil {
 			return err
 		}
@@ -155,11 +161,7 @@ type staffCardsResponse struct {
 
 func (s *server) cardsByStaff() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		asCSV, err := wantCSV(c)
-		if err != nil {
-			return err
-		}
-		from, to, err := s.dateRange(c)
+		asCSV, from, to, err := s.reportQuery(c)
 		if err != nil {
 			return err
 		}
@@ -180,11 +182,7 @@ func (s *server) cardsByStaff() fiber.Handler {
 
 func (s *server) cardsIssued() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		asCSV, err := wantCSV(c)
-		if err != nil {
-			return err
-		}
-		from, to, err := s.dateRange(c)
+		asCSV, from, to, err := s.reportQuery(c)
 		if err != nil {
 			return err
 		}
@@ -210,11 +208,7 @@ func (s *server) cardsIssued() fiber.Handler {
 
 func (s *server) totals() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		asCSV, err := wantCSV(c)
-		if err != nil {
-			return err
-		}
-		from, to, err := s.dateRange(c)
+		asCSV, from, to, err := s.reportQuery(c)
 		if err != nil {
 			return err
 		}

@@ -41,21 +41,26 @@ func (s *server) verifyCode() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		ctx := c.UserContext()
-		p, err := s.Identity.VerifyCode(ctx, req.Phone, req.Code)
+		p, err := s.Identity.VerifyCode(c.UserContext(), req.Phone, req.Code)
 		if err != nil {
 			return err
 		}
-		se, rt, err := s.Identity.StartSession(ctx, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
-		if err != nil {
-			return err
-		}
-		resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
-		if err != nil {
-			return err
-		}
-		return c.JSON(resp)
+		return s.openSession(c, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
 	}
+}
+
+// openSession starts a session for a signed-in subject and answers with
+// its first token pair.
+func (s *server) openSession(c *fiber.Ctx, se identity.Session) error {
+	se, rt, err := s.Identity.StartSession(c.UserContext(), se)
+	if err != nil {
+		return err
+	}
+	resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(resp)
 }
 
 type refreshRequest struct {

@@ -19,21 +19,11 @@ func (s *server) staffLogin() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		ctx := c.UserContext()
-		st, err := s.Identity.StaffLogin(ctx, req.Email, req.Password)
+		st, err := s.Identity.StaffLogin(c.UserContext(), req.Email, req.Password)
 		if err != nil {
 			return err
 		}
-		se, rt, err := s.Identity.StartSession(ctx, identity.Session{
-			Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role})
-		if err != nil {
-			return err
-		}
-		resp, err := s.Tokens.issuePair(sessionPrincipal(se), rt.ID)
-		if err != nil {
-			return err
-		}
-		return c.JSON(resp)
+		return s.openSession(c, identity.Session{Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role})
 	}
 }
 

@@ -104,26 +104,14 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	return s, nil
 }
 
-// ensureIndexes creates the indexes whose names are missing. Asking
-// FerretDB to create indexes that already exist crashes its connection
-// handler, so a second instance starting on the same database must not.
+// ensureIndexes creates the named indexes (storage.EnsureIndexes skips
+// those that exist: FerretDB breaks on re-creating one).
 func ensureIndexes(ctx context.Context, coll *mongo.Collection, specs ...indexSpec) error {
-	existing, err := coll.Indexes().ListSpecifications(ctx)
-	if err != nil {
-		return fmt.Errorf("push: list indexes of %s: %w", coll.Name(), err)
+	models := make([]mongo.IndexModel, len(specs))
+	for i, sp := range specs {
+		models[i] = mongo.IndexModel{Keys: sp.keys, Options: options.Index().SetName(sp.name).SetUnique(sp.unique)}
 	}
-	have := map[string]bool{}
-	for _, sp := range existing {
-		have[sp.Name] = true
-	}
-	var missing []mongo.IndexModel
-	for _, sp := range specs {
-		if !have[sp.name] {
-			missing = append(missing, mongo.IndexModel{Keys: sp.keys,
-				Options: options.Index().SetName(sp.name).SetUnique(sp.unique)})
-		}
-	}
-	return storage.EnsureIndexes(ctx, coll, missing...)
+	return storage.EnsureIndexes(ctx, coll, models...)
 }
 
 func (s *MongoStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
