@@ -25,9 +25,10 @@ type Options struct {
 	Sender Sender
 	// Logger receives operational logs (never tokens, codes or payloads).
 	Logger *slog.Logger
-	// PollInterval > 0 makes Run poll the inbox for events written by other
-	// instances (MongoDB without change streams). 0 disables polling, which
-	// is right for the single-instance SQLite mode.
+	// PollInterval > 0 makes Run follow events written by other instances
+	// (MongoDB): through a change stream where the server has them, else by
+	// polling the inbox at this interval. 0 disables both, which is right
+	// for the single-instance SQLite mode.
 	PollInterval time.Duration
 	// PollLookback is how far behind now each poll reads, covering clock
 	// skew between instances and inserts still in flight; default 3 s.
@@ -284,7 +285,8 @@ func (s *Service) Subscribe(ctx context.Context, userID string, after int64) (*S
 }
 
 // Run runs the push workers, the retry scheduler and, with PollInterval
-// set, the cross-instance poller, until ctx ends or Close is called.
+// set, the follower of other instances' events, until ctx ends or Close
+// is called.
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -316,7 +318,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.poll(ctx)
+			s.follow(ctx)
 		}()
 	}
 	wg.Wait()
@@ -342,9 +344,10 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// poll reads recent inbox events and offers those of locally subscribed
-// users to the hub; the hub drops seqs it has already delivered and reads
-// any gap from the store, so overlapping polls are harmless.
+// poll reads recent inbox events every PollInterval and offers those of
+// locally subscribed users to the hub; the hub drops seqs it has already
+// delivered and reads any gap from the store, so overlapping polls are
+// harmless.
 func (s *Service) poll(ctx context.Context) {
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
@@ -354,26 +357,31 @@ func (s *Service) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.hub.Count() == 0 {
-			continue
+		s.pollOnce(ctx)
+	}
+}
+
+// pollOnce is one pass of poll.
+func (s *Service) pollOnce(ctx context.Context) {
+	if s.hub.Count() == 0 {
+		return
+	}
+	evs, err := s.store.Since(ctx, s.opts.Now().Add(-s.opts.PollLookback), 10000)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("push: poll inbox", "err", err)
 		}
-		evs, err := s.store.Since(ctx, s.opts.Now().Add(-s.opts.PollLookback), 10000)
-		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Warn("push: poll inbox", "err", err)
-			}
-			continue
+		return
+	}
+	byUser := map[string][]Event{}
+	for _, ue := range evs {
+		if s.hub.has(ue.User) {
+			byUser[ue.User] = append(byUser[ue.User], ue.Event)
 		}
-		byUser := map[string][]Event{}
-		for _, ue := range evs {
-			if s.hub.has(ue.User) {
-				byUser[ue.User] = append(byUser[ue.User], ue.Event)
-			}
-		}
-		for user, batch := range byUser {
-			sortBySeq(batch)
-			s.hub.deliver(user, batch...)
-		}
+	}
+	for user, batch := range byUser {
+		sortBySeq(batch)
+		s.hub.deliver(user, batch...)
 	}
 }
 
