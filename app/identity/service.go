@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -39,6 +40,7 @@ type Options struct {
 
 // Service implements sign-in and profiles over a Store.
 type Service struct {
+	locations sync.Map // clinic id → *time.Location; a clinic's zone never changes
 	store     Store
 	now       func() time.Time
 	sms       SMS
@@ -104,13 +106,23 @@ func (s *Service) Clinic(ctx context.Context, id string) (Clinic, error) {
 // AnyClinic reports whether any clinic exists (the data is not empty).
 func (s *Service) AnyClinic(ctx context.Context) (bool, error) { return s.store.AnyClinic(ctx) }
 
-// ClinicLocation returns the clinic's time zone.
+// ClinicLocation returns the clinic's time zone. It is read once per
+// clinic: nothing changes a clinic's zone after it is created (the wallet
+// asks on every operation, and loading a zone unpacks tzdata).
 func (s *Service) ClinicLocation(ctx context.Context, id string) (*time.Location, error) {
+	if loc, ok := s.locations.Load(id); ok {
+		return loc.(*time.Location), nil
+	}
 	c, err := s.store.Clinic(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return loadLocation(c.Timezone)
+	loc, err := loadLocation(c.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	s.locations.Store(id, loc)
+	return loc, nil
 }
 
 // NewStaff describes a staff member to add.
