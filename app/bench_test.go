@@ -82,7 +82,7 @@ func BenchmarkCardRead(b *testing.B) {
 
 // BenchmarkReceipt is POST /v1/clinic/receipts through the handler chain.
 func BenchmarkReceipt(b *testing.B) {
-	ta, cl, cards, _ := benchClinic(b, 16)
+	ta, cl, cards, _ := benchClinic(b, 500)
 	serveBench(b, ta, func(i int, req *fasthttp.Request) {
 		req.SetRequestURI("/v1/clinic/receipts")
 		req.Header.SetMethod("POST")

@@ -38,6 +38,7 @@ type options struct {
 	conns     int
 	duration  time.Duration
 	rounds    int
+	cards     int
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.conns, "c", 64, "concurrent connections")
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of one round")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target (alternating)")
+	fs.IntVar(&o.cards, "cards", 2000, "wallet: patients with a card, set up through the API")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: loadbench [flags] me|wallet|bare-server|sqlite-insert\n\nscenarios:\n  me           GET /v1/me with a valid patient token, beside a bare Fiber handler\n  wallet       receipts, spend+confirm pairs and card reads, beside raw SQLite inserts\n  bare-server  (internal) serve the bare Fiber baseline on -addr\n\nflags:")
 		fs.PrintDefaults()

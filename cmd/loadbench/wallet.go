@@ -43,20 +43,34 @@ func setupWallet(addr string, o options, dir string, sink *smsSink, nCards int) 
 		return nil, fmt.Errorf("program: %d %v", st, err)
 	}
 	f := &walletFixture{admin: tok.AccessToken}
+	f.cards, f.patients = make([]string, nCards), make([]string, nCards)
+	var wg sync.WaitGroup
+	errs := make(chan error, nCards)
+	sem := make(chan struct{}, 16)
 	for i := range nCards {
-		phone := fmt.Sprintf("+7900%07d", i)
-		pt, err := patientToken(addr, sink, phone)
-		if err != nil {
-			return nil, err
-		}
-		var card struct {
-			ID string `json:"card_id"`
-		}
-		if st, err := call(addr, "POST", "/v1/me/cards", pt, map[string]string{"clinic_id": ids["clinic_id"]}, &card); err != nil || st != 201 {
-			return nil, fmt.Errorf("join: %d %v", st, err)
-		}
-		f.cards = append(f.cards, card.ID)
-		f.patients = append(f.patients, pt)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			phone := fmt.Sprintf("+7900%07d", i)
+			pt, err := patientToken(addr, sink, phone)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var card struct {
+				ID string `json:"card_id"`
+			}
+			if st, err := call(addr, "POST", "/v1/me/cards", pt, map[string]string{"clinic_id": ids["clinic_id"]}, &card); err != nil || st != 201 {
+				errs <- fmt.Errorf("join: %d %v", st, err)
+				return
+			}
+			f.cards[i], f.patients[i] = card.ID, pt
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -74,7 +88,9 @@ func benchWallet(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer cw.stop()
-	nCards := max(o.conns, 64)
+	// Enough cards that the run does not pile thousands of open lots onto
+	// a few of them (each receipt's cashback is a lot until it burns).
+	nCards := max(o.conns, o.cards)
 	f, err := setupWallet(cw.addr, o, dir, sink, nCards)
 	if err != nil {
 		return err
