@@ -38,21 +38,8 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 	if err != nil {
 		return nil, err
 	}
-	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
-	rec := &Receipt{ClinicID: req.ClinicID, ReceiptID: req.ReceiptID, CardID: card.ID, StaffID: req.StaffID,
-		Lines: req.Lines, PaidWithPoints: req.PaidWithPoints, Fingerprint: fp, Created: s.clock()}
-	if err := s.store.InsertReceipt(ctx, rec); err != nil {
-		if !errors.Is(err, errDuplicate) {
-			return nil, fmt.Errorf("wallet: record receipt: %w", err)
-		}
-		old, err := s.store.Receipt(ctx, req.ClinicID, req.ReceiptID)
-		if err != nil {
-			return nil, fmt.Errorf("wallet: record receipt: %w", err)
-		}
-		if old.Fingerprint != fp {
-			return nil, fmt.Errorf("wallet: receipt %s: %w", req.ReceiptID, ErrIdempotencyConflict)
-		}
-	}
+	// Everything is validated before the receipt is recorded: a recorded
+	// receipt fixes its body for good.
 	p, err := s.Program(ctx, card.ClinicID)
 	if err != nil {
 		return nil, err
@@ -69,6 +56,21 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 	}
 	if _, elig := eligible(p, req.Lines); used*p.PointValue > elig {
 		return nil, invalid("paid_with_points", "more than the receipt's lines payable with points")
+	}
+	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
+	rec := &Receipt{ClinicID: req.ClinicID, ReceiptID: req.ReceiptID, CardID: card.ID, StaffID: req.StaffID,
+		Lines: req.Lines, PaidWithPoints: req.PaidWithPoints, Fingerprint: fp, Created: s.clock()}
+	if err := s.store.InsertReceipt(ctx, rec); err != nil {
+		if !errors.Is(err, errDuplicate) {
+			return nil, fmt.Errorf("wallet: record receipt: %w", err)
+		}
+		old, err := s.store.Receipt(ctx, req.ClinicID, req.ReceiptID)
+		if err != nil {
+			return nil, fmt.Errorf("wallet: record receipt: %w", err)
+		}
+		if old.Fingerprint != fp {
+			return nil, fmt.Errorf("wallet: receipt %s: %w", req.ReceiptID, ErrIdempotencyConflict)
+		}
 	}
 	lotID, err := s.newID("lt_")
 	if err != nil {
