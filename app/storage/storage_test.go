@@ -175,3 +175,24 @@ func TestCachedQueriers(t *testing.T) {
 		t.Fatalf("duplicate through the cache: %v", err)
 	}
 }
+
+func TestPragmas(t *testing.T) {
+	db := storagetest.SQLite(t)
+	for _, tc := range []struct {
+		name  string
+		q     storage.Querier
+		query string
+		want  string
+	}{
+		{"writer journal", db.Writer(), `PRAGMA journal_mode`, "wal"},
+		{"writer cache", db.Writer(), `PRAGMA cache_size`, "-65536"},
+		{"reader cache", db.Reader(), `PRAGMA cache_size`, "-16384"},
+		{"reader read-only", db.Reader(), `PRAGMA query_only`, "1"},
+		{"writer foreign keys", db.Writer(), `PRAGMA foreign_keys`, "1"},
+	} {
+		var got string
+		if err := tc.q.QueryRowContext(context.Background(), tc.query).Scan(&got); err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
