@@ -107,7 +107,7 @@ func newTestApp(t *testing.T) *testApp {
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now}),
+		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey}),
 		Idempotency: idem,
 		Tokens:      ta.tokens,
 		Now:         ta.clock.now,

@@ -136,7 +136,7 @@ func newEnv(t testing.TB, b storagetest.Backend) *env {
 	clock := &fakeClock{t: t0}
 	notes := &fakeNotifier{}
 	st := newStore(t, b)
-	return &env{svc: NewService(st, fakeClinics{}, notes, Options{Now: clock.Now}), store: st, clock: clock, notes: notes, b: b}
+	return &env{svc: NewService(st, fakeClinics{}, notes, Options{Now: clock.Now, CodeKey: testCodeKey}), store: st, clock: clock, notes: notes, b: b}
 }
 
 // second builds another Service on the same database through its own
@@ -153,7 +153,7 @@ func (e *env) second(t testing.TB) *Service {
 			t.Fatal(err)
 		}
 	}
-	return NewService(st, fakeClinics{}, e.notes, Options{Now: e.clock.Now})
+	return NewService(st, fakeClinics{}, e.notes, Options{Now: e.clock.Now, CodeKey: testCodeKey})
 }
 
 func i64(v int64) *int64 { return &v }
@@ -255,3 +255,7 @@ func checkLedger(t testing.TB, st Store, cardID string) int64 {
 	}
 	return bal
 }
+
+// testCodeKey is the code-hashing key every test instance shares, as the
+// instances of one deployment share the server's secret.
+var testCodeKey = []byte("wallet-test-code-key-0123456789ab")

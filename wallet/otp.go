@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -32,10 +33,13 @@ func (s *Service) newCode() (string, error) {
 	return fmt.Sprintf("%06d", n%1_000_000), nil
 }
 
-func codeHash(ch *Challenge, code string) string {
-	h := sha256.Sum256([]byte(ch.ID + "|" + ch.Purpose + "|" + ch.SubjectID + "|" + ch.CardID + "|" +
+// codeHash is an HMAC under the server's code key, so the stored hashes
+// of 6-digit codes cannot be brute-forced from a copy of the database.
+func (s *Service) codeHash(ch *Challenge, code string) string {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte(ch.ID + "|" + ch.Purpose + "|" + ch.SubjectID + "|" + ch.CardID + "|" +
 		strconv.FormatInt(ch.Points, 10) + "|" + code))
-	return hex.EncodeToString(h[:])
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // newChallenge stores a challenge and returns it with its plaintext code.
@@ -50,7 +54,7 @@ func (s *Service) newChallenge(ctx context.Context, purpose, subjectID, cardID s
 	}
 	ch := &Challenge{ID: id, Purpose: purpose, SubjectID: subjectID, CardID: cardID, Points: points,
 		ExpiresAt: now.Add(s.codeTTL), Created: now}
-	ch.Hash = codeHash(ch, code)
+	ch.Hash = s.codeHash(ch, code)
 	if err := s.store.InsertChallenge(ctx, ch); err != nil {
 		return nil, "", fmt.Errorf("wallet: store challenge: %w", err)
 	}
@@ -106,7 +110,7 @@ func (s *Service) verify(ctx context.Context, chID, purpose, subjectID, code str
 	if len(code) != 6 {
 		return ErrInvalidCode
 	}
-	if subtle.ConstantTimeCompare([]byte(codeHash(ch, code)), []byte(ch.Hash)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(s.codeHash(ch, code)), []byte(ch.Hash)) != 1 {
 		return ErrInvalidCode
 	}
 	return nil

@@ -97,6 +97,10 @@ type Options struct {
 	Now func() time.Time
 	// Rand is the source of codes and ids (default crypto/rand.Reader).
 	Rand io.Reader
+	// CodeKey keys the HMAC under which codes are stored; the server's
+	// secret in production. Empty: a random key for this process, so
+	// codes outlive neither a restart nor a hop to another instance.
+	CodeKey []byte
 	// CodeTTL is the life of a spend or card-confirmation code (10 min).
 	CodeTTL time.Duration
 	// MaxAttempts per code (10).
@@ -122,6 +126,8 @@ type Service struct {
 	qrTTL    time.Duration
 	batch    int
 
+	codeKey []byte
+
 	// cardLocks serialize ledger commits per card inside this instance, so
 	// concurrent requests do not stampede the optimistic (card, seq) insert;
 	// across instances the unique key alone keeps the ledger right.
@@ -140,6 +146,11 @@ func NewService(store Store, clinics Clinics, notifier Notifier, opts Options) *
 	}
 	if s.rand == nil {
 		s.rand = rand.Reader
+	}
+	s.codeKey = opts.CodeKey
+	if len(s.codeKey) == 0 {
+		s.codeKey = make([]byte, 32)
+		_, _ = rand.Read(s.codeKey)
 	}
 	if s.codeTTL <= 0 {
 		s.codeTTL = 10 * time.Minute

@@ -129,7 +129,7 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(st.Wallet, app.ClinicLocations{Identity: ids}, app.WalletNotifier{Push: pushes}, wallet.Options{Now: time.Now}),
+		Wallet:      wallet.NewService(st.Wallet, app.ClinicLocations{Identity: ids}, app.WalletNotifier{Push: pushes}, wallet.Options{Now: time.Now, CodeKey: subkey(key, "wallet-codes")}),
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
