@@ -58,6 +58,20 @@ func (s *Service) Program(ctx context.Context, clinicID string) (*Program, error
 	if clinicID == "" {
 		return nil, invalid("clinic_id", "required")
 	}
+	// Programs are immutable per version: a decoded one is reused while
+	// the store's latest version is unchanged, so every operation still
+	// sees a change made on any instance, without decoding it each time.
+	v, err := s.store.LatestProgramVersion(ctx, clinicID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: program of %s: %w", clinicID, err)
+	}
+	if v == 0 {
+		return DefaultProgram(clinicID), nil
+	}
+	if c, ok := s.programs.Load(clinicID); ok && c.(*Program).Version == v {
+		cp := *c.(*Program)
+		return &cp, nil
+	}
 	p, err := s.store.LatestProgram(ctx, clinicID)
 	if errors.Is(err, ErrNotFound) {
 		return DefaultProgram(clinicID), nil
@@ -66,6 +80,8 @@ func (s *Service) Program(ctx context.Context, clinicID string) (*Program, error
 		return nil, fmt.Errorf("wallet: program of %s: %w", clinicID, err)
 	}
 	p.normalize()
+	cached := *p
+	s.programs.Store(clinicID, &cached)
 	return p, nil
 }
 

@@ -15,6 +15,9 @@ type Store interface {
 	// Programs: unique (clinic, version).
 	InsertProgram(ctx context.Context, p *Program) error
 	LatestProgram(ctx context.Context, clinicID string) (*Program, error)
+	// LatestProgramVersion is the newest version number (0: none), a
+	// cheap read that tells whether a cached program is still current.
+	LatestProgramVersion(ctx context.Context, clinicID string) (int64, error)
 
 	// Dependants and guardians: unique (guardian, person_key) and
 	// (dependant, guardian).

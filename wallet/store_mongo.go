@@ -148,6 +148,21 @@ func (s *MongoStore) LatestProgram(ctx context.Context, clinicID string) (*Progr
 	return &p, nil
 }
 
+func (s *MongoStore) LatestProgramVersion(ctx context.Context, clinicID string) (int64, error) {
+	var d struct {
+		Version int64 `bson:"version"`
+	}
+	err := s.programs.FindOne(ctx, bson.M{"clinic_id": clinicID}, options.FindOne().
+		SetSort(bson.D{{Key: "version", Value: -1}}).SetProjection(bson.M{"version": 1})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("wallet: program version: %w", err)
+	}
+	return d.Version, nil
+}
+
 func (s *MongoStore) InsertDependant(ctx context.Context, d *Dependant) error {
 	return s.insert(ctx, s.dependants, bson.M{"_id": d.ID, "body": string(mustJSON(d))})
 }

@@ -148,6 +148,12 @@ func (s *SQLiteStore) LatestProgram(ctx context.Context, clinicID string) (*Prog
 	return &p, nil
 }
 
+func (s *SQLiteStore) LatestProgramVersion(ctx context.Context, clinicID string) (int64, error) {
+	var v int64
+	err := s.r.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM wallet_programs WHERE clinic_id = ?`, clinicID).Scan(&v)
+	return v, err
+}
+
 func (s *SQLiteStore) InsertDependant(ctx context.Context, d *Dependant) error {
 	return s.exec(ctx, `INSERT INTO wallet_dependants (id, body) VALUES (?, ?)`, d.ID, string(mustJSON(d)))
 }

@@ -126,7 +126,8 @@ type Service struct {
 	qrTTL    time.Duration
 	batch    int
 
-	codeKey []byte
+	codeKey  []byte
+	programs sync.Map // clinic id → *Program, the latest version decoded
 
 	// cardLocks serialize ledger commits per card inside this instance, so
 	// concurrent requests do not stampede the optimistic (card, seq) insert;
