@@ -20,7 +20,7 @@ import (
 // adapter are kept here too.
 type SQLiteStore struct {
 	db   *storage.SQLite
-	r, w *stmtDB
+	r, w storage.Querier // cached statements on the read pool and the writer
 }
 
 var sqliteMigrations = []string{`
@@ -70,7 +70,7 @@ DROP INDEX wallet_lots_burn;
 CREATE INDEX wallet_lots_burn ON wallet_lots (burns_at, card_id) WHERE remaining > 0;
 `}
 
-// The commit path's statements, prepared when the store is made.
+// The commit path's statements.
 const (
 	qEntryByKey     = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND key = ?`
 	qHead           = `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`
@@ -86,13 +86,7 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 	if err := storage.Migrate(ctx, db.Write, "wallet", sqliteMigrations); err != nil {
 		return nil, err
 	}
-	s := &SQLiteStore{db: db, r: &stmtDB{db: db.Read}, w: &stmtDB{db: db.Write}}
-	for _, q := range []string{qEntryByKey, qHead, qOpenLots, qReceiptEntries, qInsertEntry, qLotDelta, qInsertLot} {
-		if _, err := s.w.stmt(ctx, q); err != nil {
-			return nil, fmt.Errorf("wallet: prepare: %w", err)
-		}
-	}
-	return s, nil
+	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
 }
 
 func ns(t time.Time) int64 {
@@ -129,7 +123,7 @@ func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
 
 func (s *SQLiteStore) body(ctx context.Context, v any, q string, args ...any) error {
 	var b string
-	if err := s.r.QueryRow(ctx, q, args...).Scan(&b); err != nil {
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&b); err != nil {
 		return sqlErr(err)
 	}
 	return json.Unmarshal([]byte(b), v)
@@ -150,7 +144,7 @@ func (s *SQLiteStore) LatestProgram(ctx context.Context, clinicID string) (*Prog
 
 func (s *SQLiteStore) LatestProgramVersion(ctx context.Context, clinicID string) (int64, error) {
 	var v int64
-	err := s.r.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM wallet_programs WHERE clinic_id = ?`, clinicID).Scan(&v)
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM wallet_programs WHERE clinic_id = ?`, clinicID).Scan(&v)
 	return v, err
 }
 
@@ -246,7 +240,7 @@ func (s *SQLiteStore) cards(ctx context.Context, q string, args ...any) ([]Card,
 }
 
 func (s *SQLiteStore) Card(ctx context.Context, id string) (*Card, error) {
-	return scanCard(s.r.QueryRow(ctx, `SELECT `+cardCols+` FROM wallet_cards WHERE id = ?`, id))
+	return scanCard(s.r.QueryRowContext(ctx, `SELECT `+cardCols+` FROM wallet_cards WHERE id = ?`, id))
 }
 
 func (s *SQLiteStore) CardsByHolder(ctx context.Context, clinicID, holderKey string) ([]Card, error) {
@@ -310,7 +304,7 @@ func (s *SQLiteStore) InsertAttempt(ctx context.Context, challengeID string, n i
 
 func (s *SQLiteStore) Attempts(ctx context.Context, challengeID string) (int, error) {
 	var n int
-	err := s.r.QueryRow(ctx, `SELECT count(*) FROM wallet_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM wallet_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
 	return n, err
 }
 
@@ -381,13 +375,10 @@ func scanEntry(sc row) (*Entry, error) {
 	return &e, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRow(ctx context.Context, q string, args ...any) row
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-}
+// row is what scans one result: *sql.Row or *sql.Rows.
+type row interface{ Scan(...any) error }
 
-func entries(ctx context.Context, db querier, q string, args ...any) ([]Entry, error) {
+func entries(ctx context.Context, db storage.Querier, q string, args ...any) ([]Entry, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -405,7 +396,7 @@ func entries(ctx context.Context, db querier, q string, args ...any) ([]Entry, e
 }
 
 func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
-	return scanEntry(s.r.QueryRow(ctx, qEntryByKey, cardID, key))
+	return scanEntry(s.r.QueryRowContext(ctx, qEntryByKey, cardID, key))
 }
 
 func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
@@ -417,9 +408,9 @@ func (s *SQLiteStore) ReceiptEntries(ctx context.Context, cardID, receiptID stri
 }
 
 // state reads the head entry and the open lot rows.
-func state(ctx context.Context, db querier, cardID string) (*State, error) {
+func state(ctx context.Context, db storage.Querier, cardID string) (*State, error) {
 	st := &State{}
-	err := db.QueryRow(ctx, qHead, cardID).
+	err := db.QueryRowContext(ctx, qHead, cardID).
 		Scan(&st.Seq, &st.Balance, &st.Paid)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
@@ -457,25 +448,22 @@ func (s *SQLiteStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
 // CommitMany runs the commits in one write transaction; a commit whose
 // Build fails is skipped (its error reported) without undoing the others.
 func (s *SQLiteStore) CommitMany(ctx context.Context, cs []Commit) ([]CommitResult, error) {
-	rtx, err := s.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rtx.Rollback()
-	tx := stmtTx{tx: rtx, w: s.w}
 	out := make([]CommitResult, len(cs))
-	// Within the transaction a card's state after a commit is apply()
-	// of the entry: later commits of the same card in the batch reuse it
-	// instead of re-reading (the burn job's batches hold ~10 lots a card).
-	states := map[string]*State{}
-	for i, c := range cs {
-		e, err := commitTx(ctx, tx, c, states)
-		if err != nil && !isDomainErr(err) {
-			return nil, err
+	err := s.db.Tx(ctx, func(tx storage.Querier) error {
+		// Within the transaction a card's state after a commit is apply()
+		// of the entry: later commits of the same card in the batch reuse it
+		// instead of re-reading (the burn job's batches hold ~10 lots a card).
+		states := map[string]*State{}
+		for i, c := range cs {
+			e, err := commitTx(ctx, tx, c, states)
+			if err != nil && !isDomainErr(err) {
+				return err
+			}
+			out[i] = CommitResult{Entry: e, Err: err}
 		}
-		out[i] = CommitResult{Entry: e, Err: err}
-	}
-	if err := rtx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -489,8 +477,8 @@ func isDomainErr(err error) bool {
 		errors.Is(err, ErrLimitExceeded) || errors.Is(err, ErrInvalid)
 }
 
-func commitTx(ctx context.Context, tx stmtTx, c Commit, states map[string]*State) (*Entry, error) {
-	old, err := scanEntry(tx.QueryRow(ctx, qEntryByKey, c.CardID, c.Key))
+func commitTx(ctx context.Context, tx storage.Querier, c Commit, states map[string]*State) (*Entry, error) {
+	old, err := scanEntry(tx.QueryRowContext(ctx, qEntryByKey, c.CardID, c.Key))
 	if err == nil {
 		return replay(old, c)
 	}
@@ -628,7 +616,7 @@ func (s *SQLiteStore) InsertCardCode(ctx context.Context, c *cardCodeRec) error 
 func (s *SQLiteStore) CardCode(ctx context.Context, code string) (*cardCodeRec, error) {
 	var c cardCodeRec
 	var exp int64
-	err := s.r.QueryRow(ctx, `SELECT code, card_id, clinic_id, expires_at FROM wallet_card_codes WHERE code = ?`, code).
+	err := s.r.QueryRowContext(ctx, `SELECT code, card_id, clinic_id, expires_at FROM wallet_card_codes WHERE code = ?`, code).
 		Scan(&c.Code, &c.CardID, &c.ClinicID, &exp)
 	if err != nil {
 		return nil, sqlErr(err)
