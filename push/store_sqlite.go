@@ -93,7 +93,7 @@ func scanEvent(r scanner) (Event, error) {
 
 func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
 	for range maxAppendAttempts {
-		err := s.db.Write.QueryRowContext(ctx, `
+		err := s.db.Writer().QueryRowContext(ctx, `
 			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
 			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
 			RETURNING seq`,
@@ -120,7 +120,7 @@ func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (E
 }
 
 func (s *SQLiteStore) byKey(ctx context.Context, user, key string) (Event, error) {
-	ev, err := scanEvent(s.db.Write.QueryRowContext(ctx,
+	ev, err := scanEvent(s.db.Writer().QueryRowContext(ctx,
 		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND ikey = ?`, user, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Event{}, ErrNotFound
@@ -255,7 +255,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 }
 
 func (s *SQLiteStore) Events(ctx context.Context, user string, after int64, limit int) ([]Event, error) {
-	rows, err := s.db.Read.QueryContext(ctx,
+	rows, err := s.db.Reader().QueryContext(ctx,
 		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
 		user, after, limit)
 	if err != nil {
@@ -278,7 +278,7 @@ func (s *SQLiteStore) Events(ctx context.Context, user string, after int64, limi
 
 func (s *SQLiteStore) LastSeq(ctx context.Context, user string) (int64, error) {
 	var seq int64
-	if err := s.db.Read.QueryRowContext(ctx,
+	if err := s.db.Reader().QueryRowContext(ctx,
 		`SELECT coalesce(max(seq), 0) FROM push_events WHERE user_id = ?`, user).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("push: last seq: %w", err)
 	}
@@ -286,7 +286,7 @@ func (s *SQLiteStore) LastSeq(ctx context.Context, user string) (int64, error) {
 }
 
 func (s *SQLiteStore) Since(ctx context.Context, t time.Time, limit int) ([]UserEvent, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, `+eventCols+` FROM push_events
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT user_id, `+eventCols+` FROM push_events
 		WHERE created_at >= ? ORDER BY created_at, user_id, seq LIMIT ?`, ms(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("push: events since: %w", err)
@@ -310,7 +310,7 @@ func (s *SQLiteStore) Since(ctx context.Context, t time.Time, limit int) ([]User
 }
 
 func (s *SQLiteStore) PutDevice(ctx context.Context, user, session string, d Device, at time.Time) error {
-	_, err := s.db.Write.ExecContext(ctx, `
+	_, err := s.db.Writer().ExecContext(ctx, `
 		INSERT INTO push_devices (token, user_id, session_id, platform, app_version, locale, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, session_id = excluded.session_id,
@@ -324,7 +324,7 @@ func (s *SQLiteStore) PutDevice(ctx context.Context, user, session string, d Dev
 }
 
 func (s *SQLiteStore) DeleteDevice(ctx context.Context, user, token string) error {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM push_devices WHERE token = ? AND user_id = ?`, token, user)
+	res, err := s.db.Writer().ExecContext(ctx, `DELETE FROM push_devices WHERE token = ? AND user_id = ?`, token, user)
 	if err != nil {
 		return fmt.Errorf("push: delete device: %w", err)
 	}
@@ -337,7 +337,7 @@ func (s *SQLiteStore) DeleteDevice(ctx context.Context, user, token string) erro
 }
 
 func (s *SQLiteStore) DeleteSessionDevices(ctx context.Context, user, session string) error {
-	if _, err := s.db.Write.ExecContext(ctx,
+	if _, err := s.db.Writer().ExecContext(ctx,
 		`DELETE FROM push_devices WHERE user_id = ? AND session_id = ?`, user, session); err != nil {
 		return fmt.Errorf("push: delete session devices: %w", err)
 	}
@@ -351,7 +351,7 @@ func (s *SQLiteStore) DeleteTokens(ctx context.Context, tokens []string) error {
 		for i, t := range chunk {
 			args[i] = t
 		}
-		if _, err := s.db.Write.ExecContext(ctx,
+		if _, err := s.db.Writer().ExecContext(ctx,
 			`DELETE FROM push_devices WHERE token IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
 			return fmt.Errorf("push: delete tokens: %w", err)
 		}
@@ -367,7 +367,7 @@ func (s *SQLiteStore) Devices(ctx context.Context, users []string) ([]UserDevice
 		for i, u := range chunk {
 			args[i] = u
 		}
-		rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, session_id, token, platform, app_version, locale, updated_at
+		rows, err := s.db.Reader().QueryContext(ctx, `SELECT user_id, session_id, token, platform, app_version, locale, updated_at
 			FROM push_devices WHERE user_id IN (`+placeholders(len(chunk))+`) ORDER BY user_id, token`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("push: devices: %w", err)
@@ -411,7 +411,7 @@ func (s *SQLiteStore) RecordFailures(ctx context.Context, fs []Failure) error {
 }
 
 func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, event_id, token, reason, attempts, created_at
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT user_id, event_id, token, reason, attempts, created_at
 		FROM push_failures ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("push: failures: %w", err)
@@ -431,11 +431,11 @@ func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error
 }
 
 func (s *SQLiteStore) PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error {
-	if _, err := s.db.Write.ExecContext(ctx, `DELETE FROM push_tickets WHERE expires_at <= ?`,
+	if _, err := s.db.Writer().ExecContext(ctx, `DELETE FROM push_tickets WHERE expires_at <= ?`,
 		ms(expires.Add(-time.Hour))); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
-	if _, err := s.db.Write.ExecContext(ctx, `INSERT INTO push_tickets (hash, user_id, session_id, expires_at)
+	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO push_tickets (hash, user_id, session_id, expires_at)
 		VALUES (?, ?, ?, ?)`, hash, user, session, ms(expires)); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
@@ -447,7 +447,7 @@ func (s *SQLiteStore) PutTicket(ctx context.Context, hash, user, session string,
 func (s *SQLiteStore) TakeTicket(ctx context.Context, hash string, now time.Time) (string, string, error) {
 	var user, session string
 	var exp int64
-	err := s.db.Write.QueryRowContext(ctx, `DELETE FROM push_tickets WHERE hash = ?
+	err := s.db.Writer().QueryRowContext(ctx, `DELETE FROM push_tickets WHERE hash = ?
 		RETURNING user_id, session_id, expires_at`, hash).Scan(&user, &session, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", ErrNotFound

@@ -26,6 +26,7 @@ type walletFixture struct {
 	admin    string
 	cards    []string
 	patients []string // tokens, parallel to cards
+	seen     []int64  // per card: the inbox seq its app has read up to
 }
 
 func setupWallet(addr string, o options, dir string, sink *smsSink, nCards int) (*walletFixture, error) {
@@ -43,7 +44,7 @@ func setupWallet(addr string, o options, dir string, sink *smsSink, nCards int) 
 		return nil, fmt.Errorf("program: %d %v", st, err)
 	}
 	f := &walletFixture{admin: tok.AccessToken}
-	f.cards, f.patients = make([]string, nCards), make([]string, nCards)
+	f.cards, f.patients, f.seen = make([]string, nCards), make([]string, nCards), make([]int64, nCards)
 	var wg sync.WaitGroup
 	errs := make(chan error, nCards)
 	sem := make(chan struct{}, 16)
@@ -138,12 +139,14 @@ func spendPairs(ctx context.Context, addr string, o options, f *walletFixture, s
 	start := time.Now()
 	for w := range o.conns {
 		wg.Go(func() {
-			card, pt := f.cards[w%len(f.cards)], f.patients[w%len(f.cards)]
-			var after int64
+			k := w % len(f.cards)
+			card, pt, after := f.cards[k], f.patients[k], &f.seen[k]
 			for ctx.Err() == nil {
 				t := time.Now()
-				if err := onePair(addr, f.admin, card, pt, seq.Add(1), &after); err != nil {
-					errs.Add(1)
+				if err := onePair(addr, f.admin, card, pt, seq.Add(1), after); err != nil {
+					if errs.Add(1) == 1 {
+						fmt.Fprintln(os.Stderr, "spend pair:", err)
+					}
 				}
 				lats[w] = append(lats[w], time.Since(t))
 			}
@@ -183,8 +186,11 @@ func onePair(addr, admin, card, patient string, n int64, after *int64) error {
 			code = d.Code
 		}
 	}
-	if st, err := call(addr, "POST", "/v1/clinic/spends/"+sp.SpendID+"/confirm", admin, map[string]string{"code": code}, nil); err != nil || st != 200 {
-		return fmt.Errorf("confirm: %d %v", st, err)
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if st, err := call(addr, "POST", "/v1/clinic/spends/"+sp.SpendID+"/confirm", admin, map[string]string{"code": code}, &e); err != nil || st != 200 {
+		return fmt.Errorf("confirm: %d %v %s %s (code found: %v)", st, err, e.Error.Code, e.Error.Message, code != "")
 	}
 	return nil
 }
