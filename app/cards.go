@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
@@ -65,17 +64,11 @@ func (s *server) card() fiber.Handler {
 	}
 }
 
-// pageParams reads ?after= and ?limit= (1..1000, default 50).
+// pageParams reads ?after= (an opaque cursor) and ?limit= (1..1000,
+// default 50).
 func pageParams(c *fiber.Ctx) (string, int, error) {
-	limit := 50
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return "", 0, &apiError{Status: 400, Code: "invalid_input", Message: "limit: must be an integer from 1 to 1000", Field: "limit"}
-		}
-		limit = n
-	}
-	return c.Query("after"), limit, nil
+	limit, err := intQuery(c, "limit", 50, 1, 1000)
+	return c.Query("after"), int(limit), err
 }
 
 var pageQuery = []param{

@@ -109,7 +109,7 @@ func (s *server) listEvents() fiber.Handler {
 		if len(evs) > 0 {
 			next = evs[len(evs)-1].Seq
 		}
-		return c.JSON(eventsResponse{Events: evs, NextAfter: next})
+		return c.JSON(eventsResponse{Events: nonNil(evs), NextAfter: next})
 	}
 }
 

@@ -195,7 +195,11 @@ func TestEventsPage(t *testing.T) {
 	if len(page.Events) != 3 || page.NextAfter != base+5 {
 		t.Fatalf("rest = %+v", page)
 	}
-	ta.must(200, "GET", fmt.Sprintf("/v1/me/events?after=%d", page.NextAfter), tok, nil).decode(t, &page)
+	r := ta.must(200, "GET", fmt.Sprintf("/v1/me/events?after=%d", page.NextAfter), tok, nil)
+	if !strings.Contains(string(r.Body), `"events":[]`) {
+		t.Fatalf("an empty page is not an empty list: %s", r.Body)
+	}
+	r.decode(t, &page)
 	if len(page.Events) != 0 || page.NextAfter != base+5 {
 		t.Fatalf("end = %+v", page)
 	}
