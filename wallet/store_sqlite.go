@@ -111,7 +111,7 @@ func sqlErr(err error) error {
 		return ErrNotFound
 	}
 	if storage.IsDuplicate(err) {
-		return fmt.Errorf("%w: %v", errDuplicate, err)
+		return errDuplicate // the driver's text holds the key's value: never pass it on
 	}
 	return err
 }

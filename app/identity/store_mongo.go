@@ -70,7 +70,7 @@ func mongoErr(err error) error {
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return ErrNotFound
 	case storage.IsDuplicate(err):
-		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+		return ErrDuplicate // the driver's text holds the key's value (a phone, an email): never pass it on
 	}
 	return fmt.Errorf("identity: mongo: %w", err)
 }

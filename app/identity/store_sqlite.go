@@ -106,7 +106,7 @@ func sqlErr(err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return ErrNotFound
 	case storage.IsDuplicate(err):
-		return fmt.Errorf("%w: %v", ErrDuplicate, err)
+		return ErrDuplicate // the driver's text holds the key's value (a phone, an email): never pass it on
 	}
 	return fmt.Errorf("identity: sqlite: %w", err)
 }
