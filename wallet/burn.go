@@ -103,6 +103,11 @@ func (s *Service) expireCommit(card *Card, lotID string, now time.Time) Commit {
 	}}
 }
 
+// warnLots sends one burn warning per card and burn day ("800 points
+// burn at the end of 5 Dec"), however many lots burn that day, keyed
+// burnwarn:{card}:{day} so concurrent jobs on several instances send it
+// once. Lots come ordered by card; a full batch's last card may continue
+// in the next batch, so its lots wait for that one to be summed whole.
 func (s *Service) warnLots(ctx context.Context, now time.Time, rep *BurnReport) error {
 	seen := map[string]bool{}
 	for {
@@ -110,39 +115,88 @@ func (s *Service) warnLots(ctx context.Context, now time.Time, rep *BurnReport) 
 		if err != nil {
 			return fmt.Errorf("wallet: lots to warn: %w", err)
 		}
-		var done []string
+		full := len(lots) == s.batch
+		var fresh []Lot
 		for _, l := range lots {
-			if seen[l.ID] {
-				continue
+			if !seen[l.ID] {
+				fresh = append(fresh, l)
 			}
-			seen[l.ID] = true
-			card, err := s.store.Card(ctx, l.CardID)
-			if err != nil {
-				return fmt.Errorf("wallet: warn: card: %w", err)
+		}
+		if full && len(fresh) > 0 && fresh[0].CardID != fresh[len(fresh)-1].CardID {
+			last := fresh[len(fresh)-1].CardID
+			for len(fresh) > 0 && fresh[len(fresh)-1].CardID == last {
+				fresh = fresh[:len(fresh)-1]
 			}
-			loc, err := s.location(ctx, card.ClinicID)
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		var done []string
+		for i := 0; i < len(fresh); {
+			j := i
+			for j < len(fresh) && fresh[j].CardID == fresh[i].CardID {
+				j++
+			}
+			ids, err := s.warnCard(ctx, fresh[i:j], rep)
 			if err != nil {
 				return err
 			}
-			day := l.BurnsAt.Add(-time.Nanosecond).In(loc).Format("2 Jan")
-			if err := s.notifier.Notify(ctx, card.PatientID, Notification{
-				Key: "burnwarn:" + l.ID, Type: NoteBurnWarning,
-				Data:       BurnWarningData{CardID: card.ID, ClinicID: card.ClinicID, LotID: l.ID, Points: l.Remaining, BurnsAt: l.BurnsAt},
-				AlertTitle: "Points about to burn",
-				AlertBody:  fmt.Sprintf("%d points burn at the end of %s", l.Remaining, day),
-			}); err != nil {
-				return fmt.Errorf("wallet: burn warning: %w", err)
-			}
-			done = append(done, l.ID)
-			rep.Warned++
+			done = append(done, ids...)
+			i = j
 		}
-		if len(done) == 0 {
-			return nil
+		for _, id := range done {
+			seen[id] = true
 		}
 		if err := s.store.MarkWarned(ctx, done); err != nil {
 			return fmt.Errorf("wallet: mark warned: %w", err)
 		}
 	}
+}
+
+// warnCard sends one warning per burn day for one card's due lots and
+// returns the lots it covered.
+func (s *Service) warnCard(ctx context.Context, lots []Lot, rep *BurnReport) ([]string, error) {
+	card, err := s.store.Card(ctx, lots[0].CardID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: warn: card: %w", err)
+	}
+	loc, err := s.location(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	type day struct {
+		points  int64
+		burnsAt time.Time
+		lots    []string
+	}
+	var order []string
+	days := map[string]*day{}
+	for _, l := range lots {
+		d := l.BurnsAt.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)
+		if days[d] == nil {
+			days[d] = &day{burnsAt: l.BurnsAt}
+			order = append(order, d)
+		}
+		days[d].points += l.Remaining
+		days[d].lots = append(days[d].lots, l.ID)
+	}
+	var ids []string
+	for _, d := range order {
+		g := days[d]
+		label := g.burnsAt.Add(-time.Nanosecond).In(loc).Format("2 Jan")
+		if err := s.notifier.Notify(ctx, card.PatientID, Notification{
+			Key: "burnwarn:" + card.ID + ":" + d, Type: NoteBurnWarning,
+			Data: BurnWarningData{CardID: card.ID, ClinicID: card.ClinicID, LotID: g.lots[0], LotIDs: g.lots,
+				Points: g.points, BurnsAt: g.burnsAt, Date: d},
+			AlertTitle: "Points about to burn",
+			AlertBody:  fmt.Sprintf("%d points burn at the end of %s", g.points, label),
+		}); err != nil {
+			return nil, fmt.Errorf("wallet: burn warning: %w", err)
+		}
+		rep.Warned++
+		ids = append(ids, g.lots...)
+	}
+	return ids, nil
 }
 
 // birthdays credits the birthday bonus to holders born on today's date in

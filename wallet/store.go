@@ -77,6 +77,8 @@ type Store interface {
 	// Lots, for the burn job: open lots with BurnsAt <= before, soonest
 	// first; lots to warn about (WarnAt <= now < BurnsAt, not yet warned).
 	DueLots(ctx context.Context, before time.Time, limit int) ([]Lot, error)
+	// WarnLots lists open lots whose warning is due and not sent, ordered
+	// by card and burn time, so one card's lots come together.
 	WarnLots(ctx context.Context, now time.Time, limit int) ([]Lot, error)
 	MarkWarned(ctx context.Context, lotIDs []string) error
 	// SyncLots rewrites the cached lot rows of a card from its state (the

@@ -604,7 +604,7 @@ func (s *MongoStore) DueLots(ctx context.Context, before time.Time, limit int) (
 
 func (s *MongoStore) WarnLots(ctx context.Context, now time.Time, limit int) ([]Lot, error) {
 	return s.findLots(ctx, bson.M{"remaining": bson.M{"$gt": 0}, "warned": false, "warn_at": bson.M{"$lte": ns(now)},
-		"burns_at": bson.M{"$gt": ns(now)}}, options.Find().SetSort(bson.D{{Key: "warn_at", Value: 1}}).SetLimit(int64(limit)))
+		"burns_at": bson.M{"$gt": ns(now)}}, options.Find().SetSort(bson.D{{Key: "card_id", Value: 1}, {Key: "burns_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 func (s *MongoStore) MarkWarned(ctx context.Context, ids []string) error {

@@ -595,7 +595,7 @@ func (s *SQLiteStore) DueLots(ctx context.Context, before time.Time, limit int) 
 
 func (s *SQLiteStore) WarnLots(ctx context.Context, now time.Time, limit int) ([]Lot, error) {
 	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE remaining > 0 AND warned = 0 AND warn_at <= ? AND burns_at > ?
-		ORDER BY warn_at LIMIT ?`, ns(now), ns(now), limit)
+		ORDER BY card_id, burns_at, id LIMIT ?`, ns(now), ns(now), limit)
 }
 
 func (s *SQLiteStore) MarkWarned(ctx context.Context, ids []string) error {

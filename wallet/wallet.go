@@ -82,12 +82,16 @@ type PointsData struct {
 	Balance  int64  `json:"balance"`
 }
 
-// BurnWarningData is the data of a NoteBurnWarning event.
+// BurnWarningData is the data of a NoteBurnWarning event: the points of
+// one card that burn at the end of one day (clinic time), over all its
+// lots burning then.
 type BurnWarningData struct {
 	CardID   string    `json:"card_id"`
 	ClinicID string    `json:"clinic_id"`
-	LotID    string    `json:"lot_id"`
+	LotID    string    `json:"lot_id"` // the first of LotIDs
+	LotIDs   []string  `json:"lot_ids"`
 	Points   int64     `json:"points"`
+	Date     string    `json:"date"` // the last day the points can be used, YYYY-MM-DD
 	BurnsAt  time.Time `json:"burns_at"`
 }
 
