@@ -158,6 +158,7 @@ func BenchmarkRawInsert(b *testing.B) {
 //	CAREWALLET_BURN_BENCH=1 go test -run '^$' -bench BenchmarkBurn -benchtime 1x -timeout 60m ./wallet/
 //
 // CAREWALLET_BURN_CARDS overrides the number of cards;
+// CAREWALLET_BURN_READ_RATE paces the concurrent card reads (per second);
 // CAREWALLET_BURN_CACHE_MB sets the writer's SQLite page cache.
 func BenchmarkBurn(b *testing.B) {
 	if os.Getenv("CAREWALLET_BURN_BENCH") == "" {
@@ -222,12 +223,31 @@ func BenchmarkBurn(b *testing.B) {
 	// Card reads continue during the burn.
 	stop := make(chan struct{})
 	var reads atomic.Int64
+	// CAREWALLET_BURN_READ_RATE paces the reader (reads/s); unset, it
+	// reads flat out and takes about half of a 2-core machine.
+	var pace <-chan time.Time
+	if v := os.Getenv("CAREWALLET_BURN_READ_RATE"); v != "" {
+		var rate int
+		if _, err := fmt.Sscan(v, &rate); err != nil || rate <= 0 {
+			b.Fatalf("CAREWALLET_BURN_READ_RATE=%q: want reads per second", v)
+		}
+		t := time.NewTicker(time.Second / time.Duration(rate))
+		defer t.Stop()
+		pace = t.C
+	}
 	var wg sync.WaitGroup
 	for r := range 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := r; ; i += 7919 {
+				if pace != nil {
+					select {
+					case <-stop:
+						return
+					case <-pace:
+					}
+				}
 				select {
 				case <-stop:
 					return
