@@ -181,4 +181,5 @@ type BurnReport struct {
 	Points    int64 `json:"points"` // points burned
 	Warned    int   `json:"warned"`
 	Birthdays int   `json:"birthdays"`
+	Repaired  int   `json:"repaired"` // cards whose lot index was rebuilt (MongoDB, after a crash)
 }

@@ -19,6 +19,19 @@ import (
 func (s *Service) RunBurn(ctx context.Context, now time.Time) (*BurnReport, error) {
 	now = now.UTC()
 	rep := &BurnReport{}
+	// First, lots that a crash kept out of the burn index (MongoDB: an
+	// entry committed, its lot cache write lost). A minute's grace lets
+	// commits in flight finish their own cache writes.
+	for {
+		n, err := s.store.RepairLots(ctx, now.Add(-time.Minute), s.batch)
+		if err != nil {
+			return rep, fmt.Errorf("wallet: repair lots: %w", err)
+		}
+		rep.Repaired += n
+		if n == 0 {
+			break
+		}
+	}
 	if err := s.burnLots(ctx, now, rep); err != nil {
 		return rep, err
 	}

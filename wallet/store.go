@@ -85,6 +85,10 @@ type Store interface {
 	// Mongo adapter's cache repair; a no-op where the cache is
 	// transactional).
 	SyncLots(ctx context.Context, cardID string) error
+	// RepairLots syncs the lots of cards with entries committed before
+	// olderThan whose lot cache write never happened, and reports how many
+	// cards it repaired (at most limit entries per call).
+	RepairLots(ctx context.Context, olderThan time.Time, limit int) (int, error)
 
 	// Rotating card codes: unique code.
 	InsertCardCode(ctx context.Context, c *cardCodeRec) error

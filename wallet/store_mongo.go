@@ -65,7 +65,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		{s.spends, []mongo.IndexModel{uniq(bson.D{{Key: "clinic_id", Value: 1}, {Key: "receipt_id", Value: 1}, {Key: "slot", Value: 1}})}},
 		{s.entries, []mongo.IndexModel{uniq(bson.D{{Key: "card_id", Value: 1}, {Key: "key", Value: 1}}),
 			uniq(bson.D{{Key: "card_id", Value: 1}, {Key: "seq", Value: 1}}),
-			idx(bson.D{{Key: "clinic_id", Value: 1}, {Key: "created", Value: 1}})}},
+			idx(bson.D{{Key: "clinic_id", Value: 1}, {Key: "created", Value: 1}}),
+			idx(bson.D{{Key: "lots_pending", Value: 1}, {Key: "created", Value: 1}})}},
 		{s.lots, []mongo.IndexModel{idx(bson.D{{Key: "burns_at", Value: 1}}), idx(bson.D{{Key: "warn_at", Value: 1}})}},
 	} {
 		// Create only the missing ones: FerretDB v1.24 fails on a
@@ -373,6 +374,10 @@ type entryDoc struct {
 	Lots         string `bson:"lots"`
 	Details      string `bson:"details"`
 	State        string `bson:"state"`
+	// LotsPending is true from the entry's insert until the lot cache has
+	// its lots; RepairLots finds entries a crash left pending. Entries
+	// written before the field existed have none, which reads as false.
+	LotsPending bool `bson:"lots_pending,omitempty"`
 }
 
 func (d entryDoc) entry() Entry {
@@ -478,7 +483,7 @@ func (s *MongoStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
 		doc := entryDoc{ID: entryID(e.CardID, e.Seq), CardID: e.CardID, Seq: e.Seq, Key: e.Key, Kind: e.Kind, Amount: e.Amount,
 			BalanceAfter: e.BalanceAfter, PaidAfter: e.PaidAfter, ClinicID: e.ClinicID, PatientID: e.PatientID,
 			StaffID: e.StaffID, ReceiptID: e.ReceiptID, Reason: e.Reason, Created: ns(e.Created), Fingerprint: e.Fingerprint,
-			Lots: string(mustJSON(e.Lots)), Details: string(e.Details), State: string(mustJSON(next))}
+			Lots: string(mustJSON(e.Lots)), Details: string(e.Details), State: string(mustJSON(next)), LotsPending: true}
 		err = s.insert(ctx, s.entries, doc)
 		if errors.Is(err, errDuplicate) {
 			continue
@@ -486,11 +491,13 @@ func (s *MongoStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Committed. The lot cache follows; if this fails the entry stands
-		// and SyncLots (or the burn job) repairs the cache.
+		// Committed. The lot cache follows; if this fails (or the process
+		// dies here) the entry stays pending and the burn job's RepairLots
+		// rebuilds the card's lots.
 		if err := s.cacheLots(ctx, e, next); err != nil {
 			return e, nil
 		}
+		_, _ = s.entries.UpdateOne(ctx, bson.M{"_id": doc.ID}, bson.M{"$unset": bson.M{"lots_pending": ""}})
 		return e, nil
 	}
 }
@@ -537,6 +544,30 @@ func (s *MongoStore) cacheLots(ctx context.Context, e *Entry, next *State) error
 		}
 	}
 	return nil
+}
+
+// RepairLots rebuilds the lot cache of the cards whose entries were
+// committed but whose lots were not cached (a crash or an error between
+// the two writes) before olderThan, and clears their pending marks.
+func (s *MongoStore) RepairLots(ctx context.Context, olderThan time.Time, limit int) (int, error) {
+	docs, err := findAll[entryDoc](ctx, s.entries, bson.M{"lots_pending": true, "created": bson.M{"$lt": ns(olderThan)}},
+		options.Find().SetLimit(int64(limit)))
+	if err != nil {
+		return 0, err
+	}
+	synced := map[string]bool{}
+	for _, d := range docs {
+		if !synced[d.CardID] {
+			if err := s.SyncLots(ctx, d.CardID); err != nil {
+				return 0, err
+			}
+			synced[d.CardID] = true
+		}
+		if _, err := s.entries.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{"$unset": bson.M{"lots_pending": ""}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(synced), nil
 }
 
 // SyncLots rewrites the card's cached lots from its head entry's state:
