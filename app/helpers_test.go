@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -17,39 +16,11 @@ import (
 
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/app/identity/identitytest"
 	"carewallet/app/storage/storagetest"
 	"carewallet/push"
 	"carewallet/wallet"
 )
-
-// fakeSMS records texts so tests can read sign-in codes.
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent map[string][]string
-}
-
-func (f *fakeSMS) Send(_ context.Context, phone, text string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sent == nil {
-		f.sent = map[string][]string{}
-	}
-	f.sent[phone] = append(f.sent[phone], text)
-	return nil
-}
-
-var codeRE = regexp.MustCompile(`\b\d{6}\b`)
-
-func (f *fakeSMS) lastCode(t *testing.T, phone string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	msgs := f.sent[phone]
-	if len(msgs) == 0 {
-		t.Fatalf("no SMS to %s", phone)
-	}
-	return codeRE.FindString(msgs[len(msgs)-1])
-}
 
 type testClock struct {
 	mu sync.Mutex
@@ -69,7 +40,7 @@ type testApp struct {
 	t      *testing.T
 	f      *fiber.App
 	deps   Deps
-	sms    *fakeSMS
+	sms    *identitytest.SMS
 	clock  *testClock
 	tokens *Tokens
 }
@@ -84,7 +55,7 @@ func newTestApp(t *testing.T) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, sms: &fakeSMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
 	ta.tokens, err = NewTokens(testKey, ta.clock.now)
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +166,7 @@ func (ta *testApp) signInPatient(phone string) tokenResponse {
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	code := ta.sms.lastCode(ta.t, e164)
+	code := ta.sms.LastCode(ta.t, e164)
 	var tok tokenResponse
 	ta.must(200, "POST", "/v1/auth/verify", "", map[string]string{"phone": phone, "code": code}).decode(ta.t, &tok)
 	return tok

@@ -64,7 +64,7 @@ func TestCodeLimits(t *testing.T) {
 	if r.errorCode(t) != "rate_limited" || r.Header.Get("Retry-After") != "900" {
 		t.Fatalf("sixth code: %s, Retry-After %q", r.Body, r.Header.Get("Retry-After"))
 	}
-	code := ta.sms.lastCode(t, phone)
+	code := ta.sms.LastCode(t, phone)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
@@ -79,7 +79,7 @@ func TestCodeLimits(t *testing.T) {
 	// An expired code is refused even when right.
 	ta.clock.add(15 * time.Minute)
 	ta.must(202, "POST", "/v1/auth/otp", "", map[string]string{"phone": phone})
-	code = ta.sms.lastCode(t, phone)
+	code = ta.sms.LastCode(t, phone)
 	ta.clock.add(10 * time.Minute)
 	ta.must(401, "POST", "/v1/auth/verify", "", map[string]string{"phone": phone, "code": code})
 }

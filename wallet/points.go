@@ -25,22 +25,12 @@ func validReceiptID(v string) error {
 // makes any number of replays post once. The same receipt_id with another
 // body is ErrIdempotencyConflict.
 func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*ReceiptResult, error) {
-	if err := validReceiptID(req.ReceiptID); err != nil {
-		return nil, err
-	}
-	if err := validateLines("lines", req.Lines); err != nil {
-		return nil, err
-	}
 	if req.PaidWithPoints < 0 || req.PaidWithPoints > maxPoints {
 		return nil, invalid("paid_with_points", "must be between 0 and %d", maxPoints)
 	}
-	card, err := s.activeStaffCard(ctx, req.ClinicID, req.CardID)
-	if err != nil {
-		return nil, err
-	}
 	// Everything is validated before the receipt is recorded: a recorded
 	// receipt fixes its body for good.
-	p, err := s.Program(ctx, card.ClinicID)
+	card, p, err := s.receiptCard(ctx, req.ClinicID, req.CardID, req.ReceiptID, req.Lines)
 	if err != nil {
 		return nil, err
 	}
@@ -162,20 +152,10 @@ func (s *Service) spendState(ctx context.Context, sp *Spend) (string, *Entry, er
 // are unique (clinic, receipt_id, slot); a new slot only after the earlier
 // spend's code died unconfirmed.
 func (s *Service) CreateSpend(ctx context.Context, req SpendRequest) (*SpendResult, error) {
-	if err := validReceiptID(req.ReceiptID); err != nil {
-		return nil, err
-	}
-	if err := validateLines("lines", req.Lines); err != nil {
-		return nil, err
-	}
 	if req.Points < 1 || req.Points > maxPoints {
 		return nil, invalid("points", "must be between 1 and %d", maxPoints)
 	}
-	card, err := s.activeStaffCard(ctx, req.ClinicID, req.CardID)
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.Program(ctx, card.ClinicID)
+	card, p, err := s.receiptCard(ctx, req.ClinicID, req.CardID, req.ReceiptID, req.Lines)
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +279,27 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 		return nil, fmt.Errorf("wallet: confirm spend %s: %w", spendID, err)
 	}
 	return spendResult(sp, SpendConfirmed, e), nil
+}
+
+// receiptCard checks what a receipt and a bonus payment share (the
+// receipt number and lines) and returns the clinic's active card and its
+// program.
+func (s *Service) receiptCard(ctx context.Context, clinicID, cardID, receiptID string, lines []Line) (*Card, *Program, error) {
+	if err := validReceiptID(receiptID); err != nil {
+		return nil, nil, err
+	}
+	if err := validateLines("lines", lines); err != nil {
+		return nil, nil, err
+	}
+	card, err := s.activeStaffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return card, p, nil
 }
 
 // RefundDetails explains a refund or refund_spend entry.

@@ -4,48 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"carewallet/app/identity"
+	"carewallet/app/identity/identitytest"
 	"carewallet/app/storage/storagetest"
 )
-
-// fakeSMS records messages so tests can read the codes.
-type fakeSMS struct {
-	mu   sync.Mutex
-	sent map[string][]string
-}
-
-func (f *fakeSMS) Send(_ context.Context, phone, text string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sent == nil {
-		f.sent = map[string][]string{}
-	}
-	f.sent[phone] = append(f.sent[phone], text)
-	return nil
-}
-
-var codeRE = regexp.MustCompile(`\b\d{6}\b`)
-
-func (f *fakeSMS) lastCode(t *testing.T, phone string) string {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	msgs := f.sent[phone]
-	if len(msgs) == 0 {
-		t.Fatalf("no SMS to %s", phone)
-	}
-	code := codeRE.FindString(msgs[len(msgs)-1])
-	if code == "" {
-		t.Fatalf("no code in %q", msgs[len(msgs)-1])
-	}
-	return code
-}
 
 // clock is a settable fake clock.
 type clock struct {
@@ -62,7 +29,7 @@ func (c *clock) add(d time.Duration) {
 
 type env struct {
 	svc   *identity.Service
-	sms   *fakeSMS
+	sms   *identitytest.SMS
 	clock *clock
 }
 
@@ -79,7 +46,7 @@ func newEnv(t *testing.T, b storagetest.Backend) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := env{sms: &fakeSMS{}, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
+	e := env{sms: &identitytest.SMS{}, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	e.svc = identity.NewService(store, identity.Options{
 		Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4,
 	})
@@ -108,7 +75,7 @@ func TestIdentity(t *testing.T) {
 			if err := e.svc.RequestCode(ctx, "8"+phone[2:5]+" "+phone[5:]); err != nil {
 				t.Fatal(err)
 			}
-			code := e.sms.lastCode(t, phone)
+			code := e.sms.LastCode(t, phone)
 			p, err := e.svc.VerifyCode(ctx, phone, code)
 			if err != nil {
 				t.Fatal(err)
@@ -122,7 +89,7 @@ func TestIdentity(t *testing.T) {
 			if err := e.svc.RequestCode(ctx, phone); err != nil {
 				t.Fatal(err)
 			}
-			p2, err := e.svc.VerifyCode(ctx, phone, e.sms.lastCode(t, phone))
+			p2, err := e.svc.VerifyCode(ctx, phone, e.sms.LastCode(t, phone))
 			if err != nil || p2.ID != p.ID {
 				t.Fatalf("second sign-in: %+v, %v; want the same patient %s", p2, err, p.ID)
 			}
@@ -134,7 +101,7 @@ func TestIdentity(t *testing.T) {
 			if err := e.svc.RequestCode(ctx, phone); err != nil {
 				t.Fatal(err)
 			}
-			first := e.sms.lastCode(t, phone)
+			first := e.sms.LastCode(t, phone)
 			e.clock.add(identity.CodeLifetime)
 			if _, err := e.svc.VerifyCode(ctx, phone, first); !errors.Is(err, identity.ErrInvalidCode) {
 				t.Fatalf("expired: err = %v", err)
@@ -142,11 +109,11 @@ func TestIdentity(t *testing.T) {
 			if err := e.svc.RequestCode(ctx, phone); err != nil {
 				t.Fatal(err)
 			}
-			second := e.sms.lastCode(t, phone)
+			second := e.sms.LastCode(t, phone)
 			if err := e.svc.RequestCode(ctx, phone); err != nil {
 				t.Fatal(err)
 			}
-			third := e.sms.lastCode(t, phone)
+			third := e.sms.LastCode(t, phone)
 			if second != third {
 				if _, err := e.svc.VerifyCode(ctx, phone, second); !errors.Is(err, identity.ErrInvalidCode) {
 					t.Fatalf("superseded code: err = %v", err)
@@ -183,7 +150,7 @@ func TestIdentity(t *testing.T) {
 			if err := e.svc.RequestCode(ctx, phone); err != nil {
 				t.Fatal(err)
 			}
-			code := e.sms.lastCode(t, phone)
+			code := e.sms.LastCode(t, phone)
 			var wrong, locked, other atomic.Int64
 			var wg sync.WaitGroup
 			for range 50 {
