@@ -158,8 +158,10 @@ const (
 func (s *server) wsUpgrade() fiber.Handler {
 	upgrade := websocket.New(s.wsSession, websocket.Config{
 		HandshakeTimeout: 10 * time.Second,
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
+		// Clients send only short resume messages; a bigger frame (up to
+		// the 64 KiB limit) is read in chunks. Held for the socket's life.
+		ReadBufferSize:  512,
+		WriteBufferSize: 1024,
 		// Idle connections hold no write buffer.
 		WriteBufferPool: &sync.Pool{},
 	})
@@ -237,17 +239,34 @@ func (s *server) wsSession(conn *websocket.Conn) {
 	alive()
 	conn.SetPongHandler(func(string) error { alive(); return nil })
 
+	// fasthttp closes a hijacked connection only when this handler
+	// returns (its Close is a no-op), so the two goroutines stop each
+	// other through deadlines on the raw connection instead.
+	raw := conn.NetConn()
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
 		s.wsWrite(ctx, conn, sub, p)
+		_ = raw.SetReadDeadline(time.Now()) // wake the reader: the socket is done
 	}()
+	// Cut off (slow consumer, shutdown) or ending: abort a write stuck on
+	// a client that stopped reading. The writer then still tries the close
+	// frame with a deadline of its own.
+	watcherDone := make(chan struct{})
+	stopWatch := sub.AfterEnd(func() {
+		defer close(watcherDone)
+		_ = raw.SetWriteDeadline(time.Now())
+	})
 	for {
 		typ, msg, err := conn.ReadMessage()
 		if err != nil {
 			break // closed, timed out, or over the frame limit (1009 already sent)
 		}
-		alive()
+		select {
+		case <-writerDone:
+		default:
+			alive()
+		}
 		if typ != websocket.TextMessage {
 			wsClose(conn, wsCloseUnsupported, "text frames only")
 			break
@@ -259,10 +278,12 @@ func (s *server) wsSession(conn *websocket.Conn) {
 		}
 		sub.Resume(*m.After)
 	}
-	sub.Close()
+	sub.Close() // ends the writer, aborting a stuck write (see above)
 	cancel()
-	_ = conn.Close() // unblocks a writer stuck on a client that stopped reading
 	<-writerDone
+	if !stopWatch() {
+		<-watcherDone // nothing may touch conn once this handler returns: fasthttp reuses it
+	}
 }
 
 func (s *server) wsWrite(ctx context.Context, conn *websocket.Conn, sub *push.Subscription, p Principal) {

@@ -66,6 +66,8 @@ type Subscription struct {
 	err        error // set once: why the subscription ended
 	wake       chan struct{}
 	done       chan struct{}
+	ended      context.Context // done when the subscription ends (AfterEnd)
+	end        context.CancelFunc
 }
 
 // Subscribe registers a live subscription for user. With after >= 0 the
@@ -74,6 +76,7 @@ type Subscription struct {
 func (h *Hub) Subscribe(ctx context.Context, user string, after int64) (*Subscription, error) {
 	sub := &Subscription{hub: h, user: user, lastQueued: -1,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	sub.ended, sub.end = context.WithCancel(context.Background())
 	sh := h.shard(user)
 	sh.mu.Lock()
 	set := sh.subs[user]
@@ -340,5 +343,14 @@ func (s *Subscription) fail(err error) {
 	s.queue, s.queueBytes = nil, 0
 	close(s.done)
 	s.mu.Unlock()
+	s.end()
 	s.hub.remove(s)
+}
+
+// AfterEnd runs f in its own goroutine once the subscription ends, for
+// whatever reason; stop cancels that if it has not started. Unlike a
+// goroutine waiting on Done, it costs no stack while the subscription
+// lives, which matters with tens of thousands of idle sockets.
+func (s *Subscription) AfterEnd(f func()) (stop func() bool) {
+	return context.AfterFunc(s.ended, f)
 }
