@@ -65,7 +65,7 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 func (s *SQLiteStore) Get(ctx context.Context, scope, key string) (Record, error) {
 	r := Record{Scope: scope, Key: key}
 	var at int64
-	err := s.db.QueryRow(ctx, `SELECT fingerprint, status, body, created_at FROM idempotency WHERE scope = ? AND key = ?`,
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT fingerprint, status, body, created_at FROM idempotency WHERE scope = ? AND key = ?`,
 		scope, key).Scan(&r.Fingerprint, &r.Status, &r.Body, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, ErrNotFound
@@ -78,7 +78,7 @@ func (s *SQLiteStore) Get(ctx context.Context, scope, key string) (Record, error
 }
 
 func (s *SQLiteStore) Put(ctx context.Context, r Record) error {
-	_, err := s.db.Exec(ctx, `INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)
+	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING`,
 		r.Scope, r.Key, r.Fingerprint, r.Status, r.Body, r.CreatedAt.UnixNano())
 	if err != nil {

@@ -112,7 +112,7 @@ func sqlErr(err error) error {
 }
 
 func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
-	_, err := s.db.Exec(ctx, q, args...)
+	_, err := s.db.Writer().ExecContext(ctx, q, args...)
 	return sqlErr(err)
 }
 
@@ -124,7 +124,7 @@ func (s *SQLiteStore) InsertClinic(ctx context.Context, c Clinic) error {
 func (s *SQLiteStore) Clinic(ctx context.Context, id string) (Clinic, error) {
 	var c Clinic
 	var at int64
-	err := s.db.QueryRow(ctx, `SELECT id, name, timezone, created_at FROM clinics WHERE id = ?`, id).
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, name, timezone, created_at FROM clinics WHERE id = ?`, id).
 		Scan(&c.ID, &c.Name, &c.Timezone, &at)
 	c.CreatedAt = fromNanos(at)
 	return c, sqlErr(err)
@@ -132,7 +132,7 @@ func (s *SQLiteStore) Clinic(ctx context.Context, id string) (Clinic, error) {
 
 func (s *SQLiteStore) AnyClinic(ctx context.Context) (bool, error) {
 	var n int
-	err := s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM clinics LIMIT 1)`).Scan(&n)
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM clinics LIMIT 1)`).Scan(&n)
 	return n > 0, sqlErr(err)
 }
 
@@ -153,15 +153,15 @@ func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
 }
 
 func (s *SQLiteStore) StaffByEmail(ctx context.Context, email string) (Staff, error) {
-	return scanStaff(s.db.QueryRow(ctx, `SELECT `+staffCols+` FROM staff WHERE email = ?`, email))
+	return scanStaff(s.db.Reader().QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE email = ?`, email))
 }
 
 func (s *SQLiteStore) StaffByID(ctx context.Context, id string) (Staff, error) {
-	return scanStaff(s.db.QueryRow(ctx, `SELECT `+staffCols+` FROM staff WHERE id = ?`, id))
+	return scanStaff(s.db.Reader().QueryRowContext(ctx, `SELECT `+staffCols+` FROM staff WHERE id = ?`, id))
 }
 
 func (s *SQLiteStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+staffCols+` FROM staff WHERE clinic_id = ? ORDER BY created_at, id`, clinicID)
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT `+staffCols+` FROM staff WHERE clinic_id = ? ORDER BY created_at, id`, clinicID)
 	if err != nil {
 		return nil, sqlErr(err)
 	}
@@ -193,15 +193,15 @@ func scanPatient(row *sql.Row) (Patient, error) {
 }
 
 func (s *SQLiteStore) PatientByPhone(ctx context.Context, phone string) (Patient, error) {
-	return scanPatient(s.db.QueryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE phone = ?`, phone))
+	return scanPatient(s.db.Reader().QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE phone = ?`, phone))
 }
 
 func (s *SQLiteStore) PatientByID(ctx context.Context, id string) (Patient, error) {
-	return scanPatient(s.db.QueryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
+	return scanPatient(s.db.Reader().QueryRowContext(ctx, `SELECT `+patientCols+` FROM patients WHERE id = ?`, id))
 }
 
 func (s *SQLiteStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
-	res, err := s.db.Exec(ctx, `UPDATE patients SET first_name = ?, last_name = ?, birth_date = ? WHERE id = ?`,
+	res, err := s.db.Writer().ExecContext(ctx, `UPDATE patients SET first_name = ?, last_name = ?, birth_date = ? WHERE id = ?`,
 		p.FirstName, p.LastName, p.BirthDate, p.ID)
 	if err != nil {
 		return sqlErr(err)
@@ -223,12 +223,12 @@ func scanChallenge(row *sql.Row) (Challenge, error) {
 }
 
 func (s *SQLiteStore) LastChallenge(ctx context.Context, phone string) (Challenge, error) {
-	return scanChallenge(s.db.QueryRowW(ctx,
+	return scanChallenge(s.db.Writer().QueryRowContext(ctx,
 		`SELECT `+challengeCols+` FROM otp_challenges WHERE phone = ? ORDER BY seq DESC LIMIT 1`, phone))
 }
 
 func (s *SQLiteStore) ChallengeBySeq(ctx context.Context, phone string, seq int64) (Challenge, error) {
-	return scanChallenge(s.db.QueryRow(ctx,
+	return scanChallenge(s.db.Reader().QueryRowContext(ctx,
 		`SELECT `+challengeCols+` FROM otp_challenges WHERE phone = ? AND seq = ?`, phone, seq))
 }
 
@@ -239,7 +239,7 @@ func (s *SQLiteStore) InsertChallenge(ctx context.Context, c Challenge) error {
 
 func (s *SQLiteStore) CountAttempts(ctx context.Context, challengeID string) (int, error) {
 	var n int
-	err := s.db.QueryRowW(ctx, `SELECT count(*) FROM otp_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
+	err := s.db.Writer().QueryRowContext(ctx, `SELECT count(*) FROM otp_attempts WHERE challenge_id = ?`, challengeID).Scan(&n)
 	return n, sqlErr(err)
 }
 
@@ -253,13 +253,13 @@ func (s *SQLiteStore) InsertUsed(ctx context.Context, challengeID string, at tim
 
 func (s *SQLiteStore) LastRateSeq(ctx context.Context, key string) (int64, error) {
 	var n sql.NullInt64
-	err := s.db.QueryRowW(ctx, `SELECT max(seq) FROM rate_events WHERE key = ?`, key).Scan(&n)
+	err := s.db.Writer().QueryRowContext(ctx, `SELECT max(seq) FROM rate_events WHERE key = ?`, key).Scan(&n)
 	return n.Int64, sqlErr(err)
 }
 
 func (s *SQLiteStore) RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error) {
 	var at int64
-	err := s.db.QueryRow(ctx, `SELECT at FROM rate_events WHERE key = ? AND seq = ?`, key, seq).Scan(&at)
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT at FROM rate_events WHERE key = ? AND seq = ?`, key, seq).Scan(&at)
 	return fromNanos(at), sqlErr(err)
 }
 
@@ -276,7 +276,7 @@ func (s *SQLiteStore) Session(ctx context.Context, id string) (Session, error) {
 	var se Session
 	var role string
 	var created, revoked int64
-	err := s.db.QueryRow(ctx,
+	err := s.db.Reader().QueryRowContext(ctx,
 		`SELECT id, kind, subject_id, clinic_id, role, created_at, revoked_at FROM sessions WHERE id = ?`, id).
 		Scan(&se.ID, &se.Kind, &se.SubjectID, &se.ClinicID, &role, &created, &revoked)
 	se.Role, se.CreatedAt, se.RevokedAt = Role(role), fromNanos(created), fromNanos(revoked)
@@ -300,7 +300,7 @@ func (s *SQLiteStore) RefreshToken(ctx context.Context, id string) (RefreshToken
 	var t RefreshToken
 	var parent sql.NullString
 	var at int64
-	err := s.db.QueryRow(ctx, `SELECT id, session_id, parent_id, created_at FROM refresh_tokens WHERE id = ?`, id).
+	err := s.db.Reader().QueryRowContext(ctx, `SELECT id, session_id, parent_id, created_at FROM refresh_tokens WHERE id = ?`, id).
 		Scan(&t.ID, &t.SessionID, &parent, &at)
 	t.ParentID, t.CreatedAt = parent.String, fromNanos(at)
 	return t, sqlErr(err)

@@ -69,34 +69,6 @@ func (s *SQLite) stmt(ctx context.Context, write bool, query string) (*sql.Stmt,
 	return st, nil
 }
 
-// QueryRow runs a one-row read on the read pool with a cached statement.
-func (s *SQLite) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := s.stmt(ctx, false, query)
-	if err != nil {
-		return s.Read.QueryRowContext(ctx, query, args...) // carries the same error
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
-// Query runs a read on the read pool with a cached statement.
-func (s *SQLite) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.stmt(ctx, false, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// QueryRowW runs a one-row read on the writer, which sees every committed
-// write at once (use it to read what is about to be written against).
-func (s *SQLite) QueryRowW(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := s.stmt(ctx, true, query)
-	if err != nil {
-		return s.Write.QueryRowContext(ctx, query, args...)
-	}
-	return st.QueryRowContext(ctx, args...)
-}
-
 // Querier is what *sql.DB and *sql.Tx share; stores written against it
 // run unchanged on a plain handle, a transaction, or the cached wrappers.
 type Querier interface {
@@ -206,15 +178,6 @@ func (c cached) QueryRowContext(ctx context.Context, query string, args ...any) 
 		return st.QueryRowContext(ctx, args...)
 	}
 	return c.handle().QueryRowContext(ctx, query, args...)
-}
-
-// Exec runs a write on the writer with a cached statement.
-func (s *SQLite) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := s.stmt(ctx, true, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
 }
 
 // OpenSQLite opens (creating if needed) the database file at path in WAL

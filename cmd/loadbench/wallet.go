@@ -238,7 +238,7 @@ func sqliteInsert(ctx context.Context, o options, out io.Writer) error {
 			for ctx.Err() == nil {
 				k := n.Add(1)
 				t := time.Now()
-				_, err := db.Exec(context.Background(), `INSERT INTO t (k, v) VALUES (?, ?)`, fmt.Sprintf("key-%d", k), k)
+				_, err := db.Writer().ExecContext(context.Background(), `INSERT INTO t (k, v) VALUES (?, ?)`, fmt.Sprintf("key-%d", k), k)
 				if err != nil && err != sql.ErrConnDone {
 					fmt.Fprintln(os.Stderr, err)
 					return
