@@ -142,9 +142,14 @@ func (s *server) issueCard() fiber.Handler {
 		p := principal(c)
 		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
 		ctx := c.UserContext()
-		switch {
-		case (req.Phone == "") == (req.GuardianPhone == ""):
+		if (req.Phone == "") == (req.GuardianPhone == "") {
 			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`}
+		}
+		// Validate before ensurePatient may create an account: bad input writes nothing.
+		if err := s.Wallet.CheckIssue(req.FirstName, req.LastName, req.BirthDate, req.GuardianPhone != ""); err != nil {
+			return err
+		}
+		switch {
 		case req.Phone != "":
 			pt, err := s.ensurePatient(c, req.Phone, "phone")
 			if err != nil {
@@ -265,12 +270,21 @@ func (s *server) addGuardian() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
+		p := principal(c)
+		// The card must be this clinic's dependant card before an account
+		// may be created for the phone: bad input writes nothing.
+		card, err := s.Wallet.StaffCard(c.UserContext(), p.ClinicID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		if card.Holder.Kind != wallet.HolderDependant {
+			return &apiError{Status: 400, Code: "invalid_input", Message: "not a dependant's card", Field: "card_id"}
+		}
 		pt, err := s.ensurePatient(c, req.Phone, "phone")
 		if err != nil {
 			return err
 		}
-		p := principal(c)
-		if err := s.Wallet.AddGuardian(c.UserContext(), p.ClinicID, p.ID, c.Params("id"), pt.ID); err != nil {
+		if err := s.Wallet.AddGuardian(c.UserContext(), p.ClinicID, p.ID, card.ID, pt.ID); err != nil {
 			return err
 		}
 		return c.SendStatus(204)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"image/png"
@@ -370,4 +371,45 @@ func TestConcurrentSpendsHTTP(t *testing.T) {
 	if v.Balance != 500-want {
 		t.Fatalf("balance %d, want %d", v.Balance, 500-want)
 	}
+}
+
+// TestIssueBadInputCreatesNoAccount: reception's requests that fail
+// validation leave no patient account behind for the phone they named;
+// a second guardian added at reception sees the child's card.
+func TestIssueBadInputCreatesNoAccount(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	noAccount := func(phone string) {
+		t.Helper()
+		if p, err := ta.deps.Identity.PatientByPhone(context.Background(), phone); err == nil {
+			t.Fatalf("a failed request created account %s for %s", p.ID, phone)
+		}
+	}
+	r := ta.must(400, "POST", "/v1/clinic/cards", cl.admin, map[string]string{
+		"guardian_phone": "+79991000041", "first_name": "Masha", "last_name": "Petrova", "birth_date": "2099-01-01"})
+	if r.errorCode(t) != "invalid_input" {
+		t.Fatalf("future birth date: %s", r.Body)
+	}
+	noAccount("+79991000041")
+	ta.must(400, "POST", "/v1/clinic/cards", cl.admin, map[string]string{"guardian_phone": "+79991000042", "first_name": "Masha"})
+	noAccount("+79991000042")
+	ta.must(404, "POST", "/v1/clinic/cards/cd_nope/guardians", cl.admin, map[string]string{"phone": "+79991000043"})
+	noAccount("+79991000043")
+
+	momID, _ := ta.patient("+79991000044")
+	child := ta.issueConfirmed(cl, map[string]string{"guardian_phone": "+79991000044", "first_name": "Masha",
+		"last_name": "Petrova", "birth_date": "2018-06-01"}, momID)
+	own := ta.issueConfirmed(cl, map[string]string{"phone": "+79991000044", "first_name": "Olga",
+		"last_name": "Petrova", "birth_date": "1988-03-04"}, momID)
+	ta.must(400, "POST", "/v1/clinic/cards/"+own+"/guardians", cl.admin, map[string]string{"phone": "+79991000045"})
+	noAccount("+79991000045")
+
+	ta.must(204, "POST", "/v1/clinic/cards/"+child+"/guardians", cl.admin, map[string]string{"phone": "+79991000046"})
+	_, dadTok := ta.patient("+79991000046")
+	var cv wallet.CardView
+	ta.must(200, "GET", "/v1/cards/"+child, dadTok, nil).decode(t, &cv)
+	if cv.Holder.FirstName != "Masha" {
+		t.Fatalf("second guardian's view: %+v", cv)
+	}
+	ta.must(404, "GET", "/v1/cards/"+own, dadTok, nil)
 }

@@ -165,6 +165,20 @@ func (s *Service) activate(ctx context.Context, c *Card) error {
 	return err
 }
 
+// CheckIssue validates the holder's details of a card to issue: names and
+// birth date, which a dependant's card requires. The HTTP layer calls it
+// before it creates an account for a phone it has not seen, so a bad
+// request creates nothing; IssueCard checks the same.
+func (s *Service) CheckIssue(firstName, lastName, birthDate string, dependant bool) error {
+	if err := validName("first_name", firstName, dependant); err != nil {
+		return err
+	}
+	if err := validName("last_name", lastName, dependant); err != nil {
+		return err
+	}
+	return s.validBirth("birth_date", birthDate, dependant)
+}
+
 // IssueCard is POST /v1/clinic/cards: a pending card whose confirmation
 // code goes to the patient's app (or the chosen guardian's, for a
 // dependant). Unique (clinic, holder, slot) with a new slot only after the
@@ -177,13 +191,7 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 		return nil, invalid("phone", "give exactly one of phone and guardian_phone")
 	}
 	dep := req.GuardianID != ""
-	if err := validName("first_name", req.FirstName, dep); err != nil {
-		return nil, err
-	}
-	if err := validName("last_name", req.LastName, dep); err != nil {
-		return nil, err
-	}
-	if err := s.validBirth("birth_date", req.BirthDate, dep); err != nil {
+	if err := s.CheckIssue(req.FirstName, req.LastName, req.BirthDate, dep); err != nil {
 		return nil, err
 	}
 	if _, err := s.location(ctx, req.ClinicID); err != nil {
