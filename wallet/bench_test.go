@@ -53,8 +53,9 @@ func benchEnv(b *testing.B, cards int) (*env, []string) {
 	return e, ids
 }
 
-func BenchmarkReceipts(b *testing.B) {
-	e, cards := benchEnv(b, 100)
+// runParallel runs op from 8 goroutines (4 per CPU) until the benchmark
+// ends, timing each call, and reports calls per second as unit.
+func runParallel(b *testing.B, unit string, op func(i int64) error) {
 	var n atomic.Int64
 	var lat latencies
 	b.SetParallelism(4)
@@ -64,45 +65,38 @@ func BenchmarkReceipts(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)
 			t := time.Now()
-			_, err := e.svc.RecordReceipt(context.Background(), ReceiptRequest{ClinicID: "cl_1", StaffID: "st_a",
-				CardID: cards[i%int64(len(cards))], ReceiptID: fmt.Sprintf("R%d", i),
-				Lines: []Line{{Service: "CONS-01", Amount: 1000000}, {Service: "LAB-01", Amount: 150000}}})
-			if err != nil {
+			if err := op(i); err != nil {
 				b.Error(err)
 				return
 			}
 			lat.add(time.Since(t))
 		}
 	})
-	lat.report(b, time.Since(start), "receipts/s")
+	lat.report(b, time.Since(start), unit)
+}
+
+func BenchmarkReceipts(b *testing.B) {
+	e, cards := benchEnv(b, 100)
+	runParallel(b, "receipts/s", func(i int64) error {
+		_, err := e.svc.RecordReceipt(context.Background(), ReceiptRequest{ClinicID: "cl_1", StaffID: "st_a",
+			CardID: cards[i%int64(len(cards))], ReceiptID: fmt.Sprintf("R%d", i),
+			Lines: []Line{{Service: "CONS-01", Amount: 1000000}, {Service: "LAB-01", Amount: 150000}}})
+		return err
+	})
 }
 
 func BenchmarkSpendConfirm(b *testing.B) {
 	e, cards := benchEnv(b, 100)
-	var n atomic.Int64
-	var lat latencies
-	b.SetParallelism(4)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			card := cards[i%int64(len(cards))]
-			t := time.Now()
-			sp, err := e.svc.CreateSpend(context.Background(), SpendRequest{ClinicID: "cl_1", StaffID: "st_a", CardID: card,
-				ReceiptID: fmt.Sprintf("S%d", i), Lines: []Line{{Service: "CONS-01", Amount: 100000}}, Points: 10})
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			if _, err := e.svc.ConfirmSpend(context.Background(), "cl_1", sp.SpendID, e.notes.spendCode(b, fmt.Sprintf("pt_%d", i%int64(len(cards))), sp.SpendID)); err != nil {
-				b.Error(err)
-				return
-			}
-			lat.add(time.Since(t))
+	runParallel(b, "pairs/s", func(i int64) error {
+		card := cards[i%int64(len(cards))]
+		sp, err := e.svc.CreateSpend(context.Background(), SpendRequest{ClinicID: "cl_1", StaffID: "st_a", CardID: card,
+			ReceiptID: fmt.Sprintf("S%d", i), Lines: []Line{{Service: "CONS-01", Amount: 100000}}, Points: 10})
+		if err != nil {
+			return err
 		}
+		_, err = e.svc.ConfirmSpend(context.Background(), "cl_1", sp.SpendID, e.notes.spendCode(b, fmt.Sprintf("pt_%d", i%int64(len(cards))), sp.SpendID))
+		return err
 	})
-	lat.report(b, time.Since(start), "pairs/s")
 }
 
 func BenchmarkCardReads(b *testing.B) {
@@ -113,23 +107,11 @@ func BenchmarkCardReads(b *testing.B) {
 				ReceiptID: fmt.Sprintf("R%d-%d", i, j), Lines: []Line{{Service: "CONS-01", Amount: 100000}}}))
 		}
 	}
-	var n atomic.Int64
-	var lat latencies
-	b.SetParallelism(4)
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1) % int64(len(cards))
-			t := time.Now()
-			if _, err := e.svc.Card(context.Background(), fmt.Sprintf("pt_%d", i), cards[i]); err != nil {
-				b.Error(err)
-				return
-			}
-			lat.add(time.Since(t))
-		}
+	runParallel(b, "reads/s", func(i int64) error {
+		i %= int64(len(cards))
+		_, err := e.svc.Card(context.Background(), fmt.Sprintf("pt_%d", i), cards[i])
+		return err
 	})
-	lat.report(b, time.Since(start), "reads/s")
 }
 
 // BenchmarkRawInsert is the baseline: one single-row INSERT per
