@@ -3,7 +3,7 @@ package push
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
+	"math/rand/v2" // retry jitter only: nothing secret is drawn here (codes and tickets use crypto/rand)
 	"strconv"
 	"time"
 )

@@ -14,7 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math/rand/v2" // which sends fail, at the configured rates: a test fixture, nothing secret
 	"net/http"
 	"strconv"
 	"strings"
