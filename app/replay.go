@@ -61,8 +61,15 @@ func (s *server) replayable(c *fiber.Ctx) error {
 	if status >= 500 || status == 409 || status == 429 {
 		return nil
 	}
-	return s.Idempotency.Put(ctx, idempotency.Record{Scope: scope, Key: rkey, Fingerprint: fp, Status: status,
+	err = s.Idempotency.Put(ctx, idempotency.Record{Scope: scope, Key: rkey, Fingerprint: fp, Status: status,
 		Body: bytes.Clone(c.Response().Body()), CreatedAt: s.Now().UTC()})
+	if err != nil {
+		// The operation is done and its answer is on its way: failing the
+		// request now would report an error for a success. A replay runs
+		// again and the domain's own keys make that harmless.
+		s.Logger.Error("idempotency: store response", "route", c.Route().Path, "err", err)
+	}
+	return nil
 }
 
 func printable(s string) bool {
