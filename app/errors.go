@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
+	"carewallet/app/problem"
 	"carewallet/push"
 	"carewallet/wallet"
 )
@@ -26,11 +27,7 @@ func badRequest(msg string) error { return &apiError{Status: 400, Code: "invalid
 // errorTable maps domain sentinel errors to statuses and codes. Anything
 // not here (or an *apiError / typed error below) is a 500 "internal",
 // logged once.
-var errorTable = []struct {
-	err    error
-	status int
-	code   string
-}{
+var errorTable = []errorRow{
 	{identity.ErrNotFound, 404, "not_found"},
 	{identity.ErrInvalidPhone, 400, "invalid_phone"},
 	{identity.ErrInvalidCode, 401, "invalid_code"},
@@ -75,24 +72,26 @@ type errorDetail struct {
 // classify turns any error into the response the client sees.
 func classify(err error) (e *apiError, retryAfter int) {
 	var ae *apiError
-	var ve *identity.ValidationError
-	var wve *wallet.ValidationError
-	var rl *identity.RateLimitError
+	var inv *problem.Invalid
+	var lim *problem.Limited
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &ae):
 		return ae, 0
-	case errors.As(err, &ve):
-		return &apiError{Status: 400, Code: "invalid_input", Message: ve.Error(), Field: ve.Field}, 0
-	case errors.As(err, &wve):
+	case errors.As(err, &inv):
+		// The kind's row in the table names the code (invalid_program);
+		// the status is always 400.
 		code := "invalid_input"
-		if errors.Is(err, wallet.ErrInvalidProgram) {
-			code = "invalid_program"
+		if row, ok := lookup(inv.Kind); ok && row.status == 400 {
+			code = row.code
 		}
-		return &apiError{Status: 400, Code: code, Message: wve.Error(), Field: wve.Field}, 0
-	case errors.As(err, &rl):
-		secs := int(rl.RetryAfter.Seconds() + 0.999)
-		return &apiError{Status: 429, Code: "rate_limited", Message: rl.Error()}, max(secs, 1)
+		return &apiError{Status: 400, Code: code, Message: inv.Error(), Field: inv.Field}, 0
+	case errors.As(err, &lim):
+		code := "rate_limited"
+		if row, ok := lookup(lim.Kind); ok && row.status == 429 {
+			code = row.code
+		}
+		return &apiError{Status: 429, Code: code, Message: lim.Error()}, lim.RetryAfterSeconds()
 	case errors.Is(err, errNoRoute):
 		return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
 	case errors.As(err, &fe):
@@ -108,12 +107,29 @@ func classify(err error) (e *apiError, retryAfter int) {
 			return &apiError{Status: fe.Code, Code: "invalid_request", Message: fe.Message}, 0
 		}
 	}
-	for _, row := range errorTable {
-		if errors.Is(err, row.err) {
-			return &apiError{Status: row.status, Code: row.code, Message: messageOf(row.err)}, 0
-		}
+	if row, ok := lookup(err); ok {
+		return &apiError{Status: row.status, Code: row.code, Message: messageOf(row.err)}, 0
 	}
 	return nil, 0
+}
+
+type errorRow = struct {
+	err    error
+	status int
+	code   string
+}
+
+// lookup finds err's row in the error table.
+func lookup(err error) (errorRow, bool) {
+	if err == nil {
+		return errorRow{}, false
+	}
+	for _, row := range errorTable {
+		if errors.Is(err, row.err) {
+			return row, true
+		}
+	}
+	return errorRow{}, false
 }
 
 // messageOf is the sentinel's text without its "package: " prefix.

@@ -2,7 +2,8 @@ package wallet
 
 import (
 	"errors"
-	"fmt"
+
+	"carewallet/app/problem"
 )
 
 // Sentinel errors. Every error the Service returns wraps one of these (or a
@@ -42,30 +43,14 @@ var (
 // the signal that another writer got there first.
 var errDuplicate = errors.New("wallet: duplicate key")
 
-// ValidationError names the request field that is wrong. It wraps
-// ErrInvalid (or ErrInvalidProgram for program fields).
-type ValidationError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-	program bool
-}
-
-func (e *ValidationError) Error() string {
-	return fmt.Sprintf("%s: %s", e.Field, e.Message)
-}
-
-// Unwrap makes errors.Is(err, ErrInvalid) (or ErrInvalidProgram) true.
-func (e *ValidationError) Unwrap() error {
-	if e.program {
-		return ErrInvalidProgram
-	}
-	return ErrInvalid
-}
+// ValidationError names the request field that is wrong (the shared
+// shape). It wraps ErrInvalid, or ErrInvalidProgram for program fields.
+type ValidationError = problem.Invalid
 
 func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return problem.Invalidf(ErrInvalid, field, format, args...)
 }
 
 func invalidProgram(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Message: fmt.Sprintf(format, args...), program: true}
+	return problem.Invalidf(ErrInvalidProgram, field, format, args...)
 }

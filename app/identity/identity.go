@@ -16,9 +16,10 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
+
+	"carewallet/app/problem"
 )
 
 // Errors returned by the service; the HTTP layer maps them to statuses.
@@ -34,25 +35,18 @@ var (
 	ErrSessionRevoked  = errors.New("identity: session revoked")
 )
 
-// RateLimitError says a limit was hit and when to try again.
-type RateLimitError struct {
-	What       string
-	RetryAfter time.Duration
-}
+// RateLimitError says a limit was hit and when to try again: the shared
+// shape, so the HTTP layer maps it without a case for this package.
+type RateLimitError = problem.Limited
 
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("identity: too many %s; retry in %s", e.What, e.RetryAfter.Round(time.Second))
-}
-
-// ValidationError names the field that is wrong.
-type ValidationError struct {
-	Field   string
-	Message string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
+// ValidationError names the field that is wrong (the shared shape).
+type ValidationError = problem.Invalid
 
 func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
+
+func rateLimited(what string, retryAfter time.Duration) error {
+	return &RateLimitError{Message: "too many " + what, RetryAfter: retryAfter}
+}
 
 // Role is a staff member's role within their clinic.
 type Role string

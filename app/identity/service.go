@@ -230,7 +230,7 @@ func (s *Service) checkWindow(ctx context.Context, key string, limit int64, wind
 		return err
 	}
 	if wait := at.Add(window).Sub(s.now()); wait > 0 {
-		return &RateLimitError{What: what, RetryAfter: wait}
+		return rateLimited(what, wait)
 	}
 	return nil
 }
@@ -278,7 +278,7 @@ func (s *Service) RequestCode(ctx context.Context, rawPhone string) error {
 				return err
 			}
 			if wait := old.CreatedAt.Add(challengeWindow).Sub(now); wait > 0 {
-				return &RateLimitError{What: "code requests", RetryAfter: wait}
+				return rateLimited("code requests", wait)
 			}
 		}
 		c := Challenge{ID: NewID("ch"), Phone: phone, Seq: seq + 1, CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)}
