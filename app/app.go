@@ -19,9 +19,6 @@ import (
 	"carewallet/wallet"
 )
 
-// maxBody is the largest request body accepted; larger ones are a 413.
-const maxBody = 64 << 10
-
 // Deps are the services the API is built from. Optional services may be
 // nil, and then their routes answer 503.
 type Deps struct {
@@ -53,7 +50,7 @@ func New(d Deps) *fiber.App {
 	s := &server{Deps: d}
 	f := fiber.New(fiber.Config{
 		AppName:               "carewallet",
-		BodyLimit:             maxBody,
+		BodyLimit:             readCap, // limitBody applies maxBody: see bodylimit.go
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           30 * time.Second,
@@ -67,7 +64,7 @@ func New(d Deps) *fiber.App {
 		// for their whole life) hold none: 4 KiB per socket.
 		ReduceMemoryUsage: true,
 	})
-	f.Use(s.accessLog)
+	f.Use(s.accessLog, limitBody)
 	r := &router{f: f, s: s}
 	s.register(r)
 	s.routes = r.routes

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -97,7 +98,7 @@ func classify(err error) (e *apiError, retryAfter int) {
 	case errors.As(err, &fe):
 		switch fe.Code {
 		case fiber.StatusRequestEntityTooLarge:
-			return &apiError{Status: 413, Code: "body_too_large", Message: "request body is larger than 64 KiB"}, 0
+			return &apiError{Status: 413, Code: "body_too_large", Message: fmt.Sprintf("request body is larger than %d KiB", maxBody>>10)}, 0
 		case fiber.StatusNotFound:
 			return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
 		case fiber.StatusMethodNotAllowed:
@@ -146,6 +147,11 @@ func messageOf(err error) string {
 // handleError writes the error body. It is Fiber's ErrorHandler, and the
 // access-log middleware calls it so the logged status is the final one.
 func (s *server) handleError(c *fiber.Ctx, err error) error {
+	if errors.Is(err, fiber.ErrRequestEntityTooLarge) && len(c.Request().Body()) <= maxBody {
+		// fasthttp refused the body unread (over readCap): let the client
+		// finish writing it, so it reads this answer and not a reset.
+		drainOverCap(c)
+	}
 	e, retry := classify(err)
 	if e == nil {
 		s.Logger.Error("unhandled error", "method", c.Method(), "route", c.Route().Path, "err", err)
