@@ -23,8 +23,8 @@ func (s *server) requestCode() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if err := s.Identity.RequestCode(c.UserContext(), req.Phone); err != nil {
-			return err
+		if err := s.Identity.RequestCode(c.UserContext(), c.IP(), req.Phone); err != nil {
+			return s.noteRefusal(c, "code request", err)
 		}
 		return c.Status(202).JSON(otpResponse{Status: "sent", ExpiresIn: int(identity.CodeLifetime.Seconds())})
 	}
@@ -41,12 +41,23 @@ func (s *server) verifyCode() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		p, err := s.Identity.VerifyCode(c.UserContext(), req.Phone, req.Code)
+		p, err := s.Identity.VerifyCode(c.UserContext(), c.IP(), req.Phone, req.Code)
 		if err != nil {
-			return err
+			return s.noteRefusal(c, "code check", err)
 		}
 		return s.openSession(c, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
 	}
+}
+
+// noteRefusal logs a sign-in request refused by an abuse limit, with the
+// reason and how many this instance has refused for it: never the phone,
+// the email or the address. It returns err.
+func (s *server) noteRefusal(c *fiber.Ctx, what string, err error) error {
+	if reason := identity.RefusalReason(err); reason != "" {
+		s.Logger.WarnContext(c.UserContext(), "sign-in refused", "request", what, "reason", reason,
+			"refused_total", s.Identity.Refused(reason))
+	}
+	return err
 }
 
 // openSession starts a session for a signed-in subject and answers with

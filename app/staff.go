@@ -19,9 +19,9 @@ func (s *server) staffLogin() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		st, err := s.Identity.StaffLogin(c.UserContext(), req.Email, req.Password)
+		st, err := s.Identity.StaffLogin(c.UserContext(), c.IP(), req.Email, req.Password)
 		if err != nil {
-			return err
+			return s.noteRefusal(c, "staff sign-in", err)
 		}
 		return s.openSession(c, identity.Session{Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role})
 	}

@@ -6,10 +6,13 @@
 // SQLite and MongoDB adapters are both correct without transactions:
 // login-code challenges are numbered per phone (unique (phone, seq)) and a
 // new one is allowed only when the fifth-latest is older than the window;
-// wrong guesses take attempt slots (challenge, n ≤ 10); a code is spent by
-// inserting its challenge into the used set; a refresh token is rotated by
-// inserting its successor (unique parent), so two concurrent refreshes with
-// one token cannot both win.
+// the code itself follows the one protocol of package otp (an HMAC at
+// rest, attempt slots (challenge, n ≤ 10), spent by inserting its
+// challenge into the used set); the abuse limits (codes and checks per
+// client address and for the whole service, password attempts per email
+// and address) are fixed windows of unique slots; a refresh token is
+// rotated by inserting its successor (unique parent), so two concurrent
+// refreshes with one token cannot both win.
 package identity
 
 import (
@@ -44,10 +47,6 @@ type ValidationError = problem.Invalid
 
 func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
 
-func rateLimited(what string, retryAfter time.Duration) error {
-	return &RateLimitError{Message: "too many " + what, RetryAfter: retryAfter}
-}
-
 // Role is a staff member's role within their clinic.
 type Role string
 
@@ -78,7 +77,12 @@ type Staff struct {
 	Role         Role      `json:"role"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
+	DisabledAt   time.Time `json:"disabled_at,omitzero"` // zero while the staff member may sign in
 }
+
+// Disabled reports whether the staff member was disabled: they cannot sign
+// in and their sessions were revoked.
+func (s Staff) Disabled() bool { return !s.DisabledAt.IsZero() }
 
 // Patient is a person with the app, known by phone.
 type Patient struct {

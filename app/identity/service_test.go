@@ -48,10 +48,18 @@ func newEnv(t *testing.T, b storagetest.Backend) env {
 	}
 	e := env{sms: &identitytest.SMS{}, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	e.svc = identity.NewService(store, identity.Options{
-		Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4,
+		Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4, Limits: noLimits,
 	})
 	return e
 }
+
+// testClient is the client address of the tests that are not about the
+// abuse limits; noLimits lifts those limits for them, since the subtests
+// share a database and a clock.
+const testClient = "192.0.2.1"
+
+var noLimits = identity.Limits{CodesPerClientHour: 1e6, CodesPerMinute: 1e6, CodesPerHour: 1e6,
+	ChecksPerClientHour: 1e6, ChecksPerMinute: 1e6}
 
 var phoneSeq atomic.Int64
 
@@ -72,24 +80,24 @@ func TestIdentity(t *testing.T) {
 		t.Run("code sign-in creates the patient once and the code is single-use", func(t *testing.T) {
 			phone := newPhone()
 			e := newEnv(t, b)
-			if err := e.svc.RequestCode(ctx, "8"+phone[2:5]+" "+phone[5:]); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, "8"+phone[2:5]+" "+phone[5:]); err != nil {
 				t.Fatal(err)
 			}
 			code := e.sms.LastCode(t, phone)
-			p, err := e.svc.VerifyCode(ctx, phone, code)
+			p, err := e.svc.VerifyCode(ctx, testClient, phone, code)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if p.Phone != phone || p.ID == "" {
 				t.Fatalf("patient = %+v", p)
 			}
-			if _, err := e.svc.VerifyCode(ctx, phone, code); !errors.Is(err, identity.ErrInvalidCode) {
+			if _, err := e.svc.VerifyCode(ctx, testClient, phone, code); !errors.Is(err, identity.ErrInvalidCode) {
 				t.Fatalf("reused code: err = %v, want ErrInvalidCode", err)
 			}
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatal(err)
 			}
-			p2, err := e.svc.VerifyCode(ctx, phone, e.sms.LastCode(t, phone))
+			p2, err := e.svc.VerifyCode(ctx, testClient, phone, e.sms.LastCode(t, phone))
 			if err != nil || p2.ID != p.ID {
 				t.Fatalf("second sign-in: %+v, %v; want the same patient %s", p2, err, p.ID)
 			}
@@ -98,28 +106,28 @@ func TestIdentity(t *testing.T) {
 		t.Run("expired code and superseded code are refused", func(t *testing.T) {
 			phone := newPhone()
 			e := newEnv(t, b)
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatal(err)
 			}
 			first := e.sms.LastCode(t, phone)
 			e.clock.add(identity.CodeLifetime)
-			if _, err := e.svc.VerifyCode(ctx, phone, first); !errors.Is(err, identity.ErrInvalidCode) {
+			if _, err := e.svc.VerifyCode(ctx, testClient, phone, first); !errors.Is(err, identity.ErrInvalidCode) {
 				t.Fatalf("expired: err = %v", err)
 			}
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatal(err)
 			}
 			second := e.sms.LastCode(t, phone)
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatal(err)
 			}
 			third := e.sms.LastCode(t, phone)
 			if second != third {
-				if _, err := e.svc.VerifyCode(ctx, phone, second); !errors.Is(err, identity.ErrInvalidCode) {
+				if _, err := e.svc.VerifyCode(ctx, testClient, phone, second); !errors.Is(err, identity.ErrInvalidCode) {
 					t.Fatalf("superseded code: err = %v", err)
 				}
 			}
-			if _, err := e.svc.VerifyCode(ctx, phone, third); err != nil {
+			if _, err := e.svc.VerifyCode(ctx, testClient, phone, third); err != nil {
 				t.Fatalf("latest code: %v", err)
 			}
 		})
@@ -128,18 +136,18 @@ func TestIdentity(t *testing.T) {
 			phone := newPhone()
 			e := newEnv(t, b)
 			for i := range 5 {
-				if err := e.svc.RequestCode(ctx, phone); err != nil {
+				if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 					t.Fatalf("request %d: %v", i+1, err)
 				}
 				e.clock.add(time.Minute)
 			}
-			err := e.svc.RequestCode(ctx, phone)
+			err := e.svc.RequestCode(ctx, testClient, phone)
 			var rl *identity.RateLimitError
 			if !errors.As(err, &rl) || rl.RetryAfter != 10*time.Minute {
 				t.Fatalf("sixth request: %v; want RateLimitError retry 10m", err)
 			}
 			e.clock.add(10 * time.Minute)
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatalf("after the window: %v", err)
 			}
 		})
@@ -147,7 +155,7 @@ func TestIdentity(t *testing.T) {
 		t.Run("50 concurrent guesses get at most 10 attempts", func(t *testing.T) {
 			phone := newPhone()
 			e := newEnv(t, b)
-			if err := e.svc.RequestCode(ctx, phone); err != nil {
+			if err := e.svc.RequestCode(ctx, testClient, phone); err != nil {
 				t.Fatal(err)
 			}
 			code := e.sms.LastCode(t, phone)
@@ -155,7 +163,7 @@ func TestIdentity(t *testing.T) {
 			var wg sync.WaitGroup
 			for range 50 {
 				wg.Go(func() {
-					_, err := e.svc.VerifyCode(ctx, phone, wrongCode(code))
+					_, err := e.svc.VerifyCode(ctx, testClient, phone, wrongCode(code))
 					switch {
 					case errors.Is(err, identity.ErrInvalidCode):
 						wrong.Add(1)
@@ -171,7 +179,7 @@ func TestIdentity(t *testing.T) {
 			if wrong.Load() != 10 || locked.Load() != 40 {
 				t.Fatalf("wrong=%d locked=%d other=%d; want 10 and 40", wrong.Load(), locked.Load(), other.Load())
 			}
-			if _, err := e.svc.VerifyCode(ctx, phone, code); !errors.Is(err, identity.ErrTooManyAttempts) {
+			if _, err := e.svc.VerifyCode(ctx, testClient, phone, code); !errors.Is(err, identity.ErrTooManyAttempts) {
 				t.Fatalf("right code after lockout: %v; want ErrTooManyAttempts", err)
 			}
 		})
@@ -247,21 +255,26 @@ func TestIdentity(t *testing.T) {
 			if _, err := e.svc.AddStaff(ctx, identity.NewStaff{ClinicID: c.ID, Email: "a@smile.test", Password: "another password", Role: identity.RoleAdmin}); !errors.Is(err, identity.ErrEmailTaken) {
 				t.Fatalf("duplicate email: %v", err)
 			}
-			got, err := e.svc.StaffLogin(ctx, "a@smile.test", "correct horse")
+			got, err := e.svc.StaffLogin(ctx, testClient, "a@smile.test", "correct horse")
 			if err != nil || got.ID != st.ID || got.Role != identity.RoleManager || got.ClinicID != c.ID {
 				t.Fatalf("login: %+v, %v", got, err)
 			}
-			for i := range 10 {
-				if _, err := e.svc.StaffLogin(ctx, "a@smile.test", "wrong"); !errors.Is(err, identity.ErrBadCredentials) {
+			// The login above took one of the address's 5 attempts this
+			// minute; four wrong passwords take the rest.
+			for i := range 4 {
+				if _, err := e.svc.StaffLogin(ctx, testClient, "a@smile.test", "wrong"); !errors.Is(err, identity.ErrBadCredentials) {
 					t.Fatalf("failure %d: %v", i+1, err)
 				}
 			}
 			var rl *identity.RateLimitError
-			if _, err := e.svc.StaffLogin(ctx, "a@smile.test", "correct horse"); !errors.As(err, &rl) {
-				t.Fatalf("after 10 failures: %v; want RateLimitError", err)
+			if _, err := e.svc.StaffLogin(ctx, testClient, "a@smile.test", "correct horse"); !errors.As(err, &rl) || rl.RetryAfter > time.Minute {
+				t.Fatalf("after 5 attempts in a minute: %v; want RateLimitError within a minute", err)
 			}
-			e.clock.add(16 * time.Minute)
-			if _, err := e.svc.StaffLogin(ctx, "a@smile.test", "correct horse"); err != nil {
+			if _, err := e.svc.StaffLogin(ctx, "198.51.100.7", "a@smile.test", "correct horse"); err != nil {
+				t.Fatalf("the account is not locked for its owner elsewhere: %v", err)
+			}
+			e.clock.add(time.Minute)
+			if _, err := e.svc.StaffLogin(ctx, testClient, "a@smile.test", "correct horse"); err != nil {
 				t.Fatalf("after the window: %v", err)
 			}
 			list, err := e.svc.ListStaff(ctx, c.ID)

@@ -32,14 +32,14 @@ func TestWebhookSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := identity.NewService(store, identity.Options{SMS: identity.WebhookSMS{URL: srv.URL}, CodeKey: []byte("k"), BcryptCost: 4})
-	if err := svc.RequestCode(ctx, "+79990001111"); err != nil {
+	if err := svc.RequestCode(ctx, "192.0.2.1", "+79990001111"); err != nil {
 		t.Fatal(err)
 	}
 	if got.Phone != "+79990001111" || !regexp.MustCompile(`\b\d{6}\b`).MatchString(got.Text) {
 		t.Fatalf("webhook got %+v", got)
 	}
 	status = http.StatusBadGateway
-	if err := svc.RequestCode(ctx, "+79990002222"); !errors.Is(err, identity.ErrSMSUnavailable) {
+	if err := svc.RequestCode(ctx, "192.0.2.1", "+79990002222"); !errors.Is(err, identity.ErrSMSUnavailable) {
 		t.Fatalf("gateway 502: %v; want ErrSMSUnavailable", err)
 	}
 }

@@ -16,6 +16,8 @@ type Store interface {
 	StaffByEmail(ctx context.Context, email string) (Staff, error)
 	StaffByID(ctx context.Context, id string) (Staff, error)
 	ListStaff(ctx context.Context, clinicID string) ([]Staff, error)
+	SetStaffRole(ctx context.Context, id string, role Role) error     // ErrNotFound: no such staff
+	DisableStaff(ctx context.Context, id string, at time.Time) error // ErrNotFound: no such staff
 
 	InsertPatient(ctx context.Context, p Patient) error // ErrDuplicate: phone taken
 	PatientByPhone(ctx context.Context, phone string) (Patient, error)
@@ -30,14 +32,15 @@ type Store interface {
 	InsertAttempt(ctx context.Context, challengeID string, n int, at time.Time) error // ErrDuplicate: slot taken
 	InsertUsed(ctx context.Context, challengeID string, at time.Time) error           // ErrDuplicate: already used
 
-	// Rate events are numbered per key like challenges.
-	LastRateSeq(ctx context.Context, key string) (int64, error) // 0 when none
-	RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error)
-	InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error
+	// Slots count events of a windowed limit (see otp.Take): unique (key, n).
+	Slots(ctx context.Context, key string) (int, error)
+	InsertSlot(ctx context.Context, key string, n int, at time.Time) error // ErrDuplicate: slot taken
 
 	InsertSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, id string) (Session, error)
 	RevokeSession(ctx context.Context, id string, at time.Time) error
+	// RevokeSubjectSessions revokes every active session of a subject.
+	RevokeSubjectSessions(ctx context.Context, subjectID string, at time.Time) error
 
 	InsertRefreshToken(ctx context.Context, t RefreshToken) error // ErrDuplicate: parent already rotated
 	RefreshToken(ctx context.Context, id string) (RefreshToken, error)

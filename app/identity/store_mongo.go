@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"carewallet/app/otp"
 	"carewallet/app/storage"
 )
 
@@ -19,7 +20,7 @@ import (
 type MongoStore struct {
 	db                                                   *mongo.Database
 	clinics, staff, patients, challenges, attempts, used *mongo.Collection
-	rate, sessions, tokens                               *mongo.Collection
+	slots, sessions, tokens                              *mongo.Collection
 }
 
 // NewMongoStore creates the identity indexes and returns the store.
@@ -32,7 +33,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		challenges: db.Collection("otp_challenges"),
 		attempts:   db.Collection("otp_attempts"),
 		used:       db.Collection("otp_used"),
-		rate:       db.Collection("rate_events"),
+		slots:      db.Collection("identity_rate_slots"),
 		sessions:   db.Collection("sessions"),
 		tokens:     db.Collection("refresh_tokens"),
 	}
@@ -51,7 +52,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		{s.staff, mongo.IndexModel{Keys: bson.D{{Key: "clinic_id", Value: 1}, {Key: "created_at", Value: 1}}}},
 		{s.patients, unique("phone")},
 		{s.challenges, unique("phone", "seq")},
-		{s.rate, unique("key", "seq")},
+		{s.slots, mongo.IndexModel{Keys: bson.D{{Key: "key", Value: 1}}}},
+		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "subject_id", Value: 1}}}},
 		// parent is the rotated token's id, or "root:"+id for a session's
 		// first token, so it is never empty and rotating twice clashes.
 		{s.tokens, unique("parent")},
@@ -106,15 +108,46 @@ type staffDoc struct {
 	Role         string    `bson:"role"`
 	PasswordHash string    `bson:"password_hash"`
 	CreatedAt    time.Time `bson:"created_at"`
+	DisabledAt   time.Time `bson:"disabled_at,omitempty"`
 }
 
 func (d staffDoc) staff() Staff {
-	return Staff{ID: d.ID, ClinicID: d.ClinicID, Email: d.Email, Name: d.Name, Role: Role(d.Role),
+	st := Staff{ID: d.ID, ClinicID: d.ClinicID, Email: d.Email, Name: d.Name, Role: Role(d.Role),
 		PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC()}
+	if !d.DisabledAt.IsZero() {
+		st.DisabledAt = d.DisabledAt.UTC()
+	}
+	return st
 }
 
 func (s *MongoStore) InsertStaff(ctx context.Context, st Staff) error {
-	_, err := s.staff.InsertOne(ctx, staffDoc{st.ID, st.ClinicID, st.Email, st.Name, string(st.Role), st.PasswordHash, st.CreatedAt})
+	_, err := s.staff.InsertOne(ctx, staffDoc{ID: st.ID, ClinicID: st.ClinicID, Email: st.Email, Name: st.Name,
+		Role: string(st.Role), PasswordHash: st.PasswordHash, CreatedAt: st.CreatedAt})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) updateOne(ctx context.Context, c *mongo.Collection, filter, update bson.M) error {
+	res, err := c.UpdateOne(ctx, filter, update)
+	if err != nil {
+		return mongoErr(err)
+	}
+	if res.MatchedCount == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *MongoStore) SetStaffRole(ctx context.Context, id string, role Role) error {
+	return s.updateOne(ctx, s.staff, bson.M{"_id": id}, bson.M{"$set": bson.M{"role": string(role)}})
+}
+
+// DisableStaff keeps the first disabling time: disabling twice is a no-op.
+func (s *MongoStore) DisableStaff(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.StaffByID(ctx, id); err != nil {
+		return err
+	}
+	_, err := s.staff.UpdateOne(ctx, bson.M{"_id": id, "disabled_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"disabled_at": at}})
 	return mongoErr(err)
 }
 
@@ -179,15 +212,8 @@ func (s *MongoStore) PatientByID(ctx context.Context, id string) (Patient, error
 }
 
 func (s *MongoStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
-	res, err := s.patients.UpdateOne(ctx, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{
+	return s.updateOne(ctx, s.patients, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{
 		"first_name": p.FirstName, "last_name": p.LastName, "birth_date": p.BirthDate}})
-	if err != nil {
-		return mongoErr(err)
-	}
-	if res.MatchedCount == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 type challengeDoc struct {
@@ -228,7 +254,7 @@ func (s *MongoStore) CountAttempts(ctx context.Context, challengeID string) (int
 }
 
 func (s *MongoStore) InsertAttempt(ctx context.Context, challengeID string, n int, at time.Time) error {
-	if n < 1 || n > maxCodeAttempts {
+	if n < 1 || n > otp.MaxAttempts {
 		return fmt.Errorf("identity: attempt slot %d out of range", n)
 	}
 	_, err := s.attempts.InsertOne(ctx, bson.M{"_id": challengeID + ":" + strconv.Itoa(n), "challenge_id": challengeID, "at": at})
@@ -240,27 +266,14 @@ func (s *MongoStore) InsertUsed(ctx context.Context, challengeID string, at time
 	return mongoErr(err)
 }
 
-func (s *MongoStore) LastRateSeq(ctx context.Context, key string) (int64, error) {
-	var d struct {
-		Seq int64 `bson:"seq"`
-	}
-	err := s.rate.FindOne(ctx, bson.M{"key": key}, options.FindOne().SetSort(bson.D{{Key: "seq", Value: -1}})).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return 0, nil
-	}
-	return d.Seq, mongoErr(err)
+func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {
+	n, err := s.slots.CountDocuments(ctx, bson.M{"key": key})
+	return int(n), mongoErr(err)
 }
 
-func (s *MongoStore) RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error) {
-	var d struct {
-		At time.Time `bson:"at"`
-	}
-	err := s.rate.FindOne(ctx, bson.M{"key": key, "seq": seq}).Decode(&d)
-	return d.At.UTC(), mongoErr(err)
-}
-
-func (s *MongoStore) InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error {
-	_, err := s.rate.InsertOne(ctx, bson.M{"key": key, "seq": seq, "at": at})
+// InsertSlot's _id is key and n, so a slot is taken once.
+func (s *MongoStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
+	_, err := s.slots.InsertOne(ctx, bson.M{"_id": key + "#" + strconv.Itoa(n), "key": key, "at": at})
 	return mongoErr(err)
 }
 
@@ -295,6 +308,12 @@ func (s *MongoStore) RevokeSession(ctx context.Context, id string, at time.Time)
 	// Revocation is a one-way flag: losing a race between two revocations
 	// only changes which timestamp is kept.
 	_, err := s.sessions.UpdateOne(ctx, bson.M{"_id": id, "revoked_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"revoked_at": at}})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) RevokeSubjectSessions(ctx context.Context, subjectID string, at time.Time) error {
+	_, err := s.sessions.UpdateMany(ctx, bson.M{"subject_id": subjectID, "revoked_at": bson.M{"$exists": false}},
 		bson.M{"$set": bson.M{"revoked_at": at}})
 	return mongoErr(err)
 }

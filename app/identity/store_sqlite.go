@@ -77,6 +77,17 @@ var sqliteMigrations = []string{
 		parent_id  TEXT UNIQUE,
 		created_at INTEGER NOT NULL
 	);`,
+	// 2: staff can be disabled; a subject's sessions are revoked together;
+	// windowed limits (sign-in codes, verifications, password attempts)
+	// take unique slots.
+	`ALTER TABLE staff ADD COLUMN disabled_at INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX sessions_subject ON sessions (subject_id);
+	CREATE TABLE identity_rate_slots (
+		key TEXT NOT NULL,
+		n   INTEGER NOT NULL CHECK (n >= 1),
+		at  INTEGER NOT NULL,
+		PRIMARY KEY (key, n)
+	);`,
 }
 
 // SQLiteStore keeps identity in the embedded database.
@@ -141,14 +152,14 @@ func (s *SQLiteStore) InsertStaff(ctx context.Context, st Staff) error {
 		st.ID, st.ClinicID, st.Email, st.Name, string(st.Role), st.PasswordHash, nanos(st.CreatedAt))
 }
 
-const staffCols = `id, clinic_id, email, name, role, password_hash, created_at`
+const staffCols = `id, clinic_id, email, name, role, password_hash, created_at, disabled_at`
 
 func scanStaff(row interface{ Scan(...any) error }) (Staff, error) {
 	var st Staff
 	var role string
-	var at int64
-	err := row.Scan(&st.ID, &st.ClinicID, &st.Email, &st.Name, &role, &st.PasswordHash, &at)
-	st.Role, st.CreatedAt = Role(role), fromNanos(at)
+	var at, disabled int64
+	err := row.Scan(&st.ID, &st.ClinicID, &st.Email, &st.Name, &role, &st.PasswordHash, &at, &disabled)
+	st.Role, st.CreatedAt, st.DisabledAt = Role(role), fromNanos(at), fromNanos(disabled)
 	return st, sqlErr(err)
 }
 
@@ -177,6 +188,26 @@ func (s *SQLiteStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, 
 	return out, sqlErr(rows.Err())
 }
 
+func (s *SQLiteStore) updateOne(ctx context.Context, q string, args ...any) error {
+	res, err := s.db.Writer().ExecContext(ctx, q, args...)
+	if err != nil {
+		return sqlErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *SQLiteStore) SetStaffRole(ctx context.Context, id string, role Role) error {
+	return s.updateOne(ctx, `UPDATE staff SET role = ? WHERE id = ?`, string(role), id)
+}
+
+// DisableStaff keeps the first disabling time: disabling twice is a no-op.
+func (s *SQLiteStore) DisableStaff(ctx context.Context, id string, at time.Time) error {
+	return s.updateOne(ctx, `UPDATE staff SET disabled_at = CASE WHEN disabled_at = 0 THEN ? ELSE disabled_at END WHERE id = ?`, nanos(at), id)
+}
+
 func (s *SQLiteStore) InsertPatient(ctx context.Context, p Patient) error {
 	return s.exec(ctx, `INSERT INTO patients (id, phone, first_name, last_name, birth_date, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, nanos(p.CreatedAt))
@@ -201,15 +232,8 @@ func (s *SQLiteStore) PatientByID(ctx context.Context, id string) (Patient, erro
 }
 
 func (s *SQLiteStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
-	res, err := s.db.Writer().ExecContext(ctx, `UPDATE patients SET first_name = ?, last_name = ?, birth_date = ? WHERE id = ?`,
+	return s.updateOne(ctx, `UPDATE patients SET first_name = ?, last_name = ?, birth_date = ? WHERE id = ?`,
 		p.FirstName, p.LastName, p.BirthDate, p.ID)
-	if err != nil {
-		return sqlErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 const challengeCols = `id, phone, seq, code_hash, created_at, expires_at`
@@ -251,20 +275,14 @@ func (s *SQLiteStore) InsertUsed(ctx context.Context, challengeID string, at tim
 	return s.exec(ctx, `INSERT INTO otp_used (challenge_id, at) VALUES (?, ?)`, challengeID, nanos(at))
 }
 
-func (s *SQLiteStore) LastRateSeq(ctx context.Context, key string) (int64, error) {
-	var n sql.NullInt64
-	err := s.db.Writer().QueryRowContext(ctx, `SELECT max(seq) FROM rate_events WHERE key = ?`, key).Scan(&n)
-	return n.Int64, sqlErr(err)
+func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
+	var n int
+	err := s.db.Writer().QueryRowContext(ctx, `SELECT count(*) FROM identity_rate_slots WHERE key = ?`, key).Scan(&n)
+	return n, sqlErr(err)
 }
 
-func (s *SQLiteStore) RateEventAt(ctx context.Context, key string, seq int64) (time.Time, error) {
-	var at int64
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT at FROM rate_events WHERE key = ? AND seq = ?`, key, seq).Scan(&at)
-	return fromNanos(at), sqlErr(err)
-}
-
-func (s *SQLiteStore) InsertRateEvent(ctx context.Context, key string, seq int64, at time.Time) error {
-	return s.exec(ctx, `INSERT INTO rate_events (key, seq, at) VALUES (?, ?, ?)`, key, seq, nanos(at))
+func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO identity_rate_slots (key, n, at) VALUES (?, ?, ?)`, key, n, nanos(at))
 }
 
 func (s *SQLiteStore) InsertSession(ctx context.Context, se Session) error {
@@ -285,6 +303,10 @@ func (s *SQLiteStore) Session(ctx context.Context, id string) (Session, error) {
 
 func (s *SQLiteStore) RevokeSession(ctx context.Context, id string, at time.Time) error {
 	return s.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at = 0`, nanos(at), id)
+}
+
+func (s *SQLiteStore) RevokeSubjectSessions(ctx context.Context, subjectID string, at time.Time) error {
+	return s.exec(ctx, `UPDATE sessions SET revoked_at = ? WHERE subject_id = ? AND revoked_at = 0`, nanos(at), subjectID)
 }
 
 func (s *SQLiteStore) InsertRefreshToken(ctx context.Context, t RefreshToken) error {
