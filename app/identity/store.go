@@ -16,7 +16,7 @@ type Store interface {
 	StaffByEmail(ctx context.Context, email string) (Staff, error)
 	StaffByID(ctx context.Context, id string) (Staff, error)
 	ListStaff(ctx context.Context, clinicID string) ([]Staff, error)
-	SetStaffRole(ctx context.Context, id string, role Role) error     // ErrNotFound: no such staff
+	SetStaffRole(ctx context.Context, id string, role Role) error    // ErrNotFound: no such staff
 	DisableStaff(ctx context.Context, id string, at time.Time) error // ErrNotFound: no such staff
 
 	InsertPatient(ctx context.Context, p Patient) error // ErrDuplicate: phone taken
