@@ -1,129 +1,138 @@
-// Package idempotency remembers the responses of requests sent with an
-// Idempotency-Key header, so a replay gets the first response back and the
-// same key with another body is refused.
+// Package idempotency gives requests sent with an Idempotency-Key header
+// their contract: exactly one request with a key does the work; a replay
+// gets the first response back; the same key with another body is refused.
 //
-// It is a cache of outcomes, not the guard against double effects: every
-// operation that moves points is already idempotent in its domain package
-// on a natural unique key (the receipt, the spend, the booking). Two
-// concurrent first requests with one key may both reach the domain, which
-// applies the effect once; the first response stored wins (unique key),
-// and every later replay returns it.
+// The key is claimed by inserting it before the work starts (a unique key,
+// ARCHITECTURE §2), so concurrent requests with one key cannot both
+// proceed: the loser sees the claim and is told the request is in
+// progress (or, with another body, that the key is taken). The winner
+// stores its response on the claim when it is done, or drops the claim
+// when the outcome says nothing final (a conflict, a limit, a server
+// error), so that a retry runs. A claim whose owner died is taken over
+// once it is older than the longest a request can run.
 package idempotency
 
 import (
 	"context"
-	"database/sql"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"carewallet/app/storage"
 )
 
-// ErrNotFound means no response is stored under the key.
+// ErrNotFound means nothing is stored under the key.
 var ErrNotFound = errors.New("idempotency: not found")
 
-// Record is a stored response.
+// ErrTaken is what Store.Insert returns when the key is already claimed.
+var ErrTaken = errors.New("idempotency: key taken")
+
+// Record is a claimed key and, once the work is done, its response.
 type Record struct {
 	Scope       string // who: "clinic:{id}" or "patient:{id}"
 	Key         string // route + the client's Idempotency-Key
 	Fingerprint string // hash of method, path and body
-	Status      int
+	Token       string // the claim's owner (random per claim)
+	Status      int    // 0 while the work is under way
 	Body        []byte
 	CreatedAt   time.Time
 }
 
-// Store keeps records; Put of an existing (scope, key) keeps the first.
+// Pending reports whether the work under the claim is still under way.
+func (r Record) Pending() bool { return r.Status == 0 }
+
+// Store keeps records. Its adapters only translate; the protocol is Claim,
+// Finish and Release below.
 type Store interface {
+	// Insert stores r if (scope, key) is free, else returns ErrTaken.
+	Insert(ctx context.Context, r Record) error
 	Get(ctx context.Context, scope, key string) (Record, error)
-	Put(ctx context.Context, r Record) error
+	// Complete sets status and body on the pending record claimed with
+	// token (nothing if another claim holds it now).
+	Complete(ctx context.Context, scope, key, token string, status int, body []byte) error
+	// Delete removes the pending record claimed with token.
+	Delete(ctx context.Context, scope, key, token string) error
+	// Replace swaps a pending record created before staleBefore for r,
+	// reporting whether it did (false: it is no longer stale or pending).
+	Replace(ctx context.Context, r Record, staleBefore time.Time) (bool, error)
 }
 
-var sqliteMigrations = []string{`CREATE TABLE idempotency (
-	scope       TEXT NOT NULL,
-	key         TEXT NOT NULL,
-	fingerprint TEXT NOT NULL,
-	status      INTEGER NOT NULL,
-	body        BLOB NOT NULL,
-	created_at  INTEGER NOT NULL,
-	PRIMARY KEY (scope, key))`}
+// StaleAfter is how old a pending claim must be before another request
+// may take it over: longer than any request runs (the server's read and
+// write timeouts are 30 s each).
+const StaleAfter = 2 * time.Minute
 
-// SQLiteStore keeps records in the embedded database.
-type SQLiteStore struct{ db *storage.SQLite }
+// Outcome is what Claim decided.
+type Outcome int
 
-// NewSQLiteStore migrates the table and returns the store.
-func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, error) {
-	if err := storage.Migrate(ctx, db.Write, "idempotency", sqliteMigrations); err != nil {
-		return nil, err
-	}
-	return &SQLiteStore{db: db}, nil
-}
+const (
+	// Proceed: this request holds the claim and does the work, then calls
+	// Finish or Release with the returned record.
+	Proceed Outcome = iota
+	// Replay: the work was done; answer with the returned record.
+	Replay
+	// InProgress: another request with this key and body is under way.
+	InProgress
+	// Mismatch: the key was used with a different request.
+	Mismatch
+)
 
-func (s *SQLiteStore) Get(ctx context.Context, scope, key string) (Record, error) {
-	r := Record{Scope: scope, Key: key}
-	var at int64
-	err := s.db.Reader().QueryRowContext(ctx, `SELECT fingerprint, status, body, created_at FROM idempotency WHERE scope = ? AND key = ?`,
-		scope, key).Scan(&r.Fingerprint, &r.Status, &r.Body, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Record{}, ErrNotFound
-	}
+// Claim claims (scope, key) for a request with fingerprint fp, or tells
+// why it cannot: the first response, work in progress, or another body.
+func Claim(ctx context.Context, s Store, scope, key, fp string, now time.Time) (Outcome, Record, error) {
+	tok, err := newToken()
 	if err != nil {
-		return Record{}, fmt.Errorf("idempotency: %w", err)
+		return 0, Record{}, err
 	}
-	r.CreatedAt = time.Unix(0, at).UTC()
-	return r, nil
+	r := Record{Scope: scope, Key: key, Fingerprint: fp, Token: tok, CreatedAt: now}
+	for range 3 {
+		err := s.Insert(ctx, r)
+		if err == nil {
+			return Proceed, r, nil
+		}
+		if !errors.Is(err, ErrTaken) {
+			return 0, Record{}, err
+		}
+		cur, err := s.Get(ctx, scope, key)
+		if errors.Is(err, ErrNotFound) {
+			continue // released between our insert and read: try again
+		}
+		if err != nil {
+			return 0, Record{}, err
+		}
+		switch {
+		case cur.Fingerprint != fp:
+			return Mismatch, cur, nil
+		case !cur.Pending():
+			return Replay, cur, nil
+		case cur.CreatedAt.After(now.Add(-StaleAfter)):
+			return InProgress, cur, nil
+		}
+		ok, err := s.Replace(ctx, r, now.Add(-StaleAfter))
+		if err != nil {
+			return 0, Record{}, err
+		}
+		if ok {
+			return Proceed, r, nil
+		}
+	}
+	return InProgress, Record{}, nil
 }
 
-func (s *SQLiteStore) Put(ctx context.Context, r Record) error {
-	_, err := s.db.Writer().ExecContext(ctx, `INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING`,
-		r.Scope, r.Key, r.Fingerprint, r.Status, r.Body, r.CreatedAt.UnixNano())
-	if err != nil {
-		return fmt.Errorf("idempotency: %w", err)
-	}
-	return nil
+// Finish stores the response of the work done under claim r.
+func Finish(ctx context.Context, s Store, r Record, status int, body []byte) error {
+	return s.Complete(ctx, r.Scope, r.Key, r.Token, status, body)
 }
 
-// MongoStore keeps records in MongoDB under a deterministic _id.
-type MongoStore struct{ c *mongo.Collection }
-
-// NewMongoStore returns the store (the _id is the unique key).
-func NewMongoStore(_ context.Context, db *mongo.Database) (*MongoStore, error) {
-	return &MongoStore{c: db.Collection("idempotency")}, nil
+// Release gives up claim r, so a later request with the key runs.
+func Release(ctx context.Context, s Store, r Record) error {
+	return s.Delete(ctx, r.Scope, r.Key, r.Token)
 }
 
-type doc struct {
-	ID          string    `bson:"_id"`
-	Scope       string    `bson:"scope"`
-	Key         string    `bson:"key"`
-	Fingerprint string    `bson:"fingerprint"`
-	Status      int       `bson:"status"`
-	Body        []byte    `bson:"body"`
-	CreatedAt   time.Time `bson:"created_at"`
-}
-
-func docID(scope, key string) string { return scope + "\x00" + key }
-
-func (s *MongoStore) Get(ctx context.Context, scope, key string) (Record, error) {
-	var d doc
-	err := s.c.FindOne(ctx, bson.M{"_id": docID(scope, key)}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Record{}, ErrNotFound
+func newToken() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("idempotency: token: %w", err)
 	}
-	if err != nil {
-		return Record{}, fmt.Errorf("idempotency: %w", err)
-	}
-	return Record{Scope: d.Scope, Key: d.Key, Fingerprint: d.Fingerprint, Status: d.Status, Body: d.Body, CreatedAt: d.CreatedAt.UTC()}, nil
-}
-
-func (s *MongoStore) Put(ctx context.Context, r Record) error {
-	_, err := s.c.InsertOne(ctx, doc{ID: docID(r.Scope, r.Key), Scope: r.Scope, Key: r.Key, Fingerprint: r.Fingerprint,
-		Status: r.Status, Body: r.Body, CreatedAt: r.CreatedAt})
-	if err != nil && !storage.IsDuplicate(err) {
-		return fmt.Errorf("idempotency: %w", err)
-	}
-	return nil
+	return hex.EncodeToString(b[:]), nil
 }

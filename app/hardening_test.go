@@ -1,0 +1,98 @@
+package app
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"carewallet/wallet"
+)
+
+// TestIdempotencyKeyClaimedOnce: concurrent requests with one
+// Idempotency-Key and different bodies — exactly one runs; the others are
+// told the key is in use (409) or taken by another request (422).
+func TestIdempotencyKeyClaimedOnce(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	_, tok := ta.patient("+79991000101")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+
+	const n = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[string]int{}
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("IK-%d", i),
+				"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "paid_with_points": 0}
+			r := ta.do("POST", "/v1/clinic/receipts", cl.admin, body, "Idempotency-Key", "same-key")
+			k := fmt.Sprint(r.Status)
+			if r.Status != 200 {
+				k += " " + r.errorCode(t)
+			}
+			mu.Lock()
+			got[k]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if got["200"] != 1 || got["200"]+got["409 request_in_progress"]+got["422 idempotency_conflict"] != n {
+		t.Fatalf("answers %v; want exactly one 200 and the rest 409 request_in_progress / 422 idempotency_conflict", got)
+	}
+	var after wallet.CardView
+	ta.must(200, "GET", "/v1/cards/"+v.ID, tok, nil).decode(t, &after)
+	if after.Balance != v.Balance+50 { // one receipt: 5% of 1,000.00 roubles
+		t.Fatalf("balance %d after the race, want %d (one receipt)", after.Balance, v.Balance+50)
+	}
+}
+
+// TestStrictJSONShape: duplicate keys, keys in another case, a null body
+// and bidirectional controls are refused with the field named, and
+// nothing is written.
+func TestStrictJSONShape(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	_, tok := ta.patient("+79991000102")
+	_, tok2 := ta.patient("+79991000103")
+	var a, b wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &a)
+	ta.must(201, "POST", "/v1/me/cards", tok2, map[string]string{"clinic_id": cl.id}).decode(t, &b)
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": a.ID, "receipt_id": "S-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "paid_with_points": 0})
+
+	lines := `"lines":[{"service":"CONS-01","amount":100000}],"paid_with_points":0`
+	for _, tc := range []struct {
+		name, method, path, body, field string
+	}{
+		{"duplicate key", "POST", "/v1/clinic/receipts",
+			`{"card_id":"` + a.ID + `","receipt_id":"S-2","card_id":"` + b.ID + `",` + lines + `}`, "card_id"},
+		{"duplicate nested key", "POST", "/v1/clinic/receipts",
+			`{"card_id":"` + a.ID + `","receipt_id":"S-2","lines":[{"service":"CONS-01","amount":1,"amount":100000}],"paid_with_points":0}`, "lines[0].amount"},
+		{"key in another case", "POST", "/v1/clinic/receipts",
+			`{"CARD_ID":"` + b.ID + `","receipt_id":"S-2",` + lines + `}`, "CARD_ID"},
+		{"bidi override in an id", "POST", "/v1/clinic/receipts",
+			`{"card_id":"` + a.ID + `","receipt_id":"S-\u202e2",` + lines + `}`, "receipt_id"},
+		{"null body on refund", "POST", "/v1/clinic/receipts/S-1/refund", `null`, ""},
+	} {
+		r := ta.do(tc.method, tc.path, cl.admin, tc.body)
+		var e errorBody
+		r.decode(t, &e)
+		if r.Status != 400 || e.Error.Field != tc.field {
+			t.Errorf("%s: %d %s; want 400 with field %q", tc.name, r.Status, r.Body, tc.field)
+		}
+	}
+	for _, c := range []wallet.CardView{a, b} {
+		var now wallet.CardView
+		ta.must(200, "GET", "/v1/clinic/cards/"+c.ID, cl.admin, nil).decode(t, &now)
+		want := c.Balance
+		if c.ID == a.ID {
+			want += 50 // S-1 only, not refunded
+		}
+		if now.Balance != want {
+			t.Errorf("card %s balance %d, want %d: a refused request wrote", c.ID, now.Balance, want)
+		}
+	}
+}
