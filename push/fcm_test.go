@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -353,16 +352,19 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-// TestAlertNeverCarriesData: the lock-screen text is the Alert only; the
-// payload goes in data.
-func TestAlertNeverCarriesData(t *testing.T) {
+// TestPushNeverCarriesData: a push names the inbox event and nothing of
+// its data — a code sent for a spend appears nowhere in what goes to FCM.
+func TestPushNeverCarriesData(t *testing.T) {
 	m := fcmMessage(Message{Token: "t", Alert: Alert{Title: "Confirm payment", Body: "Open the app"},
-		Data: fcmData(Event{Seq: 3, ID: "ev_1", Type: "wallet.spend_code", Data: json.RawMessage(`{"code":"123456"}`)})})
-	if strings.Contains(m.Notification.Title+m.Notification.Body, "123456") || m.Data["data"] != `{"code":"123456"}` || m.Data["seq"] != "3" {
-		t.Fatalf("message = %+v", m)
+		Data: fcmData(Event{Seq: 3, ID: "ev_1", Type: "wallet.spend_code", Data: json.RawMessage(`{"code":"123456","points":400}`)})})
+	wire, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
 	}
-	big := fcmData(Event{Data: json.RawMessage(fmt.Sprintf(`{"x":"%s"}`, strings.Repeat("a", 4000)))})
-	if _, ok := big["data"]; ok {
-		t.Fatal("oversized data sent to FCM")
+	if strings.Contains(string(wire), "123456") || strings.Contains(string(wire), "400") {
+		t.Fatalf("the event's data reached FCM: %s", wire)
+	}
+	if m.Data["event_id"] != "ev_1" || m.Data["seq"] != "3" || m.Data["type"] != "wallet.spend_code" || len(m.Data) != 3 {
+		t.Fatalf("data = %v; want event_id, seq and type only", m.Data)
 	}
 }

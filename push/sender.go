@@ -11,10 +11,6 @@ import (
 // maxSendBatch is FCM's SendEach limit.
 const maxSendBatch = 500
 
-// maxFCMData keeps the data payload under FCM's 4 KiB message limit; a
-// larger event travels without "data" and the app reads it from the inbox.
-const maxFCMData = 3000
-
 // Message is one push to one device.
 type Message struct {
 	Token    string
@@ -89,12 +85,11 @@ func (s *Service) pushWorker(ctx context.Context) {
 	}
 }
 
+// fcmData is all a push carries: which inbox event woke the app. The
+// event's data (a one-time code, a balance) never leaves through FCM and
+// Google: the app reads it from the inbox over its own connection.
 func fcmData(ev Event) map[string]string {
-	m := map[string]string{"event_id": ev.ID, "seq": strconv.FormatInt(ev.Seq, 10), "type": ev.Type}
-	if len(ev.Data) <= maxFCMData {
-		m["data"] = string(ev.Data)
-	}
-	return m
+	return map[string]string{"event_id": ev.ID, "seq": strconv.FormatInt(ev.Seq, 10), "type": ev.Type}
 }
 
 func (s *Service) resolve(ctx context.Context, j pushJob) ([]item, error) {
