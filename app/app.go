@@ -64,7 +64,7 @@ func New(d Deps) *fiber.App {
 		// for their whole life) hold none: 4 KiB per socket.
 		ReduceMemoryUsage: true,
 	})
-	f.Use(s.accessLog, limitBody)
+	f.Use(s.accessLog, securityHeaders, limitBody)
 	r := &router{f: f, s: s}
 	s.register(r)
 	s.routes = r.routes

@@ -44,6 +44,7 @@ var errorTable = []errorRow{
 	{push.ErrNotFound, 404, "not_found"},
 	{push.ErrInvalidTicket, 401, "invalid_ticket"},
 	{push.ErrClosed, 503, "shutting_down"},
+	{push.ErrTooManySockets, 429, "too_many_sockets"},
 
 	{wallet.ErrNotFound, 404, "not_found"},
 	{wallet.ErrCardExists, 409, "card_exists"},

@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	fws "github.com/fasthttp/websocket"
+
+	"carewallet/push"
 	"carewallet/wallet"
 )
 
@@ -94,5 +98,61 @@ func TestStrictJSONShape(t *testing.T) {
 		if now.Balance != want {
 			t.Errorf("card %s balance %d, want %d: a refused request wrote", c.ID, now.Balance, want)
 		}
+	}
+}
+
+// TestSecurityHeaders: answers that carry tokens, codes or personal data
+// are never cached or sniffed — errors included.
+func TestSecurityHeaders(t *testing.T) {
+	ta := newTestApp(t)
+	tok := ta.signInPatient("+79991000104")
+	for _, r := range []resp{
+		ta.must(200, "GET", "/v1/me", tok.AccessToken, nil),
+		ta.must(200, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}),
+		ta.must(401, "GET", "/v1/me", "", nil),
+		ta.do("GET", "/v1/no-such-route", "", nil),
+	} {
+		if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%d %s: Cache-Control %q, X-Content-Type-Options %q", r.Status, r.Body,
+				r.Header.Get("Cache-Control"), r.Header.Get("X-Content-Type-Options"))
+		}
+	}
+}
+
+// TestWebsocketsPerAccount: one token cannot hold more than the cap of
+// open websockets; the next upgrade is a 429, and a closed socket frees
+// its place.
+func TestWebsocketsPerAccount(t *testing.T) {
+	ta := newTestApp(t)
+	addr := ta.serve()
+	_, tok := ta.patient("+79991000105")
+	var conns []*fws.Conn
+	for range push.DefaultMaxSocketsPerUser {
+		conns = append(conns, mustDialWS(t, addr, tok, ""))
+	}
+	_, res, err := dialWS(t, addr, tok, "")
+	if err == nil || res == nil || res.StatusCode != 429 {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("websocket %d on one account: err %v, status %d; want 429", push.DefaultMaxSocketsPerUser+1, err, status)
+	}
+	_, other := ta.patient("+79991000106")
+	mustDialWS(t, addr, other, "")
+
+	conns[0].Close()
+	// The server notices the close when its reader returns: retry, bounded.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, _, err := dialWS(t, addr, tok, "")
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed websocket never freed its place: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

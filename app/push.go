@@ -176,6 +176,11 @@ func (s *server) wsUpgrade() fiber.Handler {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return &apiError{Status: 426, Code: "upgrade_required", Message: "this endpoint speaks websocket only"}
 		}
+		if s.Push.SocketsFull(p.ID) {
+			// Refused before the upgrade, as a plain 429; Subscribe
+			// enforces the same cap against concurrent upgrades.
+			return push.ErrTooManySockets
+		}
 		after, err := intQuery(c, "after", -1, 0, 1<<62)
 		if err != nil {
 			return err
@@ -226,6 +231,10 @@ func (s *server) wsSession(conn *websocket.Conn) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sub, err := s.Push.Subscribe(ctx, p.ID, after)
+	if errors.Is(err, push.ErrTooManySockets) {
+		wsClose(conn, websocket.ClosePolicyViolation, "too many open websockets for this account")
+		return
+	}
 	if err != nil {
 		s.Logger.Error("websocket subscribe", "err", err)
 		wsClose(conn, wsCloseInternalError, "internal error")

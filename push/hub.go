@@ -21,6 +21,11 @@ const DefaultMaxQueueBytes = 1 << 20
 // that resumes or has a gap; the writer's pace bounds what is in memory.
 const catchupPage = 200
 
+// DefaultMaxSocketsPerUser is how many live subscriptions one user may
+// hold on one instance: enough for a phone, a tablet and browser tabs,
+// few enough that one stolen token cannot pin thousands of sockets.
+const DefaultMaxSocketsPerUser = 10
+
 // Hub routes events to the live subscriptions of this process. Offering
 // never blocks: it appends to a subscription's queue under that
 // subscription's lock, so one slow client never slows the others.
@@ -28,6 +33,9 @@ type Hub struct {
 	seed     maphash.Seed
 	shards   [64]hubShard
 	maxQueue int
+	// maxPerUser bounds one user's subscriptions (checked under the
+	// shard lock, so concurrent subscribes cannot overshoot it).
+	maxPerUser int
 	read     func(ctx context.Context, user string, after int64, limit int) ([]Event, error)
 	last     func(ctx context.Context, user string) (int64, error)
 }
@@ -37,8 +45,8 @@ type hubShard struct {
 	subs map[string]map[*Subscription]struct{}
 }
 
-func newHub(store Store, maxQueue int) *Hub {
-	h := &Hub{seed: maphash.MakeSeed(), maxQueue: maxQueue, read: store.Events, last: store.LastSeq}
+func newHub(store Store, maxQueue, maxPerUser int) *Hub {
+	h := &Hub{seed: maphash.MakeSeed(), maxQueue: maxQueue, maxPerUser: maxPerUser, read: store.Events, last: store.LastSeq}
 	for i := range h.shards {
 		h.shards[i].subs = map[string]map[*Subscription]struct{}{}
 	}
@@ -84,6 +92,11 @@ func (h *Hub) Subscribe(ctx context.Context, user string, after int64) (*Subscri
 		set = map[*Subscription]struct{}{}
 		sh.subs[user] = set
 	}
+	if h.maxPerUser > 0 && len(set) >= h.maxPerUser {
+		sh.mu.Unlock()
+		sub.end()
+		return nil, ErrTooManySockets
+	}
 	set[sub] = struct{}{}
 	sh.mu.Unlock()
 	// Registered before reading the start, so an event published meanwhile
@@ -112,6 +125,14 @@ func (h *Hub) has(user string) bool {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	return len(sh.subs[user]) > 0
+}
+
+// count is the number of live subscriptions of user in this process.
+func (h *Hub) count(user string) int {
+	sh := h.shard(user)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return len(sh.subs[user])
 }
 
 // Count is the number of live subscriptions in this process.

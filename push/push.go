@@ -36,6 +36,9 @@ var (
 	ErrSlowConsumer  = errors.New("push: subscriber too slow, queue limit exceeded")
 	ErrClosed        = errors.New("push: closed")
 	ErrInvalidTicket = errors.New("push: websocket ticket is invalid, used or expired")
+	// ErrTooManySockets: the user already holds MaxSocketsPerUser open
+	// websockets on this instance.
+	ErrTooManySockets = errors.New("push: too many open websockets for this account")
 )
 
 // Limits.

@@ -39,6 +39,10 @@ type Options struct {
 	PingInterval, IdleTimeout time.Duration
 	// MaxQueueBytes bounds a subscription's queue; default 1 MiB.
 	MaxQueueBytes int
+	// MaxSocketsPerUser bounds one user's live subscriptions on this
+	// instance (phones, tablets, browser tabs); default
+	// DefaultMaxSocketsPerUser.
+	MaxSocketsPerUser int
 	// PushWorkers is how many SendEach calls run at once; default 4.
 	PushWorkers int
 	// PushQueue is how many batches may wait for a worker; default 4096.
@@ -99,6 +103,9 @@ func NewService(store Store, opts Options) *Service {
 	if opts.MaxQueueBytes <= 0 {
 		opts.MaxQueueBytes = DefaultMaxQueueBytes
 	}
+	if opts.MaxSocketsPerUser <= 0 {
+		opts.MaxSocketsPerUser = DefaultMaxSocketsPerUser
+	}
 	if opts.PushWorkers <= 0 {
 		opts.PushWorkers = 4
 	}
@@ -119,7 +126,7 @@ func NewService(store Store, opts Options) *Service {
 		opts:    opts,
 		now:     func() time.Time { return opts.Now().UTC().Truncate(time.Millisecond) },
 		log:     opts.Logger,
-		hub:     newHub(store, opts.MaxQueueBytes),
+		hub:     newHub(store, opts.MaxQueueBytes, opts.MaxSocketsPerUser),
 		jobs:    make(chan pushJob, opts.PushQueue),
 		retries: make(chan pushJob, opts.PushQueue),
 		sleep:   sleepCtx,
@@ -283,6 +290,12 @@ func (s *Service) Subscribe(ctx context.Context, userID string, after int64) (*S
 	}
 	return s.hub.Subscribe(ctx, userID, after)
 }
+
+// Sockets is how many live subscriptions userID holds on this instance.
+func (s *Service) Sockets(userID string) int { return s.hub.count(userID) }
+
+// SocketsFull reports whether userID may open no further websocket here.
+func (s *Service) SocketsFull(userID string) bool { return s.hub.count(userID) >= s.hub.maxPerUser }
 
 // Run runs the push workers, the retry scheduler and, with PollInterval
 // set, the follower of other instances' events, until ctx ends or Close
