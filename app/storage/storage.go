@@ -186,6 +186,13 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("storage: create data directory: %w", err)
 	}
+	// Create the file owner-only before SQLite does (it would use the
+	// umask, typically 0644); its -wal and -shm files take the file's mode.
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("storage: create %s: %w", path, err)
+	}
 	// synchronous(NORMAL) in WAL mode never corrupts the database; a power
 	// cut may lose the last transactions, never half of one.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
