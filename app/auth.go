@@ -37,7 +37,10 @@ func (s *server) authenticate(a access) fiber.Handler {
 	}
 }
 
-// principalFromRequest verifies the bearer access token and its session.
+// principalFromRequest verifies the bearer access token and its session;
+// for staff it also reads the staff record, so a disabled account stops
+// at once and a changed role applies to the next request, whatever the
+// token says.
 func (s *server) principalFromRequest(c *fiber.Ctx) (Principal, error) {
 	h := c.Get(fiber.HeaderAuthorization)
 	raw, ok := strings.CutPrefix(h, "Bearer ")
@@ -54,7 +57,21 @@ func (s *server) principalFromRequest(c *fiber.Ctx) (Principal, error) {
 		}
 		return Principal{}, err
 	}
-	return cl.principal(), nil
+	p := cl.principal()
+	if p.Kind == identity.KindStaff {
+		st, err := s.Identity.Staff(c.UserContext(), p.ID)
+		if errors.Is(err, identity.ErrNotFound) {
+			return Principal{}, errUnauthenticated
+		}
+		if err != nil {
+			return Principal{}, err
+		}
+		if st.Disabled() || st.ClinicID != p.ClinicID {
+			return Principal{}, errUnauthenticated
+		}
+		p.Role = st.Role
+	}
+	return p, nil
 }
 
 func allowed(a access, p Principal) bool {

@@ -47,7 +47,9 @@ type testApp struct {
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func newTestApp(t *testing.T) *testApp {
+// newTestApp builds the app; opts adjust identity's options (its abuse
+// limits) before the service is made.
+func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	t.Helper()
 	ctx := context.Background()
 	db := storagetest.SQLite(t)
@@ -60,7 +62,11 @@ func newTestApp(t *testing.T) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := identity.NewService(store, identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4})
+	idOpts := identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4}
+	for _, o := range opts {
+		o(&idOpts)
+	}
+	ids := identity.NewService(store, idOpts)
 	pushStore, err := push.NewSQLiteStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)

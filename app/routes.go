@@ -17,6 +17,9 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/clinic/staff", managerOnly, s.listStaff(), op{Tag: "clinic", Summary: "The clinic's staff", Resp: staffListResponse{}})
 	r.add("POST", "/v1/clinic/staff", managerOnly, s.addStaff(), op{Tag: "clinic", Summary: "Add a staff member to the caller's clinic",
 		Req: addStaffRequest{}, Resp: staffView{}, Status: 201})
+	r.add("PATCH", "/v1/clinic/staff/{id}", managerOnly, s.setStaffRole(), op{Tag: "clinic", Summary: "Change a staff member's role; it applies to their next request",
+		Req: staffRoleRequest{}, Resp: staffView{}})
+	r.add("DELETE", "/v1/clinic/staff/{id}", managerOnly, s.disableStaff(), op{Tag: "clinic", Summary: "Disable a staff member: their sessions end at once and they cannot sign in", Status: 204})
 
 	// patient sign-in and sessions
 	r.add("POST", "/v1/auth/otp", public, s.requestCode(), op{Tag: "auth", Summary: "Send a sign-in code by SMS",

@@ -35,10 +35,16 @@ type staffView struct {
 	Name      string        `json:"name"`
 	Role      identity.Role `json:"role"`
 	CreatedAt time.Time     `json:"created_at"`
+	// DisabledAt is set once a manager has disabled the account.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 func viewStaff(st identity.Staff) staffView {
-	return staffView{ID: st.ID, ClinicID: st.ClinicID, Email: st.Email, Name: st.Name, Role: st.Role, CreatedAt: st.CreatedAt}
+	v := staffView{ID: st.ID, ClinicID: st.ClinicID, Email: st.Email, Name: st.Name, Role: st.Role, CreatedAt: st.CreatedAt}
+	if st.Disabled() {
+		v.DisabledAt = &st.DisabledAt
+	}
+	return v
 }
 
 type clinicView struct {
@@ -111,5 +117,38 @@ func (s *server) addStaff() fiber.Handler {
 			return err
 		}
 		return c.Status(201).JSON(viewStaff(st))
+	}
+}
+
+type staffRoleRequest struct {
+	Role identity.Role `json:"role"`
+}
+
+// setStaffRole changes a staff member's role in the caller's clinic; it
+// applies to their very next request.
+func (s *server) setStaffRole() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req staffRoleRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		p := principal(c)
+		st, err := s.Identity.SetStaffRole(c.UserContext(), p.ClinicID, p.ID, c.Params("id"), req.Role)
+		if err != nil {
+			return err
+		}
+		return c.JSON(viewStaff(st))
+	}
+}
+
+// disableStaff disables a staff member of the caller's clinic and revokes
+// their sessions: their next request is a 401, and they cannot sign in.
+func (s *server) disableStaff() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := principal(c)
+		if err := s.Identity.DisableStaff(c.UserContext(), p.ClinicID, p.ID, c.Params("id")); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
 	}
 }

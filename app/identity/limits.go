@@ -66,18 +66,18 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Password attempts per (email, client address): the shortest window
-// refuses first, and attempts refused there still count in the longer
-// ones, so a guesser waits a minute, then 15 minutes, then an hour, then a
-// day. The account itself is never locked: its owner, from another
-// address, signs in as usual. One address may also try at most
-// loginsPerClientHour sign-ins over all emails.
+// Password attempts per (email, client address): at most 5 checks a
+// minute, 10 in 15 minutes, 20 an hour and 50 a day, so a guesser waits a
+// minute, then up to 15 minutes, then an hour, then a day. The account
+// itself is never locked: its owner, from another address, signs in as
+// usual. One address may also try at most loginsPerClientHour sign-ins
+// over all emails.
 var (
 	loginTiers = []otp.Limit{
-		{Max: 50, Per: 24 * time.Hour},
-		{Max: 20, Per: time.Hour},
-		{Max: 10, Per: 15 * time.Minute},
 		{Max: 5, Per: time.Minute},
+		{Max: 10, Per: 15 * time.Minute},
+		{Max: 20, Per: time.Hour},
+		{Max: 50, Per: 24 * time.Hour},
 	}
 	loginsPerClientHour = otp.Limit{Max: 100, Per: time.Hour}
 )

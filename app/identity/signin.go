@@ -38,7 +38,7 @@ func (s *Service) RequestCode(ctx context.Context, client, rawPhone string) erro
 		return err
 	}
 	if err := s.take(ctx, ErrServiceLimit, "sms", "sign-in codes for the whole service; try again later",
-		otp.Limit{Max: s.limits.CodesPerHour, Per: time.Hour}, otp.Limit{Max: s.limits.CodesPerMinute, Per: time.Minute}); err != nil {
+		otp.Limit{Max: s.limits.CodesPerMinute, Per: time.Minute}, otp.Limit{Max: s.limits.CodesPerHour, Per: time.Hour}); err != nil {
 		return err
 	}
 	for range maxRetries {
@@ -126,13 +126,13 @@ func (s *Service) VerifyCode(ctx context.Context, client, rawPhone, code string)
 	}
 	h := s.limits.ChecksPerClientHour
 	if err := s.take(ctx, ErrClientLimit, "check-client:"+ClientKey(client), "code checks from one address",
-		otp.Limit{Max: 3 * h, Per: 24 * time.Hour}, otp.Limit{Max: h, Per: time.Hour},
-		otp.Limit{Max: max(1, h/2), Per: 10 * time.Minute}); err != nil {
+		otp.Limit{Max: max(1, h/2), Per: 10 * time.Minute}, otp.Limit{Max: h, Per: time.Hour},
+		otp.Limit{Max: 3 * h, Per: 24 * time.Hour}); err != nil {
 		return Patient{}, err
 	}
 	m := s.limits.ChecksPerMinute
 	if err := s.take(ctx, ErrServiceLimit, "check", "code checks for the whole service; try again later",
-		otp.Limit{Max: 20 * m, Per: time.Hour}, otp.Limit{Max: m, Per: time.Minute}); err != nil {
+		otp.Limit{Max: m, Per: time.Minute}, otp.Limit{Max: 20 * m, Per: time.Hour}); err != nil {
 		return Patient{}, err
 	}
 	oc := otp.Challenge{ID: c.ID, Hash: c.CodeHash, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}

@@ -92,10 +92,10 @@ func (s *Service) Staff(ctx context.Context, id string) (Staff, error) {
 func (s *Service) StaffLogin(ctx context.Context, client, email, password string) (Staff, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	client = ClientKey(client)
-	if err := s.take(ctx, ErrClientLimit, hashKey("login-client:", client), "staff sign-in attempts from one address", loginsPerClientHour); err != nil {
+	if err := s.take(ctx, ErrClientLimit, hashKey("login:", email, client), "password attempts for one email from one address", loginTiers...); err != nil {
 		return Staff{}, err
 	}
-	if err := s.take(ctx, ErrClientLimit, hashKey("login:", email, client), "password attempts for one email from one address", loginTiers...); err != nil {
+	if err := s.take(ctx, ErrClientLimit, hashKey("login-client:", client), "staff sign-in attempts from one address", loginsPerClientHour); err != nil {
 		return Staff{}, err
 	}
 	st, err := s.store.StaffByEmail(ctx, email)

@@ -37,10 +37,11 @@ func (r Refusal) Refused() bool { return r.RetryAfter > 0 }
 // aligned to the Unix epoch (a window of Per starting at a multiple of
 // Per), by taking the next free slot n ≤ Max of that window: on any number
 // of instances, no window ever counts more than Max events. Limits are
-// taken in order and the first full one refuses; slots taken in the
-// earlier limits stay taken, so a refused event still counts there, which
-// makes a caller who keeps knocking wait longer (back-off), never shorter.
-// Put the longest window first so a full one wastes no shorter slot.
+// taken in order and the first full one refuses, so put the shortest
+// window first: an event refused there costs nothing in the longer ones,
+// and the longer windows count only the events that got through, which
+// makes the wait grow with them (5 a minute, then 10 in 15 minutes, ...).
+// An event refused by a later limit keeps the earlier slots it took.
 func Take(ctx context.Context, st SlotStore, key string, now time.Time, limits ...Limit) (Refusal, error) {
 	for _, l := range limits {
 		if l.Max <= 0 || l.Per <= 0 {

@@ -43,3 +43,14 @@ func (s *SMS) LastCode(t testing.TB, phone string) string {
 	}
 	return c
 }
+
+// Count is how many texts were sent, to any phone.
+func (s *SMS) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, msgs := range s.sent {
+		n += len(msgs)
+	}
+	return n
+}
