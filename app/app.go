@@ -52,10 +52,12 @@ func New(d Deps) *fiber.App {
 		AppName:               "carewallet",
 		BodyLimit:             readCap, // limitBody applies maxBody: see bodylimit.go
 		DisableStartupMessage: true,
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		// /V1/ME is not /v1/me: routes match exactly as sent.
+		CaseSensitive: true,
+		ErrorHandler:  s.handleError,
+		ReadTimeout:   30 * time.Second,
+		WriteTimeout:  30 * time.Second,
+		IdleTimeout:   120 * time.Second,
 		// fasthttp's 4 KiB default: room for headers with a JWT, and a
 		// hijacked websocket keeps this buffer for its whole life.
 		ReadBufferSize: 4 << 10,
@@ -64,7 +66,7 @@ func New(d Deps) *fiber.App {
 		// for their whole life) hold none: 4 KiB per socket.
 		ReduceMemoryUsage: true,
 	})
-	f.Use(s.accessLog, securityHeaders, limitBody)
+	f.Use(s.accessLog, securityHeaders, cleanPath, limitBody)
 	r := &router{f: f, s: s}
 	s.register(r)
 	s.routes = r.routes

@@ -156,3 +156,17 @@ func TestWebsocketsPerAccount(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPathsMatchAsSent: routes match case-sensitively, and paths that
+// would be rewritten into another route are refused.
+func TestPathsMatchAsSent(t *testing.T) {
+	ta := newTestApp(t)
+	tok := ta.signInPatient("+79991000107")
+	ta.must(200, "GET", "/v1/me", tok.AccessToken, nil)
+	ta.must(404, "GET", "/V1/ME", tok.AccessToken, nil)
+	for _, p := range []string{"/v1/clinic/../me", "/v1/./me", "/v1/clinic%2F..%2Fme", "/v1/%2e%2e/v1/me", `/v1\me`} {
+		if r := ta.do("GET", p, tok.AccessToken, nil); r.Status != 400 || r.errorCode(t) != "invalid_path" {
+			t.Errorf("GET %s: %d %s; want 400 invalid_path", p, r.Status, r.Body)
+		}
+	}
+}
