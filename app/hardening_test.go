@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,4 +170,20 @@ func TestPathsMatchAsSent(t *testing.T) {
 			t.Errorf("GET %s: %d %s; want 400 invalid_path", p, r.Status, r.Body)
 		}
 	}
+}
+
+// TestReportRange: a report range outside what the stores can represent is
+// a 400 naming the parameter, not a 200 of zeros.
+func TestReportRange(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	for _, q := range []string{"from=1600-01-01", "to=2300-01-01", "from=0001-01-01T00:00:00Z", "to=9999-12-31"} {
+		r := ta.do("GET", "/v1/clinic/reports/totals?"+q, cl.manager, nil)
+		var e errorBody
+		r.decode(t, &e)
+		if r.Status != 400 || e.Error.Field != strings.SplitN(q, "=", 2)[0] {
+			t.Errorf("totals?%s: %d %s; want 400 with the field", q, r.Status, r.Body)
+		}
+	}
+	ta.must(200, "GET", "/v1/clinic/reports/totals?from=1990-01-01&to=2100-12-31", cl.manager, nil)
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/csv"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +17,14 @@ var rangeQuery = []param{
 	{Name: "format", Description: "json (default) or csv"},
 }
 
+// The range of times a report can cover: what int64 Unix nanoseconds,
+// the stores' timestamps, represent (1677-09-21 to 2262-04-11), to whole
+// days.
+var (
+	minReportTime = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxReportTime = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // dateRange reads ?from= and ?to=. A bare date is a day in the clinic's
 // time zone; "to" as a date includes that day.
 func (s *server) dateRange(c *fiber.Ctx) (from, to time.Time, err error) {
@@ -30,16 +37,22 @@ func (s *server) dateRange(c *fiber.Ctx) (from, to time.Time, err error) {
 		if v == "" {
 			return time.Time{}, nil
 		}
-		if t, err := time.ParseInLocation(time.DateOnly, v, loc); err == nil {
-			if end {
-				t = t.AddDate(0, 0, 1)
+		t, err := time.ParseInLocation(time.DateOnly, v, loc)
+		if err == nil && end {
+			t = t.AddDate(0, 0, 1)
+		}
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339, v); err != nil {
+				return time.Time{}, &apiError{Status: 400, Code: "invalid_input", Message: name + ": want YYYY-MM-DD or an RFC 3339 time", Field: name}
 			}
-			return t.UTC(), nil
 		}
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t.UTC(), nil
+		if t.Before(minReportTime) || t.After(maxReportTime) {
+			// Times are stored as Unix nanoseconds: outside this range a
+			// date cannot be compared with them.
+			return time.Time{}, &apiError{Status: 400, Code: "invalid_input", Field: name,
+				Message: name + ": must be between " + minReportTime.Format(time.DateOnly) + " and " + maxReportTime.Format(time.DateOnly)}
 		}
-		return time.Time{}, &apiError{Status: 400, Code: "invalid_input", Message: name + ": want YYYY-MM-DD or an RFC 3339 time", Field: name}
+		return t.UTC(), nil
 	}
 	if from, err = parse("from", false); err != nil {
 		return
@@ -76,23 +89,48 @@ func wantCSV(c *fiber.Ctx) (bool, error) {
 // sendCSV writes rows (the first is the header) as a CSV attachment; a
 // next cursor, if any, goes in the X-Next-Cursor header.
 func sendCSV(c *fiber.Ctx, name, next string, rows [][]string) error {
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	for _, r := range rows {
-		for i, cell := range r { // keep spreadsheet apps from running a cell as a formula
-			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !isNumber(cell) {
-				r[i] = "'" + cell
-			}
-		}
-		_ = w.Write(r)
-	}
-	w.Flush()
 	if next != "" {
 		c.Set("X-Next-Cursor", next)
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
-	return c.Send(b.Bytes())
+	return c.Send(encodeCSV(rows))
+}
+
+// encodeCSV writes RFC 4180 CSV that is safe to open in a spreadsheet
+// whichever separator it splits on (a comma, or the semicolon of Russian
+// locales): every cell is quoted, so no separator, quote or line break
+// inside a cell ends it; a cell that a spreadsheet would run as a formula
+// (starting with = + - @, a tab or a carriage return, and not a plain
+// number) is prefixed with a single quote (OWASP's advice on CSV
+// injection); control characters other than tab and line breaks, which
+// have no place in a cell, become U+FFFD.
+func encodeCSV(rows [][]string) []byte {
+	var b bytes.Buffer
+	for _, r := range rows {
+		for i, cell := range r {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !isNumber(cell) {
+				cell = "'" + cell
+			}
+			b.WriteByte('"')
+			for _, ch := range cell {
+				switch {
+				case ch == '"':
+					b.WriteString(`""`)
+				case ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r', ch == 0x7f:
+					b.WriteRune(0xFFFD)
+				default:
+					b.WriteRune(ch)
+				}
+			}
+			b.WriteByte('"')
+		}
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()
 }
 
 func isNumber(s string) bool {
