@@ -248,7 +248,13 @@ func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
 		return s.refuse(&RateLimitError{Kind: ErrServiceLimit, RetryAfter: hashWait,
 			Message: fmt.Sprintf("too many sign-ins at once (at most %d passwords are checked at a time)", cap(s.hashing))})
 	}
-	defer func() { <-s.hashing }()
+	n := s.hashNow.Add(1)
+	for p := s.hashPeak.Load(); n > p && !s.hashPeak.CompareAndSwap(p, n); p = s.hashPeak.Load() {
+	}
+	defer func() {
+		s.hashNow.Add(-1) // before the slot is freed, so the count never exceeds the slots
+		<-s.hashing
+	}()
 	return fn()
 }
 

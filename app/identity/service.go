@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,8 @@ type Service struct {
 	refused   refusals
 	cost      int
 	hashing   chan struct{} // a slot per password hash in progress
+	hashNow   atomic.Int64  // hashes in progress, and the most ever at once
+	hashPeak  atomic.Int64
 	dummyHash []byte        // compared against for unknown emails, so timing tells nothing
 }
 

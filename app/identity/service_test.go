@@ -35,6 +35,12 @@ type env struct {
 
 func newEnv(t *testing.T, b storagetest.Backend) env {
 	t.Helper()
+	return newEnvWith(t, b, func(*identity.Options) {})
+}
+
+// newEnvWith is newEnv with its options adjusted by opt.
+func newEnvWith(t *testing.T, b storagetest.Backend, opt func(*identity.Options)) env {
+	t.Helper()
 	ctx := context.Background()
 	var store identity.Store
 	var err error
@@ -47,9 +53,9 @@ func newEnv(t *testing.T, b storagetest.Backend) env {
 		t.Fatal(err)
 	}
 	e := env{sms: &identitytest.SMS{}, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
-	e.svc = identity.NewService(store, identity.Options{
-		Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4, Limits: noLimits,
-	})
+	o := identity.Options{Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4, Limits: noLimits}
+	opt(&o)
+	e.svc = identity.NewService(store, o)
 	return e
 }
 

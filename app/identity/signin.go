@@ -37,7 +37,7 @@ func (s *Service) RequestCode(ctx context.Context, client, rawPhone string) erro
 		otp.Limit{Max: s.limits.CodesPerClientHour, Per: time.Hour}); err != nil {
 		return err
 	}
-	if err := s.take(ctx, ErrServiceLimit, "sms", "sign-in codes for the whole service; try again later",
+	if err := s.take(ctx, ErrServiceLimit, "sms", "sign-in codes for the whole service",
 		otp.Limit{Max: s.limits.CodesPerMinute, Per: time.Minute}, otp.Limit{Max: s.limits.CodesPerHour, Per: time.Hour}); err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Service) VerifyCode(ctx context.Context, client, rawPhone, code string)
 		return Patient{}, err
 	}
 	m := s.limits.ChecksPerMinute
-	if err := s.take(ctx, ErrServiceLimit, "check", "code checks for the whole service; try again later",
+	if err := s.take(ctx, ErrServiceLimit, "check", "code checks for the whole service",
 		otp.Limit{Max: m, Per: time.Minute}, otp.Limit{Max: 20 * m, Per: time.Hour}); err != nil {
 		return Patient{}, err
 	}
