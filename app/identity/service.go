@@ -51,7 +51,7 @@ type Service struct {
 	hashing   chan struct{} // a slot per password hash in progress
 	hashNow   atomic.Int64  // hashes in progress, and the most ever at once
 	hashPeak  atomic.Int64
-	dummyHash []byte        // compared against for unknown emails, so timing tells nothing
+	dummyHash []byte // compared against for unknown emails, so timing tells nothing
 }
 
 // NewService returns a Service; it panics on a missing CodeKey or SMS,
