@@ -31,6 +31,9 @@ type Deps struct {
 	Now         func() time.Time
 	// Ready reports whether every store answers; /readyz calls it.
 	Ready func(ctx context.Context) error
+	// ClientIPHeader names the header a trusted proxy sets to the client's
+	// address (see clientIP); "" uses the connection's address.
+	ClientIPHeader string
 }
 
 // server holds the dependencies the handlers close over.

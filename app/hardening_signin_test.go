@@ -235,3 +235,43 @@ func TestDisabledAndDemotedStaff(t *testing.T) {
 		}
 	}
 }
+
+// TestSMSBudgetBehindProxy: behind a trusted proxy the address is the
+// last one in its header, so many clients each get their own budget and
+// the service's budget (20 a minute) is what stops a spread-out attack;
+// without the setting the header is ignored, as any client can send it.
+func TestSMSBudgetBehindProxy(t *testing.T) {
+	ta := newTestApp(t)
+	ta.clock.t = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ta.deps.ClientIPHeader = "X-Forwarded-For"
+	ta.f = New(ta.deps)
+	sent, refused := 0, 0
+	for i := range 30 {
+		r := ta.do("POST", "/v1/auth/otp", "", map[string]string{"phone": fmt.Sprintf("+7999%07d", 8000000+i)},
+			"X-Forwarded-For", fmt.Sprintf("10.0.0.1, 203.0.113.%d", i))
+		switch {
+		case r.Status == 202:
+			sent++
+		case r.Status == 429 && strings.Contains(string(r.Body), "at most 20 sign-in codes for the whole service in a minute") &&
+			r.Header.Get("Retry-After") == "60":
+			refused++
+		default:
+			t.Fatalf("request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	if sent != identity.DefaultCodesPerMinute || refused != 30-sent {
+		t.Fatalf("30 addresses behind the proxy: %d sent, %d refused; want %d sent", sent, refused, identity.DefaultCodesPerMinute)
+	}
+	if ta.deps.Identity.Refused(identity.RefusedService) != int64(refused) {
+		t.Fatalf("service refusals counted: %d", ta.deps.Identity.Refused(identity.RefusedService))
+	}
+
+	plain := newTestApp(t)
+	for i := range 11 {
+		r := plain.do("POST", "/v1/auth/otp", "", map[string]string{"phone": fmt.Sprintf("+7999%07d", 8100000+i)},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		if want := map[bool]int{true: 202, false: 429}[i < identity.DefaultCodesPerClientHour]; r.Status != want {
+			t.Fatalf("untrusted header, request %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,7 +24,7 @@ func (s *server) requestCode() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if err := s.Identity.RequestCode(c.UserContext(), c.IP(), req.Phone); err != nil {
+		if err := s.Identity.RequestCode(c.UserContext(), s.clientIP(c), req.Phone); err != nil {
 			return s.noteRefusal(c, "code request", err)
 		}
 		return c.Status(202).JSON(otpResponse{Status: "sent", ExpiresIn: int(identity.CodeLifetime.Seconds())})
@@ -41,12 +42,31 @@ func (s *server) verifyCode() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		p, err := s.Identity.VerifyCode(c.UserContext(), c.IP(), req.Phone, req.Code)
+		p, err := s.Identity.VerifyCode(c.UserContext(), s.clientIP(c), req.Phone, req.Code)
 		if err != nil {
 			return s.noteRefusal(c, "code check", err)
 		}
 		return s.openSession(c, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
 	}
+}
+
+// clientIP is the address the sign-in limits count a request against: the
+// connection's, or, behind a trusted proxy (Deps.ClientIPHeader), the last
+// address in that header, the one the proxy itself added (earlier ones
+// are the client's to forge). Without the header the connection's
+// address is used.
+func (s *server) clientIP(c *fiber.Ctx) string {
+	if s.ClientIPHeader == "" {
+		return c.IP()
+	}
+	v := c.Get(s.ClientIPHeader)
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		v = v[i+1:]
+	}
+	if v = strings.TrimSpace(v); v == "" {
+		return c.IP()
+	}
+	return v
 }
 
 // noteRefusal logs a sign-in request refused by an abuse limit, with the

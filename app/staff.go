@@ -19,7 +19,7 @@ func (s *server) staffLogin() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		st, err := s.Identity.StaffLogin(c.UserContext(), c.IP(), req.Email, req.Password)
+		st, err := s.Identity.StaffLogin(c.UserContext(), s.clientIP(c), req.Email, req.Password)
 		if err != nil {
 			return s.noteRefusal(c, "staff sign-in", err)
 		}

@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"carewallet/app/identity"
 	"carewallet/push"
 )
 
@@ -22,6 +24,14 @@ type config struct {
 	JWTKeyFile string // CAREWALLET_JWT_KEY_FILE
 	LogLevel   slog.Level
 	FCM        push.FCMConfig // CAREWALLET_FCM_PROJECT, _CREDENTIALS, _ENDPOINT; none set: push off
+	// SignIn are the sign-in abuse limits: CAREWALLET_SMS_PREFIXES,
+	// _SMS_PER_CLIENT_HOUR, _SMS_PER_MINUTE, _SMS_PER_HOUR,
+	// _SIGNIN_CHECKS_PER_CLIENT_HOUR, _SIGNIN_CHECKS_PER_MINUTE.
+	SignIn identity.Limits
+	// ClientIPHeader is the header a trusted reverse proxy puts the
+	// client's address in (CAREWALLET_CLIENT_IP_HEADER; "" trusts none and
+	// uses the connection's address).
+	ClientIPHeader string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -67,6 +77,35 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, errors.New("CAREWALLET_SMS_WEBHOOK: want an http:// or https:// URL"))
 		}
 	}
+	count := func(name string, def int) int {
+		v := get(name, strconv.Itoa(def))
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1_000_000 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from 1 to 1000000", name, v))
+		}
+		return n
+	}
+	c.SignIn = identity.Limits{
+		CodesPerClientHour:  count("CAREWALLET_SMS_PER_CLIENT_HOUR", identity.DefaultCodesPerClientHour),
+		CodesPerMinute:      count("CAREWALLET_SMS_PER_MINUTE", identity.DefaultCodesPerMinute),
+		CodesPerHour:        count("CAREWALLET_SMS_PER_HOUR", identity.DefaultCodesPerHour),
+		ChecksPerClientHour: count("CAREWALLET_SIGNIN_CHECKS_PER_CLIENT_HOUR", identity.DefaultChecksPerClientHour),
+		ChecksPerMinute:     count("CAREWALLET_SIGNIN_CHECKS_PER_MINUTE", identity.DefaultChecksPerMinute),
+	}
+	for _, p := range strings.Split(get("CAREWALLET_SMS_PREFIXES", identity.DefaultCodePrefix), ",") {
+		p = strings.TrimSpace(p)
+		if !validPrefix(p) {
+			errs = append(errs, fmt.Errorf("CAREWALLET_SMS_PREFIXES: %q is not a prefix of E.164 numbers such as +79 (comma-separated)", p))
+			continue
+		}
+		c.SignIn.CodePrefixes = append(c.SignIn.CodePrefixes, p)
+	}
+	if h := get("CAREWALLET_CLIENT_IP_HEADER", ""); h != "" {
+		if strings.ContainsAny(h, " :\t") || len(h) > 64 {
+			errs = append(errs, fmt.Errorf("CAREWALLET_CLIENT_IP_HEADER=%q: want a header name such as X-Forwarded-For", h))
+		}
+		c.ClientIPHeader = h
+	}
 	switch lv := strings.ToLower(get("CAREWALLET_LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -83,4 +122,18 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return config{}, fmt.Errorf("configuration: %w", err)
 	}
 	return c, nil
+}
+
+// validPrefix accepts "+" and 1 to 15 digits, the first not 0.
+func validPrefix(p string) bool {
+	d, ok := strings.CutPrefix(p, "+")
+	if !ok || len(d) < 1 || len(d) > 15 || d[0] == '0' {
+		return false
+	}
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -124,7 +124,7 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	if cfg.MongoURI != "" {
 		pollEvery = 250 * time.Millisecond // other instances' events reach this one's websockets
 	}
-	ids := identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes")})
+	ids := identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes"), Limits: cfg.SignIn})
 	pushes := push.NewService(st.Push, push.Options{Now: time.Now, Sender: sender, Logger: logger, PollInterval: pollEvery})
 	return &services{
 		Identity:    ids,
@@ -160,7 +160,9 @@ const burnEvery = 5 * time.Minute
 // background jobs, and returns so the deferred closers shut the services
 // and then the stores.
 func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *slog.Logger) error {
-	f := app.New(svc.deps(st))
+	deps := svc.deps(st)
+	deps.ClientIPHeader = cfg.ClientIPHeader
+	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
