@@ -3,11 +3,18 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"carewallet/app/identity"
 )
@@ -274,4 +281,78 @@ func TestSMSBudgetBehindProxy(t *testing.T) {
 			t.Fatalf("untrusted header, request %d: %d %s", i, r.Status, r.Body)
 		}
 	}
+}
+
+// TestLoginFloodHealthz measures item 5's flood: 64 clients posting staff
+// logins (each from its own forwarded address, so no per-address limit
+// stops them, at bcrypt's default cost) while /healthz is timed, with the
+// hash bound at its default and with it lifted. It prints figures and
+// asserts nothing about time; run it with CAREWALLET_LOGIN_FLOOD=1.
+func TestLoginFloodHealthz(t *testing.T) {
+	if os.Getenv("CAREWALLET_LOGIN_FLOOD") == "" {
+		t.Skip("set CAREWALLET_LOGIN_FLOOD=1 to measure")
+	}
+	for _, bound := range []int{0, 64} {
+		ta := newTestApp(t, func(o *identity.Options) { o.BcryptCost = bcrypt.DefaultCost; o.HashConcurrency = bound })
+		ta.deps.ClientIPHeader = "X-Forwarded-For"
+		f := New(ta.deps)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = f.Listener(ln) }()
+		base := "http://" + ln.Addr().String()
+		idle := healthzMedian(t, base, 2*time.Second)
+		stop, ramped := make(chan struct{}), make(chan struct{})
+		var wg sync.WaitGroup
+		var logins atomic.Int64
+		for g := range 64 {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					body := fmt.Sprintf(`{"email":"u%d@flood.test","password":"wrong-password"}`, g)
+					req, _ := http.NewRequest("POST", base+"/v1/staff/login", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", g, i/250%250, i%250))
+					if res, err := http.DefaultClient.Do(req); err == nil {
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+						if logins.Add(1) == 8 {
+							close(ramped)
+						}
+					}
+				}
+			})
+		}
+		<-ramped
+		during := logins.Load()
+		flooded := healthzMedian(t, base, 3*time.Second)
+		during = logins.Load() - during
+		close(stop)
+		wg.Wait()
+		_ = f.Shutdown()
+		t.Logf("hash bound %d (0: the default): /healthz median %v idle, %v under a flood of 64 login clients (%d logins answered in those 3 s)",
+			bound, idle, flooded, during)
+	}
+}
+
+func healthzMedian(t *testing.T, base string, span time.Duration) time.Duration {
+	t.Helper()
+	var d []time.Duration
+	for end := time.Now().Add(span); time.Now().Before(end); {
+		start := time.Now()
+		res, err := http.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		d = append(d, time.Since(start))
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
 }
