@@ -77,7 +77,7 @@ var (
 		{Max: 5, Per: time.Minute},
 		{Max: 10, Per: 15 * time.Minute},
 		{Max: 20, Per: time.Hour},
-		{Max: 50, Per: 24 * time.Hour},
+		{Max: 50, Per: longestWindow},
 	}
 	loginsPerClientHour = otp.Limit{Max: 100, Per: time.Hour}
 )
@@ -260,3 +260,14 @@ func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
 
 // hashWait is the longest a sign-in waits for a hash slot.
 const hashWait = 10 * time.Second
+
+// longestWindow is the longest window any limit counts in; slots older
+// than it can no longer refuse anything.
+const longestWindow = 24 * time.Hour
+
+// PruneLimits deletes the slots of windows that have ended (older than a
+// day), so the limits' table stays the size of one day's traffic. Any
+// instance may run it at any time.
+func (s *Service) PruneLimits(ctx context.Context) (int64, error) {
+	return s.store.DeleteSlotsBefore(ctx, s.now().UTC().Add(-longestWindow))
+}

@@ -98,6 +98,16 @@ func TestCodeBudgets(t *testing.T) {
 		if !errors.As(err, &rl) || !errors.Is(err, identity.ErrClientLimit) || rl.Message != "at most 2 sign-in codes from one address in an hour" {
 			t.Fatalf("third from one address: %v", err)
 		}
+
+		// Windows that ended are pruned; those still open are kept.
+		if n, err := e.svc.PruneLimits(ctx); err != nil || n != 0 {
+			t.Fatalf("prune within the day: %d, %v", n, err)
+		}
+		e.clock.add(24*time.Hour + time.Minute)
+		// Slots taken: 20 addresses, 5 minute, 5 hour; then 5, 5, 3; then 2, 2, 2.
+		if n, err := e.svc.PruneLimits(ctx); err != nil || n != 30+13+6 {
+			t.Fatalf("prune after a day: %d, %v; want the 49 slots taken", n, err)
+		}
 	})
 }
 

@@ -127,7 +127,7 @@ func (s *Service) VerifyCode(ctx context.Context, client, rawPhone, code string)
 	h := s.limits.ChecksPerClientHour
 	if err := s.take(ctx, ErrClientLimit, "check-client:"+ClientKey(client), "code checks from one address",
 		otp.Limit{Max: max(1, h/2), Per: 10 * time.Minute}, otp.Limit{Max: h, Per: time.Hour},
-		otp.Limit{Max: 3 * h, Per: 24 * time.Hour}); err != nil {
+		otp.Limit{Max: 3 * h, Per: longestWindow}); err != nil {
 		return Patient{}, err
 	}
 	m := s.limits.ChecksPerMinute

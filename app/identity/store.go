@@ -35,6 +35,8 @@ type Store interface {
 	// Slots count events of a windowed limit (see otp.Take): unique (key, n).
 	Slots(ctx context.Context, key string) (int, error)
 	InsertSlot(ctx context.Context, key string, n int, at time.Time) error // ErrDuplicate: slot taken
+	// DeleteSlotsBefore drops the slots taken before t (windows that ended).
+	DeleteSlotsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	InsertSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, id string) (Session, error)

@@ -53,6 +53,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		{s.patients, unique("phone")},
 		{s.challenges, unique("phone", "seq")},
 		{s.slots, mongo.IndexModel{Keys: bson.D{{Key: "key", Value: 1}}}},
+		{s.slots, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}}},
 		{s.sessions, mongo.IndexModel{Keys: bson.D{{Key: "subject_id", Value: 1}}}},
 		// parent is the rotated token's id, or "root:"+id for a session's
 		// first token, so it is never empty and rotating twice clashes.
@@ -269,6 +270,14 @@ func (s *MongoStore) InsertUsed(ctx context.Context, challengeID string, at time
 func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {
 	n, err := s.slots.CountDocuments(ctx, bson.M{"key": key})
 	return int(n), mongoErr(err)
+}
+
+func (s *MongoStore) DeleteSlotsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.slots.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": t}})
+	if err != nil {
+		return 0, mongoErr(err)
+	}
+	return res.DeletedCount, nil
 }
 
 // InsertSlot's _id is key and n, so a slot is taken once.

@@ -88,6 +88,8 @@ var sqliteMigrations = []string{
 		at  INTEGER NOT NULL,
 		PRIMARY KEY (key, n)
 	);`,
+	// 3: ended windows are pruned by time.
+	`CREATE INDEX identity_rate_slots_at ON identity_rate_slots (at);`,
 }
 
 // SQLiteStore keeps identity in the embedded database.
@@ -279,6 +281,14 @@ func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
 	var n int
 	err := s.db.Writer().QueryRowContext(ctx, `SELECT count(*) FROM identity_rate_slots WHERE key = ?`, key).Scan(&n)
 	return n, sqlErr(err)
+}
+
+func (s *SQLiteStore) DeleteSlotsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := s.db.Writer().ExecContext(ctx, `DELETE FROM identity_rate_slots WHERE at < ?`, nanos(t))
+	if err != nil {
+		return 0, sqlErr(err)
+	}
+	return res.RowsAffected()
 }
 
 func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {

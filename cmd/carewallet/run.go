@@ -175,6 +175,7 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 		}
 	})
 	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
+	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {
@@ -195,6 +196,22 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 	<-errc
 	logger.Info("stopped")
 	return nil
+}
+
+// pruneLoop drops the sign-in limits' ended windows every hour.
+func pruneLoop(ctx context.Context, ids *identity.Service, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := ids.PruneLimits(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune sign-in limits", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func burnLoop(ctx context.Context, w *wallet.Service, logger *slog.Logger) {
