@@ -153,12 +153,17 @@ func (s *Service) refuse(err error) error {
 }
 
 // ClientKey is the key a client address is limited by: an IPv4 address,
-// or an IPv6 address's /64 (one subscriber's block); anything unparsable
-// shares one key.
+// or an IPv6 address's /64 (one subscriber's block), with any port
+// dropped; anything unparsable shares one key.
 func ClientKey(addr string) string {
-	ip, err := netip.ParseAddr(strings.TrimSpace(addr))
+	addr = strings.TrimSpace(addr)
+	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		return "unknown"
+		ap, perr := netip.ParseAddrPort(addr) // a proxy may add the port
+		if perr != nil {
+			return "unknown"
+		}
+		ip = ap.Addr()
 	}
 	ip = ip.Unmap()
 	if ip.Is4() {
