@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -291,6 +292,30 @@ func TestDisableStaff(t *testing.T) {
 		}
 		if err := e.svc.DisableStaff(ctx, c.ID, boss.ID, "st_missing"); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("missing: %v", err)
+		}
+	})
+}
+
+// FuzzClientKey: any input gives "unknown", an IPv4 address or an IPv6
+// /64, and the key of a key is itself (a key is never split further).
+func FuzzClientKey(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "::ffff:1.2.3.4", "2001:db8::1", "[::1]:80", "", "1.2.3.4, 5.6.7.8", "fe80::1%eth0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := identity.ClientKey(s)
+		if k == "unknown" {
+			return
+		}
+		if p, err := netip.ParsePrefix(k); err == nil {
+			if p.Bits() != 64 || !p.Addr().Is6() || p.Masked() != p {
+				t.Fatalf("ClientKey(%q) = %q", s, k)
+			}
+			return
+		}
+		a, err := netip.ParseAddr(k)
+		if err != nil || !a.Is4() || identity.ClientKey(k) != k {
+			t.Fatalf("ClientKey(%q) = %q", s, k)
 		}
 	})
 }
