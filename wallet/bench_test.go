@@ -262,3 +262,45 @@ func BenchmarkBurn(b *testing.B) {
 		checkLedger(b, st, id)
 	}
 }
+
+// BenchmarkLongHistory compares a card with 300 cashback receipts behind
+// it with a new card, in one run: reads of GET /v1/cards/{id} and new
+// receipts. A loyal patient's card should cost what a new one does, so
+// quote the ratios (history / new).
+func BenchmarkLongHistory(b *testing.B) {
+	for _, history := range []int{0, 300} {
+		b.Run(fmt.Sprintf("read/receipts=%d", history), func(b *testing.B) {
+			e, cards := longCards(b, history)
+			runParallel(b, "reads/s", func(i int64) error {
+				i %= int64(len(cards))
+				_, err := e.svc.Card(context.Background(), fmt.Sprintf("pt_%d", i), cards[i])
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("receipt/receipts=%d", history), func(b *testing.B) {
+			e, cards := longCards(b, history)
+			runParallel(b, "receipts/s", func(i int64) error {
+				_, err := e.svc.RecordReceipt(context.Background(), ReceiptRequest{ClinicID: "cl_1", StaffID: "st_a",
+					CardID: cards[i%int64(len(cards))], ReceiptID: fmt.Sprintf("N%d", i),
+					Lines: []Line{{Service: "CONS-01", Amount: 100000}}})
+				return err
+			})
+		})
+	}
+}
+
+// longCards joins 4 cards and gives each history receipts, one a day (the
+// clock moves a day per receipt, as a patient's visits do), then returns
+// the clock to the day after the last one.
+func longCards(b *testing.B, history int) (*env, []string) {
+	b.Helper()
+	e, cards := benchEnv(b, 4)
+	for d := range history {
+		for i, c := range cards {
+			must[*ReceiptResult](b)(e.svc.RecordReceipt(context.Background(), ReceiptRequest{ClinicID: "cl_1", CardID: c,
+				ReceiptID: fmt.Sprintf("H%d-%d", i, d), Lines: []Line{{Service: "CONS-01", Amount: 100000}}}))
+		}
+		e.clock.Advance(24 * time.Hour)
+	}
+	return e, cards
+}

@@ -75,7 +75,7 @@ func (s *Service) burnLots(ctx context.Context, now time.Time, rep *BurnReport) 
 		if fresh == 0 {
 			return nil
 		}
-		res, err := s.store.CommitMany(ctx, cs)
+		res, err := commitAll(ctx, s.store, cs)
 		if err != nil {
 			return fmt.Errorf("wallet: burn: %w", err)
 		}

@@ -54,6 +54,15 @@ func (h Holder) key() string {
 	return "p:" + h.PatientID
 }
 
+// birthMD is the holder's birthday as "MM-DD" ("" if unknown), which the
+// stores index for the birthday job.
+func (h Holder) birthMD() string {
+	if t, ok := parseDate(h.BirthDate); ok {
+		return t.Format("01-02")
+	}
+	return ""
+}
+
 // Dependant is a person in someone's care (a child) without an account of
 // their own. A dependant may have several guardians.
 type Dependant struct {

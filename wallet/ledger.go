@@ -1,7 +1,10 @@
 package wallet
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -99,4 +102,176 @@ type HistoryPage struct {
 type Line struct {
 	Service string `json:"service"`
 	Amount  int64  `json:"amount"`
+}
+
+// Commit describes one ledger append. Build computes the new entry from
+// the card's state after its latest entry (and, if ReceiptID is set, the
+// card's earlier entries of that receipt, consistent with that state). It
+// must be pure: the protocol calls it again after losing a race.
+// Build returning (nil, nil) means nothing to post (no entry).
+type Commit struct {
+	CardID      string
+	Key         string
+	Fingerprint string
+	ReceiptID   string
+	Build       func(st *State, receipt []Entry) (*Entry, error)
+}
+
+// CommitResult is one result of commitAll.
+type CommitResult struct {
+	Entry *Entry
+	Err   error
+}
+
+// LedgerTx is what the commit protocol needs from a store: the store
+// primitives it is written on, inside one transaction where the database
+// has them. Adapters only translate these to their database.
+type LedgerTx interface {
+	// EntryByKey returns the entry with the card's idempotency key.
+	EntryByKey(ctx context.Context, cardID, key string) (*Entry, error)
+	// State is the card's state after its latest entry (zero if none).
+	State(ctx context.Context, cardID string) (*State, error)
+	// ReceiptEntries lists the card's entries of one receipt with seq <=
+	// throughSeq, in seq order.
+	ReceiptEntries(ctx context.Context, cardID, receiptID string, throughSeq int64) ([]Entry, error)
+	// InsertEntry inserts e at (e.CardID, e.Seq); next is the card's state
+	// after it. It returns an error wrapping errDuplicate when the seq or
+	// the key is taken.
+	InsertEntry(ctx context.Context, e *Entry, next *State) error
+	// CacheLots brings the lot cache up to date with a committed entry
+	// (next is the state after it).
+	CacheLots(ctx context.Context, e *Entry, next *State) error
+}
+
+// commitAll is the ledger's one write path (ARCHITECTURE §2). For each
+// commit, inside one Atomically call:
+//
+//  1. an entry with (CardID, Key) exists: it is returned, marked Replayed
+//     (ErrIdempotencyConflict if its Fingerprint differs);
+//  2. otherwise Build runs on the card's state and the receipt's entries,
+//     checkEntry vets the result, and the entry is inserted at seq+1: the
+//     insert is the commit;
+//  3. a duplicate seq (or key) means another writer committed first:
+//     re-read and go back to 1;
+//  4. the lot cache follows the committed entry.
+//
+// A rule's refusal is reported in that commit's result without undoing the
+// others; any other error aborts the whole batch.
+func commitAll(ctx context.Context, l Ledger, cs []Commit) ([]CommitResult, error) {
+	out := make([]CommitResult, len(cs))
+	err := l.Atomically(ctx, func(tx LedgerTx) error {
+		// A card's state after a commit is apply() of the entry: later
+		// commits of the same card in the batch reuse it (the burn job's
+		// batches hold several lots a card); a lost race drops it.
+		states := map[string]*State{}
+		for i, c := range cs {
+			e, err := commitOne(ctx, tx, c, states)
+			if err != nil && !isDomainErr(err) {
+				return err
+			}
+			out[i] = CommitResult{Entry: e, Err: err}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func commitOne(ctx context.Context, tx LedgerTx, c Commit, states map[string]*State) (*Entry, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		old, err := tx.EntryByKey(ctx, c.CardID, c.Key)
+		if err == nil {
+			return replay(old, c)
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		st := states[c.CardID]
+		if st == nil {
+			if st, err = tx.State(ctx, c.CardID); err != nil {
+				return nil, err
+			}
+		}
+		var prior []Entry
+		if c.ReceiptID != "" {
+			if prior, err = tx.ReceiptEntries(ctx, c.CardID, c.ReceiptID, st.Seq); err != nil {
+				return nil, err
+			}
+		}
+		e, err := c.Build(st, prior)
+		if err != nil || e == nil {
+			return nil, err
+		}
+		if err := checkEntry(st, e, c); err != nil {
+			return nil, err
+		}
+		next := apply(st, e)
+		err = tx.InsertEntry(ctx, e, next)
+		if errors.Is(err, errDuplicate) {
+			delete(states, c.CardID)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.CacheLots(ctx, e, next); err != nil {
+			return nil, err
+		}
+		states[c.CardID] = next
+		return e, nil
+	}
+}
+
+// isDomainErr tells a rule's refusal (reported per commit) from a storage
+// failure (which aborts the batch).
+func isDomainErr(err error) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) || errors.Is(err, ErrInsufficientPoints) || errors.Is(err, ErrIdempotencyConflict) ||
+		errors.Is(err, ErrLimitExceeded) || errors.Is(err, ErrInvalid)
+}
+
+// replay answers a commit whose key is already in the ledger.
+func replay(old *Entry, c Commit) (*Entry, error) {
+	if old.Fingerprint != c.Fingerprint {
+		return nil, ErrIdempotencyConflict
+	}
+	old.Replayed = true
+	return old, nil
+}
+
+// checkEntry is the last line of defence of the ledger's arithmetic: the
+// entry follows the head, its deltas sum to its amount, no lot goes below
+// zero and the balance stays non-negative.
+func checkEntry(st *State, e *Entry, c Commit) error {
+	if e.CardID != c.CardID || e.Key != c.Key || e.Fingerprint != c.Fingerprint || e.Seq != st.Seq+1 {
+		return fmt.Errorf("wallet: malformed entry for %s/%s", c.CardID, c.Key)
+	}
+	if e.BalanceAfter != st.Balance+e.Amount || e.BalanceAfter < 0 {
+		return fmt.Errorf("wallet: entry %s/%d breaks the balance (%d + %d)", e.CardID, e.Seq, st.Balance, e.Amount)
+	}
+	var sum int64
+	rem := map[string]int64{}
+	for _, l := range st.Lots {
+		rem[l.ID] = l.Remaining
+	}
+	if e.NewLot != nil {
+		rem[e.NewLot.ID] = 0
+	}
+	for _, d := range e.Lots {
+		sum += d.Delta
+		r, ok := rem[d.LotID]
+		if !ok || r+d.Delta < 0 {
+			return fmt.Errorf("wallet: entry %s/%d overdraws lot %s", e.CardID, e.Seq, d.LotID)
+		}
+		rem[d.LotID] = r + d.Delta
+	}
+	if sum != e.Amount {
+		return fmt.Errorf("wallet: entry %s/%d lot deltas %d != amount %d", e.CardID, e.Seq, sum, e.Amount)
+	}
+	return nil
 }

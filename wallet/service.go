@@ -115,11 +115,11 @@ func (s *Service) PutProgram(ctx context.Context, clinicID, staffID string, p Pr
 func (s *Service) commit(ctx context.Context, c Commit) (*Entry, error) {
 	unlock := s.cardLocks.lock(c.CardID)
 	defer unlock()
-	e, err := s.store.Commit(ctx, c)
+	res, err := commitAll(ctx, s.store, []Commit{c})
 	if err != nil {
 		return nil, err
 	}
-	return e, nil
+	return res[0].Entry, res[0].Err
 }
 
 // stampEntry fills the fields every entry built for card has.

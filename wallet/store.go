@@ -5,20 +5,36 @@ import (
 	"time"
 )
 
-// Store is the wallet's persistence. Both adapters (SQLite, MongoDB) keep
-// the same unique keys, which are what make concurrent writers safe without
-// multi-document transactions; the conformance suite runs on both.
+// Store is the wallet's persistence, composed of one small interface per
+// concept so each adapter splits the same way. Both adapters (SQLite,
+// MongoDB) keep the same unique keys, which are what make concurrent
+// writers safe without multi-document transactions; the conformance suite
+// runs on both.
 //
 // Insert methods return an error wrapping errDuplicate when the unique key
 // is taken. Lookups return ErrNotFound.
 type Store interface {
-	// Programs: unique (clinic, version).
+	ProgramStore
+	CardStore
+	CodeStore
+	SpendStore
+	Ledger
+	LotStore
+	ReportStore
+}
+
+// ProgramStore keeps programs: unique (clinic, version).
+type ProgramStore interface {
 	InsertProgram(ctx context.Context, p *Program) error
 	LatestProgram(ctx context.Context, clinicID string) (*Program, error)
 	// LatestProgramVersion is the newest version number (0: none), a
 	// cheap read that tells whether a cached program is still current.
 	LatestProgramVersion(ctx context.Context, clinicID string) (int64, error)
+}
 
+// CardStore keeps cards, dependants, guardianships and rotating card
+// codes.
+type CardStore interface {
 	// Dependants and guardians: unique (guardian, person_key) and
 	// (dependant, guardian).
 	InsertDependant(ctx context.Context, d *Dependant) error
@@ -42,40 +58,52 @@ type Store interface {
 	// the month-days ("MM-DD"), ordered by id, after afterID.
 	CardsByBirthday(ctx context.Context, monthDays []string, afterID string, limit int) ([]Card, error)
 
-	// Challenges (one-time codes) and their attempt slots: unique
-	// (challenge, n); a slot is taken before the code is checked.
+	// Rotating card codes: unique code.
+	InsertCardCode(ctx context.Context, c *cardCodeRec) error
+	CardCode(ctx context.Context, code string) (*cardCodeRec, error)
+	PurgeCardCodes(ctx context.Context, before time.Time) error
+}
+
+// CodeStore keeps challenges (one-time codes) and their attempt slots:
+// unique (challenge, n); a slot is taken before the code is checked.
+type CodeStore interface {
 	InsertChallenge(ctx context.Context, c *Challenge) error
 	Challenge(ctx context.Context, id string) (*Challenge, error)
 	InsertAttempt(ctx context.Context, challengeID string, n int) error
 	Attempts(ctx context.Context, challengeID string) (int, error)
+}
 
-	// Spends: unique (clinic, receipt_id, slot).
+// SpendStore keeps spends (unique (clinic, receipt_id, slot)) and
+// receipts (unique (clinic, receipt_id)).
+type SpendStore interface {
 	InsertSpend(ctx context.Context, sp *Spend) error
 	Spend(ctx context.Context, id string) (*Spend, error)
 	SpendsByReceipt(ctx context.Context, clinicID, receiptID string) ([]Spend, error)
-
-	// Receipts: unique (clinic, receipt_id).
 	InsertReceipt(ctx context.Context, r *Receipt) error
 	Receipt(ctx context.Context, clinicID, receiptID string) (*Receipt, error)
+}
 
-	// Commit appends one ledger entry to a card (see Commit).
-	Commit(ctx context.Context, c Commit) (*Entry, error)
-	// CommitMany runs several commits; the SQLite adapter runs them in one
-	// transaction (the burn job's batches). Each result is an entry or an
-	// error; the returned error is for the store as a whole.
-	CommitMany(ctx context.Context, cs []Commit) ([]CommitResult, error)
+// Ledger keeps the cards' entries: unique (card, seq) and (card, key).
+// Entries are appended only through commitAll, on the primitives of
+// LedgerTx.
+type Ledger interface {
+	// Atomically runs fn on a LedgerTx whose writes commit together where
+	// the database has transactions (SQLite: one write transaction, so an
+	// entry and its lot cache never disagree); elsewhere (MongoDB) fn runs
+	// on the store itself and the unique keys alone keep the ledger right.
+	Atomically(ctx context.Context, fn func(LedgerTx) error) error
 	// EntryByKey returns the entry with the card's idempotency key.
 	EntryByKey(ctx context.Context, cardID, key string) (*Entry, error)
 	// State is the card's state after its latest entry (zero if none).
 	State(ctx context.Context, cardID string) (*State, error)
-	// Entries lists a card's entries with seq > afterSeq (ascending), or
-	// the newest first when desc.
+	// Entries lists a card's entries with seq > afterSeq, ascending.
 	Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error)
-	// ReceiptEntries lists the card's entries of one receipt.
-	ReceiptEntries(ctx context.Context, cardID, receiptID string) ([]Entry, error)
+}
 
-	// Lots, for the burn job: open lots with BurnsAt <= before, soonest
-	// first; lots to warn about (WarnAt <= now < BurnsAt, not yet warned).
+// LotStore is the lot cache the burn job reads: open lots with BurnsAt <=
+// before, soonest first; lots to warn about (WarnAt <= now < BurnsAt, not
+// yet warned).
+type LotStore interface {
 	DueLots(ctx context.Context, before time.Time, limit int) ([]Lot, error)
 	// WarnLots lists open lots whose warning is due and not sent, ordered
 	// by card and burn time, so one card's lots come together.
@@ -89,41 +117,14 @@ type Store interface {
 	// olderThan whose lot cache write never happened, and reports how many
 	// cards it repaired (at most limit entries per call).
 	RepairLots(ctx context.Context, olderThan time.Time, limit int) (int, error)
+}
 
-	// Rotating card codes: unique code.
-	InsertCardCode(ctx context.Context, c *cardCodeRec) error
-	CardCode(ctx context.Context, code string) (*cardCodeRec, error)
-	PurgeCardCodes(ctx context.Context, before time.Time) error
-
-	// Reports.
+// ReportStore answers the managers' reports.
+type ReportStore interface {
 	Journal(ctx context.Context, f JournalFilter, patientCards []string, after journalCursor, limit int) ([]Entry, error)
 	CardsIssued(ctx context.Context, clinicID string, from, to time.Time, after cardCursor, limit int) ([]Card, error)
 	CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error)
 	SumByKind(ctx context.Context, clinicID string, from, to time.Time) (map[string]int64, error)
-}
-
-// Commit describes one ledger append. Build computes the new entry from
-// the card's state after its latest entry (and, if ReceiptID is set, the
-// card's earlier entries of that receipt, consistent with that state). It
-// must be pure: the Mongo adapter calls it again after losing a race.
-// Build returning (nil, nil) means nothing to post (Commit returns nil).
-//
-// Protocol: if an entry with (CardID, Key) exists, it is returned (with
-// ErrIdempotencyConflict if its Fingerprint differs). Otherwise the entry
-// is inserted at seq = state.Seq+1; a duplicate seq means another writer
-// committed first: re-read and retry.
-type Commit struct {
-	CardID      string
-	Key         string
-	Fingerprint string
-	ReceiptID   string
-	Build       func(st *State, receipt []Entry) (*Entry, error)
-}
-
-// CommitResult is one result of CommitMany.
-type CommitResult struct {
-	Entry *Entry
-	Err   error
 }
 
 // Challenge is a one-time code: stored hashed, bound to its purpose,
@@ -187,4 +188,20 @@ type journalCursor struct {
 type cardCursor struct {
 	Created time.Time
 	ID      string
+}
+
+// ns and fromNS are the one timestamp encoding both adapters store:
+// Unix nanoseconds, 0 for the zero time.
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNS(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }

@@ -234,7 +234,7 @@ func (d cardDoc) card() Card {
 func (s *MongoStore) InsertCard(ctx context.Context, c *Card) error {
 	return s.insert(ctx, s.cards, cardDoc{ID: c.ID, ClinicID: c.ClinicID, PatientID: c.PatientID, HolderKey: c.Holder.key(),
 		DependantID: c.Holder.DependantID, Slot: c.Slot, Status: c.Status, IssuedBy: c.IssuedBy, Created: ns(c.Created),
-		BirthMD: birthMD(c.Holder), ChallengeID: c.ChallengeID, Holder: string(mustJSON(c.Holder))})
+		BirthMD: c.Holder.birthMD(), ChallengeID: c.ChallengeID, Holder: string(mustJSON(c.Holder))})
 }
 
 func (s *MongoStore) findCards(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) ([]Card, error) {
@@ -429,8 +429,9 @@ func (s *MongoStore) Entries(ctx context.Context, cardID string, afterSeq int64,
 		options.Find().SetSort(bySeq).SetLimit(int64(limit)))
 }
 
-func (s *MongoStore) ReceiptEntries(ctx context.Context, cardID, receiptID string) ([]Entry, error) {
-	return s.findEntries(ctx, bson.M{"card_id": cardID, "receipt_id": receiptID}, options.Find().SetSort(bySeq))
+func (s *MongoStore) ReceiptEntries(ctx context.Context, cardID, receiptID string, throughSeq int64) ([]Entry, error) {
+	return s.findEntries(ctx, bson.M{"card_id": cardID, "receipt_id": receiptID, "seq": bson.M{"$lte": throughSeq}},
+		options.Find().SetSort(bySeq))
 }
 
 // State is the state stored in the card's head entry.
@@ -446,60 +447,32 @@ func (s *MongoStore) State(ctx context.Context, cardID string) (*State, error) {
 	return d.state()
 }
 
-// Commit is the optimistic protocol: replay by key, else build on the
-// head and insert at seq+1; a duplicate (seq or key) means someone else
-// committed: start over.
-func (s *MongoStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		old, err := s.EntryByKey(ctx, c.CardID, c.Key)
-		if err == nil {
-			return replay(old, c)
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-		st, err := s.State(ctx, c.CardID)
-		if err != nil {
-			return nil, err
-		}
-		var prior []Entry
-		if c.ReceiptID != "" {
-			if prior, err = s.findEntries(ctx, bson.M{"card_id": c.CardID, "receipt_id": c.ReceiptID, "seq": bson.M{"$lte": st.Seq}},
-				options.Find().SetSort(bySeq)); err != nil {
-				return nil, err
-			}
-		}
-		e, err := c.Build(st, prior)
-		if err != nil || e == nil {
-			return nil, err
-		}
-		if err := checkEntry(st, e, c); err != nil {
-			return nil, err
-		}
-		next := apply(st, e)
-		doc := entryDoc{ID: entryID(e.CardID, e.Seq), CardID: e.CardID, Seq: e.Seq, Key: e.Key, Kind: e.Kind, Amount: e.Amount,
-			BalanceAfter: e.BalanceAfter, PaidAfter: e.PaidAfter, ClinicID: e.ClinicID, PatientID: e.PatientID,
-			StaffID: e.StaffID, ReceiptID: e.ReceiptID, Reason: e.Reason, Created: ns(e.Created), Fingerprint: e.Fingerprint,
-			Lots: string(mustJSON(e.Lots)), Details: string(e.Details), State: string(mustJSON(next)), LotsPending: true}
-		err = s.insert(ctx, s.entries, doc)
-		if errors.Is(err, errDuplicate) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		// Committed. The lot cache follows; if this fails (or the process
-		// dies here) the entry stays pending and the burn job's RepairLots
-		// rebuilds the card's lots.
-		if err := s.cacheLots(ctx, e, next); err != nil {
-			return e, nil
-		}
-		_, _ = s.entries.UpdateOne(ctx, bson.M{"_id": doc.ID}, bson.M{"$unset": bson.M{"lots_pending": ""}})
-		return e, nil
+// Atomically runs fn on the store itself: there are no transactions
+// here, and none are needed, since the entry document alone is the commit.
+func (s *MongoStore) Atomically(ctx context.Context, fn func(LedgerTx) error) error {
+	return fn(s)
+}
+
+// InsertEntry inserts the entry with the card's whole state after it, so
+// the entry is the truth; it stays marked lots_pending until CacheLots.
+func (s *MongoStore) InsertEntry(ctx context.Context, e *Entry, next *State) error {
+	return s.insert(ctx, s.entries, entryDoc{ID: entryID(e.CardID, e.Seq), CardID: e.CardID, Seq: e.Seq, Key: e.Key,
+		Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, PaidAfter: e.PaidAfter, ClinicID: e.ClinicID,
+		PatientID: e.PatientID, StaffID: e.StaffID, ReceiptID: e.ReceiptID, Reason: e.Reason, Created: ns(e.Created),
+		Fingerprint: e.Fingerprint, Lots: string(mustJSON(e.Lots)), Details: string(e.Details), State: string(mustJSON(next)),
+		LotsPending: true})
+}
+
+// CacheLots writes the lots an entry touched into the cache and clears
+// the entry's pending mark. The entry is already committed, so a failure
+// here is not the commit's: the entry stays pending and the burn job's
+// RepairLots rebuilds the card's lots from it.
+func (s *MongoStore) CacheLots(ctx context.Context, e *Entry, next *State) error {
+	if err := s.cacheLots(ctx, e, next); err != nil {
+		return nil
 	}
+	_, _ = s.entries.UpdateOne(ctx, bson.M{"_id": entryID(e.CardID, e.Seq)}, bson.M{"$unset": bson.M{"lots_pending": ""}})
+	return nil
 }
 
 type lotDoc struct {
@@ -601,19 +574,6 @@ func (s *MongoStore) SyncLots(ctx context.Context, cardID string) error {
 		}
 	}
 	return nil
-}
-
-// CommitMany runs the commits one by one (no transactions here).
-func (s *MongoStore) CommitMany(ctx context.Context, cs []Commit) ([]CommitResult, error) {
-	out := make([]CommitResult, len(cs))
-	for i, c := range cs {
-		e, err := s.Commit(ctx, c)
-		if err != nil && !isDomainErr(err) {
-			return nil, err
-		}
-		out[i] = CommitResult{Entry: e, Err: err}
-	}
-	return out, nil
 }
 
 func (s *MongoStore) findLots(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) ([]Lot, error) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -75,7 +74,7 @@ const (
 	qEntryByKey     = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND key = ?`
 	qHead           = `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`
 	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
-	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? ORDER BY seq`
+	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? AND seq <= ? ORDER BY seq`
 	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ? WHERE id = ?`
 	qInsertLot      = `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -87,20 +86,6 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 		return nil, err
 	}
 	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }
 
 func sqlErr(err error) error {
@@ -192,18 +177,11 @@ func (s *SQLiteStore) GuardiansOf(ctx context.Context, dependantID string) ([]Gu
 	return s.guardianships(ctx, `SELECT guardian_id, dependant_id, person_key, created FROM wallet_guardians WHERE dependant_id = ?`, dependantID)
 }
 
-func birthMD(h Holder) string {
-	if t, ok := parseDate(h.BirthDate); ok {
-		return t.Format("01-02")
-	}
-	return ""
-}
-
 func (s *SQLiteStore) InsertCard(ctx context.Context, c *Card) error {
 	return s.exec(ctx, `INSERT INTO wallet_cards (id, clinic_id, patient_id, holder_key, dependant_id, slot, status,
 		issued_by, created, birth_md, challenge_id, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.ClinicID, c.PatientID, c.Holder.key(), c.Holder.DependantID, c.Slot, c.Status, c.IssuedBy,
-		ns(c.Created), birthMD(c.Holder), c.ChallengeID, string(mustJSON(c.Holder)))
+		ns(c.Created), c.Holder.birthMD(), c.ChallengeID, string(mustJSON(c.Holder)))
 }
 
 const cardCols = `id, clinic_id, patient_id, slot, status, issued_by, created, challenge_id, holder`
@@ -395,27 +373,44 @@ func entries(ctx context.Context, db storage.Querier, q string, args ...any) ([]
 	return out, rows.Err()
 }
 
+// sqliteLedger is the commit protocol's primitives on one querier: a
+// write transaction inside Atomically, the read pool for plain reads.
+type sqliteLedger struct{ q storage.Querier }
+
+// Atomically runs fn in one write transaction: the entry and the lot rows
+// it changes are written together.
+func (s *SQLiteStore) Atomically(ctx context.Context, fn func(LedgerTx) error) error {
+	return s.db.Tx(ctx, func(tx storage.Querier) error { return fn(sqliteLedger{tx}) })
+}
+
 func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
-	return scanEntry(s.r.QueryRowContext(ctx, qEntryByKey, cardID, key))
+	return sqliteLedger{s.r}.EntryByKey(ctx, cardID, key)
+}
+
+func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
+	return sqliteLedger{s.r}.State(ctx, cardID)
 }
 
 func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
 	return entries(ctx, s.r, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND seq > ? ORDER BY seq LIMIT ?`, cardID, afterSeq, limit)
 }
 
-func (s *SQLiteStore) ReceiptEntries(ctx context.Context, cardID, receiptID string) ([]Entry, error) {
-	return entries(ctx, s.r, qReceiptEntries, cardID, receiptID)
+func (l sqliteLedger) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
+	return scanEntry(l.q.QueryRowContext(ctx, qEntryByKey, cardID, key))
 }
 
-// state reads the head entry and the open lot rows.
-func state(ctx context.Context, db storage.Querier, cardID string) (*State, error) {
+func (l sqliteLedger) ReceiptEntries(ctx context.Context, cardID, receiptID string, throughSeq int64) ([]Entry, error) {
+	return entries(ctx, l.q, qReceiptEntries, cardID, receiptID, throughSeq)
+}
+
+// State reads the head entry and the open lot rows.
+func (l sqliteLedger) State(ctx context.Context, cardID string) (*State, error) {
 	st := &State{}
-	err := db.QueryRowContext(ctx, qHead, cardID).
-		Scan(&st.Seq, &st.Balance, &st.Paid)
+	err := l.q.QueryRowContext(ctx, qHead, cardID).Scan(&st.Seq, &st.Balance, &st.Paid)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, qOpenLots, cardID)
+	rows, err := l.q.QueryContext(ctx, qOpenLots, cardID)
 	if err != nil {
 		return nil, err
 	}
@@ -433,137 +428,29 @@ func state(ctx context.Context, db storage.Querier, cardID string) (*State, erro
 	return st, rows.Err()
 }
 
-func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
-	return state(ctx, s.r, cardID)
-}
-
-func (s *SQLiteStore) Commit(ctx context.Context, c Commit) (*Entry, error) {
-	res, err := s.CommitMany(ctx, []Commit{c})
-	if err != nil {
-		return nil, err
-	}
-	return res[0].Entry, res[0].Err
-}
-
-// CommitMany runs the commits in one write transaction; a commit whose
-// Build fails is skipped (its error reported) without undoing the others.
-func (s *SQLiteStore) CommitMany(ctx context.Context, cs []Commit) ([]CommitResult, error) {
-	out := make([]CommitResult, len(cs))
-	err := s.db.Tx(ctx, func(tx storage.Querier) error {
-		// Within the transaction a card's state after a commit is apply()
-		// of the entry: later commits of the same card in the batch reuse it
-		// instead of re-reading (the burn job's batches hold ~10 lots a card).
-		states := map[string]*State{}
-		for i, c := range cs {
-			e, err := commitTx(ctx, tx, c, states)
-			if err != nil && !isDomainErr(err) {
-				return err
-			}
-			out[i] = CommitResult{Entry: e, Err: err}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// isDomainErr tells a rule's refusal (reported per commit) from a storage
-// failure (which aborts the transaction).
-func isDomainErr(err error) bool {
-	var ve *ValidationError
-	return errors.As(err, &ve) || errors.Is(err, ErrInsufficientPoints) || errors.Is(err, ErrIdempotencyConflict) ||
-		errors.Is(err, ErrLimitExceeded) || errors.Is(err, ErrInvalid)
-}
-
-func commitTx(ctx context.Context, tx storage.Querier, c Commit, states map[string]*State) (*Entry, error) {
-	old, err := scanEntry(tx.QueryRowContext(ctx, qEntryByKey, c.CardID, c.Key))
-	if err == nil {
-		return replay(old, c)
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	st := states[c.CardID]
-	if st == nil {
-		if st, err = state(ctx, tx, c.CardID); err != nil {
-			return nil, err
-		}
-	}
-	var prior []Entry
-	if c.ReceiptID != "" {
-		if prior, err = entries(ctx, tx, qReceiptEntries,
-			c.CardID, c.ReceiptID); err != nil {
-			return nil, err
-		}
-	}
-	e, err := c.Build(st, prior)
-	if err != nil || e == nil {
-		return nil, err
-	}
-	if err := checkEntry(st, e, c); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, qInsertEntry,
+// InsertEntry inserts the entry row; the state after it lives in the lot
+// rows (CacheLots, same transaction) and the entry's own columns.
+func (l sqliteLedger) InsertEntry(ctx context.Context, e *Entry, _ *State) error {
+	_, err := l.q.ExecContext(ctx, qInsertEntry,
 		e.CardID, e.Seq, e.Key, e.Kind, e.Amount, e.BalanceAfter, e.PaidAfter, e.ClinicID, e.PatientID, e.StaffID,
-		e.ReceiptID, e.Reason, ns(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details)); err != nil {
-		return nil, sqlErr(err)
-	}
+		e.ReceiptID, e.Reason, ns(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details))
+	return sqlErr(err)
+}
+
+// CacheLots inserts the entry's new lot and applies its other deltas.
+func (l sqliteLedger) CacheLots(ctx context.Context, e *Entry, _ *State) error {
 	for _, d := range e.Lots {
 		if e.NewLot != nil && d.LotID == e.NewLot.ID {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, qLotDelta, d.Delta, d.LotID); err != nil {
-			return nil, err
+		if _, err := l.q.ExecContext(ctx, qLotDelta, d.Delta, d.LotID); err != nil {
+			return err
 		}
 	}
-	if l := e.NewLot; l != nil {
-		if _, err := tx.ExecContext(ctx, qInsertLot, l.ID, e.CardID, e.ClinicID, l.Kind, l.Points, l.Points, ns(l.BurnsAt), ns(l.WarnAt), e.Seq); err != nil {
-			return nil, sqlErr(err)
+	if n := e.NewLot; n != nil {
+		if _, err := l.q.ExecContext(ctx, qInsertLot, n.ID, e.CardID, e.ClinicID, n.Kind, n.Points, n.Points, ns(n.BurnsAt), ns(n.WarnAt), e.Seq); err != nil {
+			return sqlErr(err)
 		}
-	}
-	states[c.CardID] = apply(st, e)
-	return e, nil
-}
-
-// replay answers a commit whose key is already in the ledger.
-func replay(old *Entry, c Commit) (*Entry, error) {
-	if old.Fingerprint != c.Fingerprint {
-		return nil, ErrIdempotencyConflict
-	}
-	old.Replayed = true
-	return old, nil
-}
-
-// checkEntry is the last line of defence of the ledger's arithmetic: the
-// entry follows the head, its deltas sum to its amount, no lot goes below
-// zero and the balance stays non-negative.
-func checkEntry(st *State, e *Entry, c Commit) error {
-	if e.CardID != c.CardID || e.Key != c.Key || e.Fingerprint != c.Fingerprint || e.Seq != st.Seq+1 {
-		return fmt.Errorf("wallet: malformed entry for %s/%s", c.CardID, c.Key)
-	}
-	if e.BalanceAfter != st.Balance+e.Amount || e.BalanceAfter < 0 {
-		return fmt.Errorf("wallet: entry %s/%d breaks the balance (%d + %d)", e.CardID, e.Seq, st.Balance, e.Amount)
-	}
-	var sum int64
-	rem := map[string]int64{}
-	for _, l := range st.Lots {
-		rem[l.ID] = l.Remaining
-	}
-	if e.NewLot != nil {
-		rem[e.NewLot.ID] = 0
-	}
-	for _, d := range e.Lots {
-		sum += d.Delta
-		r, ok := rem[d.LotID]
-		if !ok || r+d.Delta < 0 {
-			return fmt.Errorf("wallet: entry %s/%d overdraws lot %s", e.CardID, e.Seq, d.LotID)
-		}
-		rem[d.LotID] = r + d.Delta
-	}
-	if sum != e.Amount {
-		return fmt.Errorf("wallet: entry %s/%d lot deltas %d != amount %d", e.CardID, e.Seq, sum, e.Amount)
 	}
 	return nil
 }
