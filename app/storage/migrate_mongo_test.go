@@ -76,7 +76,7 @@ func TestNanosFields(t *testing.T) {
 	if _, err := c.InsertMany(ctx, []any{
 		bson.D{{Key: "_id", Value: 1}, {Key: "at", Value: at}, {Key: "exp", Value: at.Add(time.Hour)}},
 		bson.D{{Key: "_id", Value: 2}, {Key: "at", Value: storage.Nanos(at)}}, // already re-encoded
-		bson.D{{Key: "_id", Value: 3}},                                       // field absent
+		bson.D{{Key: "_id", Value: 3}}, // field absent
 	}); err != nil {
 		t.Fatal(err)
 	}
