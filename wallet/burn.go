@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// BurnReport is what one RunBurn pass did.
+type BurnReport struct {
+	Lots      int   `json:"lots"`   // lots burned
+	Points    int64 `json:"points"` // points burned
+	Warned    int   `json:"warned"`
+	Birthdays int   `json:"birthdays"`
+	Repaired  int   `json:"repaired"` // cards whose lot index was rebuilt (MongoDB, after a crash)
+}
+
 // RunBurn is the burn job, safe to run on any number of instances at once:
 //   - every open lot with burns_at <= now gets one expire entry keyed
 //     expire:{lot} (the unique key makes concurrent runs post it once),

@@ -1,6 +1,34 @@
 package wallet
 
-import "time"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// IssueCardRequest is POST /v1/clinic/cards. The HTTP layer resolves
+// "phone" to PatientID (a card for the patient themself) or
+// "guardian_phone" to GuardianID (a dependant's card, held by that
+// guardian; with several guardians, reception chooses by the phone it
+// enters). Exactly one of PatientID and GuardianID is set.
+type IssueCardRequest struct {
+	ClinicID   string `json:"-"`
+	StaffID    string `json:"-"`
+	PatientID  string `json:"-"`
+	GuardianID string `json:"-"`
+	FirstName  string `json:"first_name"`
+	LastName   string `json:"last_name"`
+	BirthDate  string `json:"birth_date"` // YYYY-MM-DD
+}
+
+// IssueCardResult is the answer of IssueCard and ConfirmCard.
+type IssueCardResult struct {
+	CardID        string     `json:"card_id"`
+	Status        string     `json:"status"`
+	CodeExpiresAt *time.Time `json:"code_expires_at,omitempty"`
+}
 
 // Card statuses. Lapsed is never stored: a pending card is lapsed once its
 // confirmation code expired or used all its attempts.
@@ -63,71 +91,225 @@ func (h Holder) birthMD() string {
 	return ""
 }
 
-// Dependant is a person in someone's care (a child) without an account of
-// their own. A dependant may have several guardians.
-type Dependant struct {
-	ID        string    `json:"dependant_id"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	BirthDate string    `json:"birth_date"`
-	Created   time.Time `json:"created_at"`
+func validName(field, v string, required bool) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		if required {
+			return invalid(field, "required")
+		}
+		return nil
+	}
+	if len(v) > 100 || strings.ContainsAny(v, "\x00\r\n\t") {
+		return invalid(field, "must be at most 100 characters on one line")
+	}
+	return nil
 }
 
-// Guardianship links a guardian (patient account) to a dependant. Unique
-// (guardian, person_key) so concurrent issuances for the same child under
-// the same guardian find one dependant, and unique (dependant, guardian).
-type Guardianship struct {
-	GuardianID  string    `json:"guardian_id"`
-	DependantID string    `json:"dependant_id"`
-	PersonKey   string    `json:"-"` // normalized name + birth date
-	Created     time.Time `json:"created_at"`
+func (s *Service) validBirth(field, v string, required bool) error {
+	if v == "" {
+		if required {
+			return invalid(field, "required")
+		}
+		return nil
+	}
+	t, ok := parseDate(v)
+	if !ok {
+		return invalid(field, "must be a date YYYY-MM-DD")
+	}
+	if t.After(s.clock()) || t.Year() < 1900 {
+		return invalid(field, "out of range")
+	}
+	return nil
 }
 
-// CardView is GET /v1/cards/{id}.
-type CardView struct {
-	Card
-	// Balance is the ledger balance (= sum of entries = sum of lot
-	// remainders); Available excludes lots past their burn instant that the
-	// burn job has not yet burned.
-	Balance   int64      `json:"balance"`
-	Available int64      `json:"available"`
-	Level     *LevelView `json:"level,omitempty"`
-	Lots      []LotView  `json:"lots"`
-	NextBurn  *BurnView  `json:"next_burn,omitempty"`
+// liveCard returns the holder's active or unlapsed pending card in the
+// clinic (nil if none) and the next free slot.
+func (s *Service) liveCard(ctx context.Context, clinicID string, h Holder) (*Card, int, error) {
+	cards, err := s.store.CardsByHolder(ctx, clinicID, h.key())
+	if err != nil {
+		return nil, 0, fmt.Errorf("wallet: cards of holder: %w", err)
+	}
+	next := 0
+	var live *Card
+	for i := range cards {
+		c := &cards[i]
+		next = max(next, c.Slot+1)
+		lapsed, err := s.pendingLapsed(ctx, c, s.clock())
+		if err != nil {
+			return nil, 0, err
+		}
+		if !lapsed {
+			live = c
+		}
+	}
+	return live, next, nil
 }
 
-// LevelView is the card's level and the progress to the next one.
-type LevelView struct {
-	Name       string `json:"name"`
-	CashbackBP int64  `json:"cashback_bp"`
-	PaidSpend  int64  `json:"paid_spend"`
-	Next       string `json:"next,omitempty"`
-	NextAt     int64  `json:"next_min_spend,omitempty"`
-	ToNext     int64  `json:"to_next,omitempty"`
+// Join creates the patient's active card at a clinic and credits the
+// welcome bonus (POST /v1/me/cards). Joining again returns the same card;
+// a pending card issued by reception is activated (the signed-in patient
+// proves it is theirs).
+func (s *Service) Join(ctx context.Context, patientID, clinicID string) (*CardView, error) {
+	if patientID == "" {
+		return nil, invalid("patient_id", "required")
+	}
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	if _, err := s.location(ctx, clinicID); err != nil {
+		return nil, err
+	}
+	h := Holder{Kind: HolderSelf, PatientID: patientID}
+	for range 10 {
+		live, slot, err := s.liveCard(ctx, clinicID, h)
+		if err != nil {
+			return nil, err
+		}
+		if live != nil {
+			if live.PatientID != patientID {
+				return nil, fmt.Errorf("wallet: join: %w", ErrCardExists)
+			}
+			if err := s.activate(ctx, live); err != nil {
+				return nil, err
+			}
+			return s.view(ctx, live)
+		}
+		id, err := s.newID("cd_")
+		if err != nil {
+			return nil, err
+		}
+		c := &Card{ID: id, ClinicID: clinicID, PatientID: patientID, Holder: h, Status: StatusActive,
+			Created: s.clock(), Slot: slot}
+		err = s.store.InsertCard(ctx, c)
+		if errors.Is(err, errDuplicate) {
+			continue // a concurrent join or issue took the slot: look again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wallet: join: %w", err)
+		}
+		if err := s.activate(ctx, c); err != nil {
+			return nil, err
+		}
+		return s.view(ctx, c)
+	}
+	return nil, fmt.Errorf("wallet: join: %w", ErrConflict)
 }
 
-// LotView is one open lot on a card.
-type LotView struct {
-	LotID     string    `json:"lot_id"`
-	Kind      string    `json:"kind"`
-	Points    int64     `json:"points"`
-	Remaining int64     `json:"remaining"`
-	BurnsAt   time.Time `json:"burns_at"`
+// activate marks the card active and credits the welcome bonus; both are
+// idempotent, so a retry after a crash completes the job.
+func (s *Service) activate(ctx context.Context, c *Card) error {
+	if c.Status != StatusActive {
+		if err := s.store.ActivateCard(ctx, c.ID); err != nil {
+			return fmt.Errorf("wallet: activate card: %w", err)
+		}
+		c.Status = StatusActive
+	}
+	p, err := s.Program(ctx, c.ClinicID)
+	if err != nil {
+		return err
+	}
+	_, err = s.bonus(ctx, c, KindWelcome, "welcome", c.IssuedBy, p.WelcomeBonus,
+		map[string]any{"rule": "welcome_bonus", "program_version": p.Version, "burn_days": p.WelcomeBonus.BurnDays})
+	return err
 }
 
-// BurnView is the next burn: the date (clinic time) and amount.
-type BurnView struct {
-	Date    string    `json:"date"`
-	BurnsAt time.Time `json:"burns_at"`
-	Points  int64     `json:"points"`
+// CheckIssue validates the holder's details of a card to issue: names and
+// birth date, which a dependant's card requires. The HTTP layer calls it
+// before it creates an account for a phone it has not seen, so a bad
+// request creates nothing; IssueCard checks the same.
+func (s *Service) CheckIssue(firstName, lastName, birthDate string, dependant bool) error {
+	if err := validName("first_name", firstName, dependant); err != nil {
+		return err
+	}
+	if err := validName("last_name", lastName, dependant); err != nil {
+		return err
+	}
+	return s.validBirth("birth_date", birthDate, dependant)
 }
 
-// CardSummary is one row of GET /v1/me/cards and of staff lookups.
-type CardSummary struct {
-	Card
-	Balance   int64 `json:"balance"`
-	Available int64 `json:"available"`
-	// Guardian is true when the card is a dependant's card held by (or
-	// readable by) the calling guardian.
-	Guardian bool `json:"guardian"`
+// IssueCard is POST /v1/clinic/cards: a pending card whose confirmation
+// code goes to the patient's app (or the chosen guardian's, for a
+// dependant). Unique (clinic, holder, slot) with a new slot only after the
+// previous card lapsed: one live card per holder and clinic.
+func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCardResult, error) {
+	if req.ClinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	if (req.PatientID == "") == (req.GuardianID == "") {
+		return nil, invalid("phone", "give exactly one of phone and guardian_phone")
+	}
+	dep := req.GuardianID != ""
+	if err := s.CheckIssue(req.FirstName, req.LastName, req.BirthDate, dep); err != nil {
+		return nil, err
+	}
+	if _, err := s.location(ctx, req.ClinicID); err != nil {
+		return nil, err
+	}
+	h := Holder{Kind: HolderSelf, PatientID: req.PatientID, FirstName: strings.TrimSpace(req.FirstName),
+		LastName: strings.TrimSpace(req.LastName), BirthDate: req.BirthDate}
+	app := req.PatientID
+	if dep {
+		d, err := s.dependantOf(ctx, req.GuardianID, h.FirstName, h.LastName, req.BirthDate)
+		if err != nil {
+			return nil, err
+		}
+		h = Holder{Kind: HolderDependant, DependantID: d.ID, FirstName: d.FirstName, LastName: d.LastName, BirthDate: d.BirthDate}
+		app = req.GuardianID
+	}
+	for range 10 {
+		live, slot, err := s.liveCard(ctx, req.ClinicID, h)
+		if err != nil {
+			return nil, err
+		}
+		if live != nil {
+			return nil, fmt.Errorf("wallet: issue card (%s %s): %w", live.ID, live.Status, ErrCardExists)
+		}
+		id, err := s.newID("cd_")
+		if err != nil {
+			return nil, err
+		}
+		now := s.clock()
+		ch, code, err := s.newChallenge(ctx, "card", id, id, 0, now)
+		if err != nil {
+			return nil, err
+		}
+		c := &Card{ID: id, ClinicID: req.ClinicID, PatientID: app, Holder: h, Status: StatusPending,
+			IssuedBy: req.StaffID, Created: now, Slot: slot, ChallengeID: ch.ID}
+		err = s.store.InsertCard(ctx, c)
+		if errors.Is(err, errDuplicate) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wallet: issue card: %w", err)
+		}
+		if err := s.notifier.Notify(ctx, app, Notification{
+			Key: "cardcode:" + id, Type: NoteCardCode,
+			Data:       CardCodeData{Code: code, CardID: id, ClinicID: req.ClinicID, ExpiresAt: ch.ExpiresAt},
+			AlertTitle: "Your clinic card", AlertBody: "Open the app to see the confirmation code",
+		}); err != nil {
+			return nil, fmt.Errorf("wallet: send card code: %w", err)
+		}
+		exp := ch.ExpiresAt
+		return &IssueCardResult{CardID: id, Status: StatusPending, CodeExpiresAt: &exp}, nil
+	}
+	return nil, fmt.Errorf("wallet: issue card: %w", ErrConflict)
+}
+
+// ConfirmCard is POST /v1/clinic/cards/{id}/confirm: the code from the
+// patient's app activates the pending card and credits the welcome bonus.
+func (s *Service) ConfirmCard(ctx context.Context, clinicID, cardID, code string) (*IssueCardResult, error) {
+	c, err := s.staffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == StatusActive {
+		return nil, fmt.Errorf("wallet: confirm card: %w", ErrCodeUsed)
+	}
+	if err := s.verify(ctx, c.ChallengeID, "card", c.ID, strings.TrimSpace(code)); err != nil {
+		return nil, fmt.Errorf("wallet: confirm card: %w", err)
+	}
+	if err := s.activate(ctx, c); err != nil {
+		return nil, err
+	}
+	return &IssueCardResult{CardID: c.ID, Status: StatusActive}, nil
 }

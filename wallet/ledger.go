@@ -90,20 +90,6 @@ type State struct {
 	Lots []Lot `json:"lots"`
 }
 
-// HistoryPage is GET /v1/cards/{id}/history.
-type HistoryPage struct {
-	Entries []Entry `json:"entries"`
-	// Next is the opaque cursor of the following page ("" at the end).
-	Next string `json:"next,omitempty"`
-}
-
-// Line is a receipt line: a clinic service code and its amount in minor
-// units.
-type Line struct {
-	Service string `json:"service"`
-	Amount  int64  `json:"amount"`
-}
-
 // Commit describes one ledger append. Build computes the new entry from
 // the card's state after its latest entry (and, if ReceiptID is set, the
 // card's earlier entries of that receipt, consistent with that state). It
@@ -274,4 +260,34 @@ func checkEntry(st *State, e *Entry, c Commit) error {
 		return fmt.Errorf("wallet: entry %s/%d lot deltas %d != amount %d", e.CardID, e.Seq, sum, e.Amount)
 	}
 	return nil
+}
+
+// commit appends a ledger entry, serialized per card within this instance
+// (the unique (card, seq) key is what serializes across instances).
+func (s *Service) commit(ctx context.Context, c Commit) (*Entry, error) {
+	unlock := s.cardLocks.lock(c.CardID)
+	defer unlock()
+	res, err := commitAll(ctx, s.store, []Commit{c})
+	if err != nil {
+		return nil, err
+	}
+	return res[0].Entry, res[0].Err
+}
+
+// stampEntry fills the fields every entry built for card has.
+func stampEntry(e *Entry, st *State, card *Card, now time.Time) *Entry {
+	e.CardID, e.Seq, e.ClinicID, e.PatientID, e.Created = card.ID, st.Seq+1, card.ClinicID, card.PatientID, now
+	e.BalanceAfter = st.Balance + e.Amount
+	if e.PaidAfter == 0 {
+		e.PaidAfter = st.Paid
+	}
+	return e
+}
+
+// credit builds a credit entry creating one lot.
+func (s *Service) credit(card *Card, st *State, kind string, points int64, burnsAt, warnAt time.Time, now time.Time, lotID string) *Entry {
+	lot := &Lot{ID: lotID, CardID: card.ID, ClinicID: card.ClinicID, Kind: kind, Points: points, Remaining: points,
+		BurnsAt: burnsAt, WarnAt: warnAt, Seq: st.Seq + 1}
+	e := &Entry{Kind: kind, Amount: points, Lots: []LotDelta{{LotID: lotID, Delta: points}}, NewLot: lot}
+	return stampEntry(e, st, card, now)
 }

@@ -115,3 +115,16 @@ func (s *Service) verify(ctx context.Context, chID, purpose, subjectID, code str
 	}
 	return nil
 }
+
+// Challenge is a one-time code: stored hashed, bound to its purpose,
+// subject (spend or card), card and amount, valid until ExpiresAt.
+type Challenge struct {
+	ID        string
+	Purpose   string // "spend" or "card"
+	SubjectID string
+	CardID    string
+	Points    int64
+	Hash      string
+	ExpiresAt time.Time
+	Created   time.Time
+}

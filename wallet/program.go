@@ -1,6 +1,8 @@
 package wallet
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -212,4 +214,62 @@ func (p *Program) override(service string) *ServiceOverride {
 		}
 	}
 	return nil
+}
+
+// Program returns the clinic's current program (GET /v1/clinic/program);
+// a clinic that never saved one gets DefaultProgram (version 0).
+func (s *Service) Program(ctx context.Context, clinicID string) (*Program, error) {
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	// Programs are immutable per version: a decoded one is reused while
+	// the store's latest version is unchanged, so every operation still
+	// sees a change made on any instance, without decoding it each time.
+	v, err := s.store.LatestProgramVersion(ctx, clinicID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: program of %s: %w", clinicID, err)
+	}
+	if v == 0 {
+		return DefaultProgram(clinicID), nil
+	}
+	if c, ok := s.programs.Load(clinicID); ok && c.(*Program).Version == v {
+		cp := *c.(*Program)
+		return &cp, nil
+	}
+	p, err := s.store.LatestProgram(ctx, clinicID)
+	if errors.Is(err, ErrNotFound) {
+		return DefaultProgram(clinicID), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wallet: program of %s: %w", clinicID, err)
+	}
+	p.normalize()
+	cached := *p
+	s.programs.Store(clinicID, &cached)
+	return p, nil
+}
+
+// PutProgram validates p and saves it as the clinic's next version (PUT
+// /v1/clinic/program). Versions are unique (clinic, version); losing a race
+// to another manager retries on top of the winner.
+func (s *Service) PutProgram(ctx context.Context, clinicID, staffID string, p Program) (*Program, error) {
+	p.normalize()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	for range 20 {
+		cur, err := s.Program(ctx, clinicID)
+		if err != nil {
+			return nil, err
+		}
+		p.ClinicID, p.Version, p.UpdatedBy, p.UpdatedAt = clinicID, cur.Version+1, staffID, s.clock()
+		err = s.store.InsertProgram(ctx, &p)
+		if err == nil {
+			return &p, nil
+		}
+		if !errors.Is(err, errDuplicate) {
+			return nil, fmt.Errorf("wallet: save program: %w", err)
+		}
+	}
+	return nil, fmt.Errorf("wallet: save program: %w", ErrConflict)
 }

@@ -9,6 +9,51 @@ import (
 	"time"
 )
 
+// JournalFilter filters GET /v1/clinic/reports/journal. Zero fields do not
+// filter; From is inclusive, To exclusive.
+type JournalFilter struct {
+	ClinicID  string    `json:"-"`
+	PatientID string    `json:"patient_id,omitempty"`
+	Kind      string    `json:"operation,omitempty"`
+	Reason    string    `json:"reason,omitempty"` // substring of the adjustment reason
+	From      time.Time `json:"from,omitempty"`
+	To        time.Time `json:"to,omitempty"`
+	After     string    `json:"after,omitempty"`
+	Limit     int       `json:"limit,omitempty"` // default 100, max 1000
+}
+
+// JournalPage is one page of the journal.
+type JournalPage struct {
+	Rows []Entry `json:"rows"`
+	Next string  `json:"next,omitempty"`
+}
+
+// StaffCards is one row of /reports/cards-by-staff.
+type StaffCards struct {
+	StaffID string `json:"staff_id"`
+	Cards   int64  `json:"cards"`
+}
+
+// CardsPage is one page of /reports/cards.
+type CardsPage struct {
+	Rows []Card `json:"rows"`
+	Next string `json:"next,omitempty"`
+}
+
+// Totals is /reports/totals over a date range: Issued counts every credit
+// (welcome, booking, birthday, cashback, positive adjustments, returned
+// refunds), Spent the spends, Burned the expiries, Reversed the cashback
+// refunds and negative adjustments; Outstanding is the balance of all
+// cards at To (the sum of every entry before To).
+type Totals struct {
+	Issued      int64            `json:"issued"`
+	Spent       int64            `json:"spent"`
+	Burned      int64            `json:"burned"`
+	Reversed    int64            `json:"reversed"`
+	Outstanding int64            `json:"outstanding"`
+	ByKind      map[string]int64 `json:"by_kind"`
+}
+
 func encodeCursor(t time.Time, id string, seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(t.UnixNano(), 10) + "|" + id + "|" + strconv.FormatInt(seq, 10)))
 }
@@ -173,4 +218,17 @@ func (s *Service) Totals(ctx context.Context, clinicID string, from, to time.Tim
 		t.Outstanding += v
 	}
 	return t, nil
+}
+
+// journalCursor orders the journal by (created, card, seq).
+type journalCursor struct {
+	Created time.Time
+	CardID  string
+	Seq     int64
+}
+
+// cardCursor orders cards by (created, id).
+type cardCursor struct {
+	Created time.Time
+	ID      string
 }

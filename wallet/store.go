@@ -127,69 +127,6 @@ type ReportStore interface {
 	SumByKind(ctx context.Context, clinicID string, from, to time.Time) (map[string]int64, error)
 }
 
-// Challenge is a one-time code: stored hashed, bound to its purpose,
-// subject (spend or card), card and amount, valid until ExpiresAt.
-type Challenge struct {
-	ID        string
-	Purpose   string // "spend" or "card"
-	SubjectID string
-	CardID    string
-	Points    int64
-	Hash      string
-	ExpiresAt time.Time
-	Created   time.Time
-}
-
-// Spend is a bonus payment awaiting (or past) confirmation.
-type Spend struct {
-	ID          string
-	ClinicID    string
-	CardID      string
-	PatientID   string // who gets the code
-	StaffID     string
-	ReceiptID   string
-	Lines       []Line
-	Points      int64
-	MaxPoints   int64
-	Slot        int
-	Fingerprint string
-	ChallengeID string
-	Created     time.Time
-	ExpiresAt   time.Time
-}
-
-// Receipt is a recorded paid receipt: unique (clinic, receipt_id).
-type Receipt struct {
-	ClinicID       string
-	ReceiptID      string
-	CardID         string
-	StaffID        string
-	Lines          []Line
-	PaidWithPoints int64
-	Fingerprint    string
-	Created        time.Time
-}
-
-type cardCodeRec struct {
-	Code      string
-	CardID    string
-	ClinicID  string
-	ExpiresAt time.Time
-}
-
-// journalCursor orders the journal by (created, card, seq).
-type journalCursor struct {
-	Created time.Time
-	CardID  string
-	Seq     int64
-}
-
-// cardCursor orders cards by (created, id).
-type cardCursor struct {
-	Created time.Time
-	ID      string
-}
-
 // ns and fromNS are the one timestamp encoding both adapters store:
 // Unix nanoseconds, 0 for the zero time.
 func ns(t time.Time) int64 {

@@ -13,15 +13,71 @@
 // Points are int64 whole points, money int64 minor units, rates basis
 // points; every division rounds down in the clinic's favour (earned points
 // down, clawed-back points up, returned points down).
+//
+// Files follow concepts: card, guardian, cardview, cardcode, history,
+// receipt, spend, refund, bonus, adjust, ledger (entries and the one
+// commit protocol), burn, report, program, otp and rules (the pure
+// business rules). The Store is composed of one small interface per
+// concept (store.go); each adapter splits the same way
+// (store_sqlite_*.go, store_mongo_*.go) and shares no code with the other.
+//
+// Requests carry `json:"-"` on the fields the HTTP layer fills from the
+// caller's identity (clinic, staff) or from path parameters, so a request
+// body can never set them.
 package wallet
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 )
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns prefix + 26 random base32 characters (128 bits).
+func (s *Service) newID(prefix string) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("wallet: random id: %w", err)
+	}
+	return prefix + idEncoding.EncodeToString(b[:]), nil
+}
+
+// fingerprint identifies a request body for idempotency checks.
+func fingerprint(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are fingerprinted
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func (s *Service) location(ctx context.Context, clinicID string) (*time.Location, error) {
+	loc, err := s.clinics.Location(ctx, clinicID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: clinic %s time zone: %w", clinicID, err)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return loc, nil
+}
 
 // Clinics tells the wallet a clinic's time zone (burn dates, code
 // lifetimes and birthdays are computed in it and stored in UTC).

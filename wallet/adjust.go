@@ -1,0 +1,79 @@
+package wallet
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// AdjustRequest is a manager's manual adjustment (signed points).
+type AdjustRequest struct {
+	ClinicID       string `json:"-"`
+	StaffID        string `json:"-"`
+	IdempotencyKey string `json:"-"`
+	CardID         string `json:"card_id"`
+	Points         int64  `json:"points"`
+	Reason         string `json:"reason"`
+}
+
+// Adjust is a manager's manual adjustment with a reason (kind adjustment).
+// A credit is a new lot burning after cashback_burn_days; a debit takes
+// the soonest-burning usable lots and cannot overdraw. IdempotencyKey
+// (the header) makes a replay post once.
+func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error) {
+	if req.Points == 0 || req.Points > maxPoints || req.Points < -maxPoints {
+		return nil, invalid("points", "must be non-zero, at most %d either way", maxPoints)
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" || len(reason) > 500 {
+		return nil, invalid("reason", "must be 1 to 500 characters")
+	}
+	card, err := s.activeStaffCard(ctx, req.ClinicID, req.CardID)
+	if err != nil {
+		return nil, err
+	}
+	ref := req.IdempotencyKey
+	if ref == "" {
+		if ref, err = s.newID(""); err != nil {
+			return nil, err
+		}
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := s.location(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	lotID, err := s.newID("lt_")
+	if err != nil {
+		return nil, err
+	}
+	key := "adjust:" + ref
+	fp := fingerprint([]any{req.CardID, req.Points, reason})
+	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
+		now := s.clock()
+		var e *Entry
+		if req.Points > 0 {
+			burns := burnTime(now, loc, p.CashbackBurnDays)
+			e = s.credit(card, st, KindAdjustment, req.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+		} else {
+			deltas, err := takeLots(st, -req.Points, now, "", false)
+			if err != nil {
+				return nil, err
+			}
+			e = stampEntry(&Entry{Kind: KindAdjustment, Amount: req.Points, Lots: deltas}, st, card, now)
+		}
+		e.Key, e.Fingerprint, e.StaffID, e.Reason = key, fp, req.StaffID, reason
+		e.Details = mustJSON(map[string]any{"rule": "manual_adjustment", "reason": reason})
+		return e, nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("wallet: adjust: %w", err)
+	}
+	if !e.Replayed {
+		s.notifyPoints(ctx, card, e)
+	}
+	return e, nil
+}

@@ -1,0 +1,102 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// BookingRequest is POST /v1/clinic/bookings from the clinic's system: the
+// online-booking bonus, idempotent on BookingID. Either CardID or
+// PatientID (resolved from a phone; the patient's own card) is set.
+type BookingRequest struct {
+	ClinicID  string `json:"-"`
+	PatientID string `json:"-"`
+	CardID    string `json:"card_id,omitempty"`
+	BookingID string `json:"booking_id"`
+}
+
+// Booking is POST /v1/clinic/bookings: the online-booking bonus, once per
+// booking id (key booking:{booking_id}). Returns nil when the program has
+// no booking bonus.
+func (s *Service) Booking(ctx context.Context, req BookingRequest) (*Entry, error) {
+	if req.BookingID == "" || len(req.BookingID) > 64 {
+		return nil, invalid("booking_id", "must be 1 to 64 characters")
+	}
+	var card *Card
+	var err error
+	switch {
+	case req.CardID != "":
+		card, err = s.activeStaffCard(ctx, req.ClinicID, req.CardID)
+	case req.PatientID != "":
+		var live *Card
+		live, _, err = s.liveCard(ctx, req.ClinicID, Holder{Kind: HolderSelf, PatientID: req.PatientID})
+		if err == nil && (live == nil || live.Status != StatusActive) {
+			err = fmt.Errorf("wallet: booking: patient has no active card: %w", ErrNotFound)
+		}
+		card = live
+	default:
+		return nil, invalid("card_id", "give card_id or phone")
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	return s.bonus(ctx, card, KindBooking, "booking:"+req.BookingID, "", p.BookingBonus,
+		map[string]any{"rule": "booking_bonus", "booking_id": req.BookingID, "program_version": p.Version})
+}
+
+// bonus credits a fixed bonus once per key.
+func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID string, b Bonus, details any) (*Entry, error) {
+	if b.Points <= 0 {
+		return nil, nil
+	}
+	loc, err := s.location(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	lotID, err := s.newID("lt_")
+	if err != nil {
+		return nil, err
+	}
+	fp := fingerprint([]any{kind, key, b})
+	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
+		now := s.clock()
+		burns := burnTime(now, loc, b.BurnDays)
+		e := s.credit(card, st, kind, b.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+		e.Key, e.Fingerprint, e.StaffID = key, fp, staffID
+		e.Details = mustJSON(details)
+		return e, nil
+	}})
+	if errors.Is(err, ErrIdempotencyConflict) {
+		// A bonus key is ours alone; a replay with another program's
+		// amount is still the same bonus: return what was credited.
+		return s.store.EntryByKey(ctx, card.ID, key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wallet: %s bonus: %w", kind, err)
+	}
+	s.notifyPoints(ctx, card, e)
+	return e, nil
+}
+
+// notifyPoints tells the card's patient about a credit. Best effort: the
+// ledger entry is the truth and the inbox key makes a retry harmless.
+func (s *Service) notifyPoints(ctx context.Context, card *Card, e *Entry) {
+	if e == nil || e.Amount <= 0 {
+		return
+	}
+	_ = s.notifier.Notify(ctx, card.PatientID, Notification{
+		Key:        fmt.Sprintf("points:%s:%d", card.ID, e.Seq),
+		Type:       NotePointsEarned,
+		Data:       PointsData{CardID: card.ID, ClinicID: card.ClinicID, Kind: e.Kind, Points: e.Amount, Balance: e.BalanceAfter},
+		AlertTitle: "Bonus points", AlertBody: fmt.Sprintf("+%d points", e.Amount),
+	})
+}

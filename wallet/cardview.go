@@ -1,0 +1,279 @@
+package wallet
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// pendingLapsed reports whether a pending card can no longer be confirmed
+// (code expired or attempts used up): it then counts as lapsed.
+func (s *Service) pendingLapsed(ctx context.Context, c *Card, now time.Time) (bool, error) {
+	if c.Status != StatusPending {
+		return false, nil
+	}
+	if c.ChallengeID == "" {
+		return true, nil
+	}
+	return s.challengeDead(ctx, c.ChallengeID, now)
+}
+
+// status is the card's status as shown: pending cards past their code are
+// lapsed.
+func (s *Service) status(ctx context.Context, c *Card) (string, error) {
+	lapsed, err := s.pendingLapsed(ctx, c, s.clock())
+	if err != nil {
+		return "", err
+	}
+	if lapsed {
+		return StatusLapsed, nil
+	}
+	return c.Status, nil
+}
+
+// staffCard loads a card of the clinic; another clinic's card is
+// ErrNotFound.
+func (s *Service) staffCard(ctx context.Context, clinicID, cardID string) (*Card, error) {
+	c, err := s.store.Card(ctx, cardID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: card %s: %w", cardID, err)
+	}
+	if clinicID == "" || c.ClinicID != clinicID {
+		return nil, fmt.Errorf("wallet: card %s: %w", cardID, ErrNotFound)
+	}
+	return c, nil
+}
+
+// activeStaffCard is staffCard for operations that move points.
+func (s *Service) activeStaffCard(ctx context.Context, clinicID, cardID string) (*Card, error) {
+	if cardID == "" {
+		return nil, invalid("card_id", "required")
+	}
+	c, err := s.staffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status != StatusActive {
+		return nil, fmt.Errorf("wallet: card %s: %w", cardID, ErrCardNotActive)
+	}
+	return c, nil
+}
+
+// patientCard loads a card the patient may read: held in their app, their
+// own, or a dependant's they are a guardian of. Anything else is
+// ErrNotFound (the card's existence is not revealed).
+func (s *Service) patientCard(ctx context.Context, patientID, cardID string) (*Card, bool, error) {
+	c, err := s.store.Card(ctx, cardID)
+	if err != nil {
+		return nil, false, fmt.Errorf("wallet: card %s: %w", cardID, err)
+	}
+	if patientID == "" {
+		return nil, false, fmt.Errorf("wallet: card %s: %w", cardID, ErrNotFound)
+	}
+	if c.PatientID == patientID || (c.Holder.Kind == HolderSelf && c.Holder.PatientID == patientID) {
+		return c, c.Holder.Kind == HolderDependant, nil
+	}
+	if c.Holder.Kind == HolderDependant {
+		gs, err := s.store.GuardiansOf(ctx, c.Holder.DependantID)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, g := range gs {
+			if g.GuardianID == patientID {
+				return c, true, nil
+			}
+		}
+	}
+	return nil, false, fmt.Errorf("wallet: card %s: %w", cardID, ErrNotFound)
+}
+
+// CardView is GET /v1/cards/{id}.
+type CardView struct {
+	Card
+	// Balance is the ledger balance (= sum of entries = sum of lot
+	// remainders); Available excludes lots past their burn instant that the
+	// burn job has not yet burned.
+	Balance   int64      `json:"balance"`
+	Available int64      `json:"available"`
+	Level     *LevelView `json:"level,omitempty"`
+	Lots      []LotView  `json:"lots"`
+	NextBurn  *BurnView  `json:"next_burn,omitempty"`
+}
+
+// LevelView is the card's level and the progress to the next one.
+type LevelView struct {
+	Name       string `json:"name"`
+	CashbackBP int64  `json:"cashback_bp"`
+	PaidSpend  int64  `json:"paid_spend"`
+	Next       string `json:"next,omitempty"`
+	NextAt     int64  `json:"next_min_spend,omitempty"`
+	ToNext     int64  `json:"to_next,omitempty"`
+}
+
+// LotView is one open lot on a card.
+type LotView struct {
+	LotID     string    `json:"lot_id"`
+	Kind      string    `json:"kind"`
+	Points    int64     `json:"points"`
+	Remaining int64     `json:"remaining"`
+	BurnsAt   time.Time `json:"burns_at"`
+}
+
+// BurnView is the next burn: the date (clinic time) and amount.
+type BurnView struct {
+	Date    string    `json:"date"`
+	BurnsAt time.Time `json:"burns_at"`
+	Points  int64     `json:"points"`
+}
+
+// CardSummary is one row of GET /v1/me/cards and of staff lookups.
+type CardSummary struct {
+	Card
+	Balance   int64 `json:"balance"`
+	Available int64 `json:"available"`
+	// Guardian is true when the card is a dependant's card held by (or
+	// readable by) the calling guardian.
+	Guardian bool `json:"guardian"`
+}
+
+// Card is GET /v1/cards/{id} for a signed-in patient.
+func (s *Service) Card(ctx context.Context, patientID, cardID string) (*CardView, error) {
+	c, _, err := s.patientCard(ctx, patientID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, c)
+}
+
+// StaffCard is a card as staff of its clinic see it.
+func (s *Service) StaffCard(ctx context.Context, clinicID, cardID string) (*CardView, error) {
+	c, err := s.staffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, c)
+}
+
+// view builds the card view: balance, level and progress, open lots and
+// the next burn.
+func (s *Service) view(ctx context.Context, c *Card) (*CardView, error) {
+	st, err := s.store.State(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: card state: %w", err)
+	}
+	p, err := s.Program(ctx, c.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	status, err := s.status(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	v := &CardView{Card: *c, Balance: st.Balance, Available: available(st, now), Lots: []LotView{}}
+	v.Status = status
+	if i, ok := levelFor(p, st.Paid); ok {
+		l := p.Levels[i]
+		v.Level = &LevelView{Name: l.Name, CashbackBP: l.CashbackBP, PaidSpend: st.Paid}
+		if i+1 < len(p.Levels) {
+			n := p.Levels[i+1]
+			v.Level.Next, v.Level.NextAt, v.Level.ToNext = n.Name, n.MinSpend, n.MinSpend-st.Paid
+		}
+	}
+	for _, l := range st.Lots {
+		v.Lots = append(v.Lots, LotView{LotID: l.ID, Kind: l.Kind, Points: l.Points, Remaining: l.Remaining, BurnsAt: l.BurnsAt})
+		if !usable(l, now) {
+			continue
+		}
+		switch {
+		case v.NextBurn == nil:
+			v.NextBurn = &BurnView{BurnsAt: l.BurnsAt, Points: l.Remaining}
+		case v.NextBurn.BurnsAt.Equal(l.BurnsAt):
+			v.NextBurn.Points += l.Remaining
+		}
+	}
+	if v.NextBurn != nil {
+		loc, err := s.location(ctx, c.ClinicID)
+		if err != nil {
+			return nil, err
+		}
+		// The last day the points can be used, in the clinic's zone.
+		v.NextBurn.Date = v.NextBurn.BurnsAt.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)
+	}
+	return v, nil
+}
+
+// MyCards is GET /v1/me/cards: the patient's own cards and their
+// dependants' cards (lapsed cards are left out).
+func (s *Service) MyCards(ctx context.Context, patientID string) ([]CardSummary, error) {
+	if patientID == "" {
+		return nil, invalid("patient_id", "required")
+	}
+	cards, err := s.store.CardsByPatient(ctx, []string{patientID})
+	if err != nil {
+		return nil, err
+	}
+	gs, err := s.store.GuardianshipsOf(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	if len(gs) > 0 {
+		ids := make([]string, len(gs))
+		for i, g := range gs {
+			ids[i] = g.DependantID
+		}
+		more, err := s.store.CardsByDependant(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		cards = append(cards, more...)
+	}
+	return s.summaries(ctx, cards, "")
+}
+
+func (s *Service) summaries(ctx context.Context, cards []Card, clinicID string) ([]CardSummary, error) {
+	out := []CardSummary{}
+	seen := map[string]bool{}
+	now := s.clock()
+	for i := range cards {
+		c := &cards[i]
+		if seen[c.ID] || (clinicID != "" && c.ClinicID != clinicID) {
+			continue
+		}
+		seen[c.ID] = true
+		status, err := s.status(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if status == StatusLapsed {
+			continue
+		}
+		st, err := s.store.State(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, CardSummary{Card: *c, Balance: st.Balance, Available: available(st, now),
+			Guardian: c.Holder.Kind == HolderDependant})
+	}
+	return out, nil
+}
+
+// LookupPatient lists the clinic's live cards in a patient's app, own
+// and dependants' (reception's lookup by phone, resolved by the HTTP
+// layer to a patient id).
+func (s *Service) LookupPatient(ctx context.Context, clinicID, patientID string) ([]CardSummary, error) {
+	if clinicID == "" {
+		return nil, invalid("clinic_id", "required")
+	}
+	all, err := s.MyCards(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	out := []CardSummary{}
+	for _, c := range all {
+		if c.ClinicID == clinicID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,157 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ReceiptRequest is POST /v1/clinic/receipts: a paid receipt earning
+// cashback. PaidWithPoints is the number of points that paid part of it
+// (the confirmed spend of the same receipt counts if larger).
+type ReceiptRequest struct {
+	ClinicID       string `json:"-"`
+	StaffID        string `json:"-"`
+	CardID         string `json:"card_id"`
+	ReceiptID      string `json:"receipt_id"`
+	Lines          []Line `json:"lines"`
+	PaidWithPoints int64  `json:"paid_with_points"`
+}
+
+// ReceiptResult is the answer of RecordReceipt (also on replays).
+type ReceiptResult struct {
+	ReceiptID string `json:"receipt_id"`
+	CardID    string `json:"card_id"`
+	Points    int64  `json:"points"`
+	Balance   int64  `json:"balance"`
+	Level     string `json:"level,omitempty"`
+	Entry     *Entry `json:"entry,omitempty"` // nil when nothing was earned
+}
+
+// Line is a receipt line: a clinic service code and its amount in minor
+// units.
+type Line struct {
+	Service string `json:"service"`
+	Amount  int64  `json:"amount"`
+}
+
+func validReceiptID(v string) error {
+	if v == "" {
+		return invalid("receipt_id", "required")
+	}
+	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return invalid("receipt_id", "must be 1 to 64 printable characters without spaces")
+	}
+	return nil
+}
+
+// RecordReceipt is POST /v1/clinic/receipts: cashback on the money actually
+// paid, at the level reached before this receipt. Unique (clinic,
+// receipt_id) records the receipt; the entry's key cashback:{receipt_id}
+// makes any number of replays post once. The same receipt_id with another
+// body is ErrIdempotencyConflict.
+func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*ReceiptResult, error) {
+	if req.PaidWithPoints < 0 || req.PaidWithPoints > maxPoints {
+		return nil, invalid("paid_with_points", "must be between 0 and %d", maxPoints)
+	}
+	// Everything is validated before the receipt is recorded: a recorded
+	// receipt fixes its body for good.
+	card, p, err := s.receiptCard(ctx, req.ClinicID, req.CardID, req.ReceiptID, req.Lines)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := s.location(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	used := req.PaidWithPoints
+	if sp, err := s.store.EntryByKey(ctx, card.ID, "spend:"+req.ReceiptID); err == nil {
+		used = max(used, -sp.Amount)
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if _, elig := eligible(p, req.Lines); used*p.PointValue > elig {
+		return nil, invalid("paid_with_points", "more than the receipt's lines payable with points")
+	}
+	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
+	rec := &Receipt{ClinicID: req.ClinicID, ReceiptID: req.ReceiptID, CardID: card.ID, StaffID: req.StaffID,
+		Lines: req.Lines, PaidWithPoints: req.PaidWithPoints, Fingerprint: fp, Created: s.clock()}
+	if err := s.store.InsertReceipt(ctx, rec); err != nil {
+		if !errors.Is(err, errDuplicate) {
+			return nil, fmt.Errorf("wallet: record receipt: %w", err)
+		}
+		old, err := s.store.Receipt(ctx, req.ClinicID, req.ReceiptID)
+		if err != nil {
+			return nil, fmt.Errorf("wallet: record receipt: %w", err)
+		}
+		if old.Fingerprint != fp {
+			return nil, fmt.Errorf("wallet: receipt %s: %w", req.ReceiptID, ErrIdempotencyConflict)
+		}
+	}
+	lotID, err := s.newID("lt_")
+	if err != nil {
+		return nil, err
+	}
+	key := "cashback:" + req.ReceiptID
+	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
+		now := s.clock()
+		earning := earn(p, req.Lines, used, st.Paid)
+		var e *Entry
+		if earning.Points > 0 {
+			burns := burnTime(now, loc, p.CashbackBurnDays)
+			e = s.credit(card, st, KindCashback, earning.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+		} else {
+			e = stampEntry(&Entry{Kind: KindCashback, Lots: []LotDelta{}}, st, card, now)
+		}
+		e.PaidAfter = st.Paid + earning.Paid
+		e.Key, e.Fingerprint, e.StaffID, e.ReceiptID = key, fp, req.StaffID, req.ReceiptID
+		e.Details = mustJSON(earning)
+		return e, nil
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("wallet: cashback of %s: %w", req.ReceiptID, err)
+	}
+	if !e.Replayed {
+		s.notifyPoints(ctx, card, e)
+	}
+	var earning Earning
+	_ = json.Unmarshal(e.Details, &earning)
+	return &ReceiptResult{ReceiptID: req.ReceiptID, CardID: card.ID, Points: e.Amount, Balance: e.BalanceAfter,
+		Level: earning.Level, Entry: e}, nil
+}
+
+// receiptCard checks what a receipt and a bonus payment share (the
+// receipt number and lines) and returns the clinic's active card and its
+// program.
+func (s *Service) receiptCard(ctx context.Context, clinicID, cardID, receiptID string, lines []Line) (*Card, *Program, error) {
+	if err := validReceiptID(receiptID); err != nil {
+		return nil, nil, err
+	}
+	if err := validateLines("lines", lines); err != nil {
+		return nil, nil, err
+	}
+	card, err := s.activeStaffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return card, p, nil
+}
+
+// Receipt is a recorded paid receipt: unique (clinic, receipt_id).
+type Receipt struct {
+	ClinicID       string
+	ReceiptID      string
+	CardID         string
+	StaffID        string
+	Lines          []Line
+	PaidWithPoints int64
+	Fingerprint    string
+	Created        time.Time
+}

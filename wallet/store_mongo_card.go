@@ -1,0 +1,163 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+func (s *MongoStore) InsertDependant(ctx context.Context, d *Dependant) error {
+	return s.insert(ctx, s.dependants, bson.M{"_id": d.ID, "body": string(mustJSON(d))})
+}
+
+func (s *MongoStore) Dependant(ctx context.Context, id string) (*Dependant, error) {
+	var d Dependant
+	if err := s.findBody(ctx, s.dependants, bson.M{"_id": id}, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+type guardianDoc struct {
+	ID          string `bson:"_id"`
+	GuardianID  string `bson:"guardian_id"`
+	DependantID string `bson:"dependant_id"`
+	PersonKey   string `bson:"person_key"`
+	Created     int64  `bson:"created"`
+}
+
+func (s *MongoStore) InsertGuardianship(ctx context.Context, g *Guardianship) error {
+	return s.insert(ctx, s.guardians, guardianDoc{ID: g.GuardianID + "|" + g.PersonKey, GuardianID: g.GuardianID,
+		DependantID: g.DependantID, PersonKey: g.PersonKey, Created: ns(g.Created)})
+}
+
+func (s *MongoStore) guardianships(ctx context.Context, filter bson.M) ([]Guardianship, error) {
+	docs, err := findAll[guardianDoc](ctx, s.guardians, filter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Guardianship, len(docs))
+	for i, d := range docs {
+		out[i] = Guardianship{GuardianID: d.GuardianID, DependantID: d.DependantID, PersonKey: d.PersonKey, Created: fromNS(d.Created)}
+	}
+	return out, nil
+}
+
+func (s *MongoStore) GuardianshipsOf(ctx context.Context, guardianID string) ([]Guardianship, error) {
+	return s.guardianships(ctx, bson.M{"guardian_id": guardianID})
+}
+
+func (s *MongoStore) GuardiansOf(ctx context.Context, dependantID string) ([]Guardianship, error) {
+	return s.guardianships(ctx, bson.M{"dependant_id": dependantID})
+}
+
+type cardDoc struct {
+	ID          string `bson:"_id"`
+	ClinicID    string `bson:"clinic_id"`
+	PatientID   string `bson:"patient_id"`
+	HolderKey   string `bson:"holder_key"`
+	DependantID string `bson:"dependant_id"`
+	Slot        int    `bson:"slot"`
+	Status      string `bson:"status"`
+	IssuedBy    string `bson:"issued_by"`
+	Created     int64  `bson:"created"`
+	BirthMD     string `bson:"birth_md"`
+	ChallengeID string `bson:"challenge_id"`
+	Holder      string `bson:"holder"`
+}
+
+func (d cardDoc) card() Card {
+	c := Card{ID: d.ID, ClinicID: d.ClinicID, PatientID: d.PatientID, Status: d.Status, IssuedBy: d.IssuedBy,
+		Created: fromNS(d.Created), Slot: d.Slot, ChallengeID: d.ChallengeID}
+	_ = json.Unmarshal([]byte(d.Holder), &c.Holder)
+	return c
+}
+
+func (s *MongoStore) InsertCard(ctx context.Context, c *Card) error {
+	return s.insert(ctx, s.cards, cardDoc{ID: c.ID, ClinicID: c.ClinicID, PatientID: c.PatientID, HolderKey: c.Holder.key(),
+		DependantID: c.Holder.DependantID, Slot: c.Slot, Status: c.Status, IssuedBy: c.IssuedBy, Created: ns(c.Created),
+		BirthMD: c.Holder.birthMD(), ChallengeID: c.ChallengeID, Holder: string(mustJSON(c.Holder))})
+}
+
+func (s *MongoStore) findCards(ctx context.Context, filter any, opts ...options.Lister[options.FindOptions]) ([]Card, error) {
+	docs, err := findAll[cardDoc](ctx, s.cards, filter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Card, len(docs))
+	for i, d := range docs {
+		out[i] = d.card()
+	}
+	return out, nil
+}
+
+func (s *MongoStore) Card(ctx context.Context, id string) (*Card, error) {
+	var d cardDoc
+	if err := s.cards.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		return nil, mongoErr(err)
+	}
+	c := d.card()
+	return &c, nil
+}
+
+func (s *MongoStore) CardsByHolder(ctx context.Context, clinicID, holderKey string) ([]Card, error) {
+	return s.findCards(ctx, bson.M{"clinic_id": clinicID, "holder_key": holderKey}, options.Find().SetSort(bson.D{{Key: "slot", Value: 1}}))
+}
+
+var byCreated = options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}})
+
+func (s *MongoStore) CardsByPatient(ctx context.Context, ids []string) ([]Card, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.findCards(ctx, bson.M{"patient_id": bson.M{"$in": ids}}, byCreated)
+}
+
+func (s *MongoStore) CardsByDependant(ctx context.Context, ids []string) ([]Card, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.findCards(ctx, bson.M{"dependant_id": bson.M{"$in": ids}}, byCreated)
+}
+
+// ActivateCard is a plain $set: activation is idempotent, so a racing
+// update cannot do harm.
+func (s *MongoStore) ActivateCard(ctx context.Context, id string) error {
+	_, err := s.cards.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"status": StatusActive}})
+	return err
+}
+
+func (s *MongoStore) CardsByBirthday(ctx context.Context, mds []string, afterID string, limit int) ([]Card, error) {
+	if len(mds) == 0 {
+		return nil, nil
+	}
+	return s.findCards(ctx, bson.M{"birth_md": bson.M{"$in": mds}, "status": StatusActive, "_id": bson.M{"$gt": afterID}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+type codeDoc struct {
+	Code      string `bson:"_id"`
+	CardID    string `bson:"card_id"`
+	ClinicID  string `bson:"clinic_id"`
+	ExpiresAt int64  `bson:"expires_at"`
+}
+
+func (s *MongoStore) InsertCardCode(ctx context.Context, c *cardCodeRec) error {
+	return s.insert(ctx, s.codes, codeDoc{Code: c.Code, CardID: c.CardID, ClinicID: c.ClinicID, ExpiresAt: ns(c.ExpiresAt)})
+}
+
+func (s *MongoStore) CardCode(ctx context.Context, code string) (*cardCodeRec, error) {
+	var d codeDoc
+	if err := s.codes.FindOne(ctx, bson.M{"_id": code}).Decode(&d); err != nil {
+		return nil, mongoErr(err)
+	}
+	return &cardCodeRec{Code: d.Code, CardID: d.CardID, ClinicID: d.ClinicID, ExpiresAt: fromNS(d.ExpiresAt)}, nil
+}
+
+func (s *MongoStore) PurgeCardCodes(ctx context.Context, before time.Time) error {
+	_, err := s.codes.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": ns(before)}})
+	return err
+}

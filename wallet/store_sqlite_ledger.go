@@ -1,0 +1,141 @@
+package wallet
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+
+	"carewallet/app/storage"
+)
+
+// The commit path's statements.
+const (
+	qEntryByKey     = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND key = ?`
+	qHead           = `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`
+	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
+	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? AND seq <= ? ORDER BY seq`
+	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ? WHERE id = ?`
+	qInsertLot      = `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+const entryCols = `card_id, seq, key, kind, amount, balance_after, paid_after, clinic_id, patient_id, staff_id,
+	receipt_id, reason, created, fingerprint, lots, details`
+
+func scanEntry(sc row) (*Entry, error) {
+	var e Entry
+	var created int64
+	var lots, details string
+	if err := sc.Scan(&e.CardID, &e.Seq, &e.Key, &e.Kind, &e.Amount, &e.BalanceAfter, &e.PaidAfter, &e.ClinicID,
+		&e.PatientID, &e.StaffID, &e.ReceiptID, &e.Reason, &created, &e.Fingerprint, &lots, &details); err != nil {
+		return nil, sqlErr(err)
+	}
+	e.Created = fromNS(created)
+	if err := json.Unmarshal([]byte(lots), &e.Lots); err != nil {
+		return nil, err
+	}
+	if details != "" {
+		e.Details = json.RawMessage(details)
+	}
+	return &e, nil
+}
+
+func entries(ctx context.Context, db storage.Querier, q string, args ...any) ([]Entry, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// sqliteLedger is the commit protocol's primitives on one querier: a
+// write transaction inside Atomically, the read pool for plain reads.
+type sqliteLedger struct{ q storage.Querier }
+
+// Atomically runs fn in one write transaction: the entry and the lot rows
+// it changes are written together.
+func (s *SQLiteStore) Atomically(ctx context.Context, fn func(LedgerTx) error) error {
+	return s.db.Tx(ctx, func(tx storage.Querier) error { return fn(sqliteLedger{tx}) })
+}
+
+func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
+	return sqliteLedger{s.r}.EntryByKey(ctx, cardID, key)
+}
+
+func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
+	return sqliteLedger{s.r}.State(ctx, cardID)
+}
+
+func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
+	return entries(ctx, s.r, `SELECT `+entryCols+` FROM wallet_entries WHERE card_id = ? AND seq > ? ORDER BY seq LIMIT ?`, cardID, afterSeq, limit)
+}
+
+func (l sqliteLedger) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
+	return scanEntry(l.q.QueryRowContext(ctx, qEntryByKey, cardID, key))
+}
+
+func (l sqliteLedger) ReceiptEntries(ctx context.Context, cardID, receiptID string, throughSeq int64) ([]Entry, error) {
+	return entries(ctx, l.q, qReceiptEntries, cardID, receiptID, throughSeq)
+}
+
+// State reads the head entry and the open lot rows.
+func (l sqliteLedger) State(ctx context.Context, cardID string) (*State, error) {
+	st := &State{}
+	err := l.q.QueryRowContext(ctx, qHead, cardID).Scan(&st.Seq, &st.Balance, &st.Paid)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	rows, err := l.q.QueryContext(ctx, qOpenLots, cardID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		l := Lot{CardID: cardID}
+		var b, w int64
+		if err := rows.Scan(&l.ID, &l.ClinicID, &l.Kind, &l.Points, &l.Remaining, &b, &w, &l.Seq); err != nil {
+			return nil, err
+		}
+		l.BurnsAt, l.WarnAt = fromNS(b), fromNS(w)
+		st.Lots = append(st.Lots, l)
+	}
+	sortLots(st.Lots)
+	return st, rows.Err()
+}
+
+// InsertEntry inserts the entry row; the state after it lives in the lot
+// rows (CacheLots, same transaction) and the entry's own columns.
+func (l sqliteLedger) InsertEntry(ctx context.Context, e *Entry, _ *State) error {
+	_, err := l.q.ExecContext(ctx, qInsertEntry,
+		e.CardID, e.Seq, e.Key, e.Kind, e.Amount, e.BalanceAfter, e.PaidAfter, e.ClinicID, e.PatientID, e.StaffID,
+		e.ReceiptID, e.Reason, ns(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details))
+	return sqlErr(err)
+}
+
+// CacheLots inserts the entry's new lot and applies its other deltas.
+func (l sqliteLedger) CacheLots(ctx context.Context, e *Entry, _ *State) error {
+	for _, d := range e.Lots {
+		if e.NewLot != nil && d.LotID == e.NewLot.ID {
+			continue
+		}
+		if _, err := l.q.ExecContext(ctx, qLotDelta, d.Delta, d.LotID); err != nil {
+			return err
+		}
+	}
+	if n := e.NewLot; n != nil {
+		if _, err := l.q.ExecContext(ctx, qInsertLot, n.ID, e.CardID, e.ClinicID, n.Kind, n.Points, n.Points, ns(n.BurnsAt), ns(n.WarnAt), e.Seq); err != nil {
+			return sqlErr(err)
+		}
+	}
+	return nil
+}
