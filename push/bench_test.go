@@ -56,7 +56,7 @@ func BenchmarkFanOut(b *testing.B) {
 		chunk := users[start:min(start+sqliteChunk, n)]
 		args := make([]any, 0, len(chunk)*4)
 		for _, u := range chunk {
-			args = append(args, "tok-"+u, u, "sess", time.Now().UnixMilli())
+			args = append(args, "tok-"+u, u, "sess", time.Now().UnixNano())
 		}
 		q := `INSERT INTO push_devices (token, user_id, session_id, platform, app_version, locale, updated_at) VALUES ` +
 			strings.TrimSuffix(strings.Repeat("(?, ?, ?, 'android', '1.0', 'ru', ?),", len(chunk)), ",")

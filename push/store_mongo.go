@@ -29,17 +29,17 @@ type MongoStore struct {
 }
 
 type eventDoc struct {
-	ID   string    `bson:"_id"`
-	User string    `bson:"u"`
-	Seq  int64     `bson:"s"`
-	Key  string    `bson:"k"`
-	Type string    `bson:"t"`
-	Data string    `bson:"d"`
-	At   time.Time `bson:"at"`
+	ID   string `bson:"_id"`
+	User string `bson:"u"`
+	Seq  int64  `bson:"s"`
+	Key  string `bson:"k"`
+	Type string `bson:"t"`
+	Data string `bson:"d"`
+	At   int64  `bson:"at"`
 }
 
 func (d eventDoc) event() Event {
-	return Event{Seq: d.Seq, ID: d.ID, Type: d.Type, Data: []byte(d.Data), CreatedAt: d.At.UTC()}
+	return Event{Seq: d.Seq, ID: d.ID, Type: d.Type, Data: []byte(d.Data), CreatedAt: storage.FromNanos(d.At)}
 }
 
 func newEventDoc(user, key string, ev Event) eventDoc {
@@ -47,26 +47,26 @@ func newEventDoc(user, key string, ev Event) eventDoc {
 		key = "~" + ev.ID
 	}
 	return eventDoc{ID: ev.ID, User: user, Seq: ev.Seq, Key: key, Type: ev.Type, Data: string(ev.Data),
-		At: fromMS(ms(ev.CreatedAt))}
+		At: storage.Nanos(ev.CreatedAt)}
 }
 
 type deviceDoc struct {
-	Token      string    `bson:"_id"`
-	User       string    `bson:"u"`
-	Session    string    `bson:"sess"`
-	Platform   string    `bson:"p"`
-	AppVersion string    `bson:"v"`
-	Locale     string    `bson:"l"`
-	At         time.Time `bson:"at"`
+	Token      string `bson:"_id"`
+	User       string `bson:"u"`
+	Session    string `bson:"sess"`
+	Platform   string `bson:"p"`
+	AppVersion string `bson:"v"`
+	Locale     string `bson:"l"`
+	At         int64  `bson:"at"`
 }
 
 type failureDoc struct {
-	User     string    `bson:"u"`
-	EventID  string    `bson:"e"`
-	Token    string    `bson:"tok"`
-	Reason   string    `bson:"r"`
-	Attempts int       `bson:"n"`
-	At       time.Time `bson:"at"`
+	User     string `bson:"u"`
+	EventID  string `bson:"e"`
+	Token    string `bson:"tok"`
+	Reason   string `bson:"r"`
+	Attempts int    `bson:"n"`
+	At       int64  `bson:"at"`
 }
 
 type indexSpec struct {
@@ -75,8 +75,28 @@ type indexSpec struct {
 	unique bool
 }
 
-// NewMongoStore creates the push collections' indexes.
+// mongoMigrations are append-only: version i+1 is mongoMigrations[i]. Each
+// is idempotent (see storage.MongoMigration).
+var mongoMigrations = []storage.MongoMigration{
+	// 1: times are Unix nanoseconds (storage.Nanos), as in every store,
+	// instead of BSON dates.
+	func(ctx context.Context, db *mongo.Database) error {
+		for coll, field := range map[string]string{"push_events": "at", "push_devices": "at",
+			"push_failures": "at", "push_tickets": "exp", "push_ticket_uses": "exp"} {
+			if err := storage.NanosFields(ctx, db.Collection(coll), field); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// NewMongoStore migrates the push collections, creates their indexes and
+// returns the store.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
+	if err := storage.MigrateMongo(ctx, db, "push", mongoMigrations); err != nil {
+		return nil, err
+	}
 	s := &MongoStore{
 		events:   db.Collection("push_events"),
 		devices:  db.Collection("push_devices"),
@@ -305,7 +325,7 @@ func (s *MongoStore) LastSeq(ctx context.Context, user string) (int64, error) {
 }
 
 func (s *MongoStore) Since(ctx context.Context, t time.Time, limit int) ([]UserEvent, error) {
-	cur, err := s.events.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: fromMS(ms(t))}}}},
+	cur, err := s.events.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: storage.Nanos(t)}}}},
 		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "u", Value: 1}, {Key: "s", Value: 1}}).
 			SetLimit(int64(limit)))
 	if err != nil {
@@ -324,7 +344,7 @@ func (s *MongoStore) Since(ctx context.Context, t time.Time, limit int) ([]UserE
 
 func (s *MongoStore) PutDevice(ctx context.Context, user, session string, d Device, at time.Time) error {
 	doc := deviceDoc{Token: d.Token, User: user, Session: session, Platform: d.Platform,
-		AppVersion: d.AppVersion, Locale: d.Locale, At: fromMS(ms(at))}
+		AppVersion: d.AppVersion, Locale: d.Locale, At: storage.Nanos(at)}
 	_, err := s.devices.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.Token}}, doc, options.Replace().SetUpsert(true))
 	if storage.IsDuplicate(err) {
 		// Two concurrent upserts of a new token: the other one inserted it,
@@ -379,7 +399,7 @@ func (s *MongoStore) Devices(ctx context.Context, users []string) ([]UserDevice,
 			return nil, fmt.Errorf("push: devices: %w", err)
 		}
 		for _, d := range docs {
-			out = append(out, UserDevice{User: d.User, Session: d.Session, UpdatedAt: d.At.UTC(),
+			out = append(out, UserDevice{User: d.User, Session: d.Session, UpdatedAt: storage.FromNanos(d.At),
 				Device: Device{Token: d.Token, Platform: d.Platform, AppVersion: d.AppVersion, Locale: d.Locale}})
 		}
 	}
@@ -393,7 +413,7 @@ func (s *MongoStore) RecordFailures(ctx context.Context, fs []Failure) error {
 	docs := make([]any, len(fs))
 	for i, f := range fs {
 		docs[i] = failureDoc{User: f.User, EventID: f.EventID, Token: f.Token, Reason: f.Reason,
-			Attempts: f.Attempts, At: fromMS(ms(f.At))}
+			Attempts: f.Attempts, At: storage.Nanos(f.At)}
 	}
 	if _, err := s.failures.InsertMany(ctx, docs); err != nil {
 		return fmt.Errorf("push: record failures: %w", err)
@@ -414,27 +434,27 @@ func (s *MongoStore) Failures(ctx context.Context, limit int) ([]Failure, error)
 	out := make([]Failure, len(docs))
 	for i, d := range docs {
 		out[i] = Failure{User: d.User, EventID: d.EventID, Token: d.Token, Reason: d.Reason,
-			Attempts: d.Attempts, At: d.At.UTC()}
+			Attempts: d.Attempts, At: storage.FromNanos(d.At)}
 	}
 	return out, nil
 }
 
 type ticketDoc struct {
-	Hash    string    `bson:"_id"`
-	User    string    `bson:"u"`
-	Session string    `bson:"sess"`
-	Expires time.Time `bson:"exp"`
+	Hash    string `bson:"_id"`
+	User    string `bson:"u"`
+	Session string `bson:"sess"`
+	Expires int64  `bson:"exp"`
 }
 
 func (s *MongoStore) PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error {
-	old := bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: expires.Add(-time.Hour)}}}}
+	old := bson.D{{Key: "exp", Value: bson.D{{Key: "$lte", Value: storage.Nanos(expires.Add(-time.Hour))}}}}
 	if _, err := s.tickets.DeleteMany(ctx, old); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
 	if _, err := s.uses.DeleteMany(ctx, old); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
-	if _, err := s.tickets.InsertOne(ctx, ticketDoc{Hash: hash, User: user, Session: session, Expires: fromMS(ms(expires))}); err != nil {
+	if _, err := s.tickets.InsertOne(ctx, ticketDoc{Hash: hash, User: user, Session: session, Expires: storage.Nanos(expires)}); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
 	return nil
@@ -459,7 +479,7 @@ func (s *MongoStore) TakeTicket(ctx context.Context, hash string, now time.Time)
 		return "", "", fmt.Errorf("push: take ticket: %w", err)
 	}
 	_, _ = s.tickets.DeleteOne(ctx, bson.D{{Key: "_id", Value: hash}})
-	if !t.Expires.After(now) {
+	if t.Expires <= storage.Nanos(now) {
 		return "", "", ErrNotFound
 	}
 	return t.User, t.Session, nil

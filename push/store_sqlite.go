@@ -21,7 +21,7 @@ var sqliteMigrations = []string{
 		ikey       TEXT,
 		type       TEXT    NOT NULL,
 		data       TEXT    NOT NULL,
-		created_at INTEGER NOT NULL, -- unix milliseconds
+		created_at INTEGER NOT NULL, -- unix milliseconds until version 3, then nanoseconds
 		PRIMARY KEY (user_id, seq)
 	) WITHOUT ROWID;
 	CREATE UNIQUE INDEX push_events_key ON push_events (user_id, ikey);
@@ -51,6 +51,12 @@ var sqliteMigrations = []string{
 		session_id TEXT    NOT NULL,
 		expires_at INTEGER NOT NULL
 	);`,
+	// 3: times are Unix nanoseconds (storage.Nanos), as in every store;
+	// they were milliseconds.
+	`UPDATE push_events SET created_at = created_at * 1000000;
+	UPDATE push_devices SET updated_at = updated_at * 1000000;
+	UPDATE push_failures SET created_at = created_at * 1000000;
+	UPDATE push_tickets SET expires_at = expires_at * 1000000;`,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single
@@ -73,10 +79,6 @@ const eventCols = `seq, id, type, data, created_at`
 
 func nullKey(key string) sql.NullString { return sql.NullString{String: key, Valid: key != ""} }
 
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
 type scanner interface{ Scan(...any) error }
 
 func scanEvent(r scanner) (Event, error) {
@@ -87,7 +89,7 @@ func scanEvent(r scanner) (Event, error) {
 		return Event{}, err
 	}
 	ev.Data = []byte(data)
-	ev.CreatedAt = fromMS(at)
+	ev.CreatedAt = storage.FromNanos(at)
 	return ev, nil
 }
 
@@ -97,9 +99,9 @@ func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (E
 			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
 			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
 			RETURNING seq`,
-			user, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt), user).Scan(&ev.Seq)
+			user, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt), user).Scan(&ev.Seq)
 		if err == nil {
-			ev.CreatedAt = fromMS(ms(ev.CreatedAt))
+			ev.CreatedAt = ev.CreatedAt.UTC()
 			return ev, true, nil
 		}
 		if !storage.IsDuplicate(err) {
@@ -213,7 +215,7 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 				rows.Close()
 				return nil, fmt.Errorf("push: append events: %w", err)
 			}
-			ev.Data, ev.CreatedAt = []byte(data), fromMS(at)
+			ev.Data, ev.CreatedAt = []byte(data), storage.FromNanos(at)
 			existing[u] = ev
 		}
 		if err := rows.Close(); err != nil {
@@ -239,12 +241,12 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 		ev := evs[i]
 		last[u]++ // a user listed twice gets two events
 		ev.Seq = last[u]
-		ev.CreatedAt = fromMS(ms(ev.CreatedAt))
+		ev.CreatedAt = ev.CreatedAt.UTC()
 		out[i] = Appended{User: u, Event: ev, Created: true}
 		if key != "" {
 			existing[u] = ev
 		}
-		if _, err := ins.ExecContext(ctx, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), ms(ev.CreatedAt)); err != nil {
+		if _, err := ins.ExecContext(ctx, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt)); err != nil {
 			return nil, fmt.Errorf("push: append events: %w", err)
 		}
 	}
@@ -287,7 +289,7 @@ func (s *SQLiteStore) LastSeq(ctx context.Context, user string) (int64, error) {
 
 func (s *SQLiteStore) Since(ctx context.Context, t time.Time, limit int) ([]UserEvent, error) {
 	rows, err := s.db.Reader().QueryContext(ctx, `SELECT user_id, `+eventCols+` FROM push_events
-		WHERE created_at >= ? ORDER BY created_at, user_id, seq LIMIT ?`, ms(t), limit)
+		WHERE created_at >= ? ORDER BY created_at, user_id, seq LIMIT ?`, storage.Nanos(t), limit)
 	if err != nil {
 		return nil, fmt.Errorf("push: events since: %w", err)
 	}
@@ -300,7 +302,7 @@ func (s *SQLiteStore) Since(ctx context.Context, t time.Time, limit int) ([]User
 		if err := rows.Scan(&ue.User, &ue.Event.Seq, &ue.Event.ID, &ue.Event.Type, &data, &at); err != nil {
 			return nil, fmt.Errorf("push: events since: %w", err)
 		}
-		ue.Event.Data, ue.Event.CreatedAt = []byte(data), fromMS(at)
+		ue.Event.Data, ue.Event.CreatedAt = []byte(data), storage.FromNanos(at)
 		out = append(out, ue)
 	}
 	if err := rows.Err(); err != nil {
@@ -316,7 +318,7 @@ func (s *SQLiteStore) PutDevice(ctx context.Context, user, session string, d Dev
 		ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, session_id = excluded.session_id,
 			platform = excluded.platform, app_version = excluded.app_version, locale = excluded.locale,
 			updated_at = excluded.updated_at`,
-		d.Token, user, session, d.Platform, d.AppVersion, d.Locale, ms(at))
+		d.Token, user, session, d.Platform, d.AppVersion, d.Locale, storage.Nanos(at))
 	if err != nil {
 		return fmt.Errorf("push: put device: %w", err)
 	}
@@ -379,7 +381,7 @@ func (s *SQLiteStore) Devices(ctx context.Context, users []string) ([]UserDevice
 				rows.Close()
 				return nil, fmt.Errorf("push: devices: %w", err)
 			}
-			d.UpdatedAt = fromMS(at)
+			d.UpdatedAt = storage.FromNanos(at)
 			out = append(out, d)
 		}
 		if err := rows.Close(); err != nil {
@@ -400,7 +402,7 @@ func (s *SQLiteStore) RecordFailures(ctx context.Context, fs []Failure) error {
 	defer tx.Rollback()
 	for _, f := range fs {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO push_failures (user_id, event_id, token, reason, attempts, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, f.User, f.EventID, f.Token, f.Reason, f.Attempts, ms(f.At)); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?)`, f.User, f.EventID, f.Token, f.Reason, f.Attempts, storage.Nanos(f.At)); err != nil {
 			return fmt.Errorf("push: record failures: %w", err)
 		}
 	}
@@ -424,7 +426,7 @@ func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error
 		if err := rows.Scan(&f.User, &f.EventID, &f.Token, &f.Reason, &f.Attempts, &at); err != nil {
 			return nil, fmt.Errorf("push: failures: %w", err)
 		}
-		f.At = fromMS(at)
+		f.At = storage.FromNanos(at)
 		out = append(out, f)
 	}
 	return out, rows.Err()
@@ -432,11 +434,11 @@ func (s *SQLiteStore) Failures(ctx context.Context, limit int) ([]Failure, error
 
 func (s *SQLiteStore) PutTicket(ctx context.Context, hash, user, session string, expires time.Time) error {
 	if _, err := s.db.Writer().ExecContext(ctx, `DELETE FROM push_tickets WHERE expires_at <= ?`,
-		ms(expires.Add(-time.Hour))); err != nil {
+		storage.Nanos(expires.Add(-time.Hour))); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
 	if _, err := s.db.Writer().ExecContext(ctx, `INSERT INTO push_tickets (hash, user_id, session_id, expires_at)
-		VALUES (?, ?, ?, ?)`, hash, user, session, ms(expires)); err != nil {
+		VALUES (?, ?, ?, ?)`, hash, user, session, storage.Nanos(expires)); err != nil {
 		return fmt.Errorf("push: put ticket: %w", err)
 	}
 	return nil
@@ -455,7 +457,7 @@ func (s *SQLiteStore) TakeTicket(ctx context.Context, hash string, now time.Time
 	if err != nil {
 		return "", "", fmt.Errorf("push: take ticket: %w", err)
 	}
-	if exp <= ms(now) {
+	if exp <= storage.Nanos(now) {
 		return "", "", ErrNotFound
 	}
 	return user, session, nil

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -23,19 +22,51 @@ type MongoStore struct {
 	slots, sessions, tokens                              *mongo.Collection
 }
 
-// NewMongoStore creates the identity indexes and returns the store.
+// mongoMigrations are append-only: version i+1 is mongoMigrations[i]. Each
+// is idempotent (see storage.MongoMigration).
+var mongoMigrations = []storage.MongoMigration{
+	// 1: every collection carries the package's prefix, and times are
+	// Unix nanoseconds (storage.Nanos) instead of BSON dates.
+	func(ctx context.Context, db *mongo.Database) error {
+		for _, r := range [][2]string{{"clinics", "identity_clinics"}, {"staff", "identity_staff"},
+			{"patients", "identity_patients"}, {"otp_challenges", "identity_challenges"},
+			{"otp_attempts", "identity_attempts"}, {"otp_used", "identity_used"},
+			{"sessions", "identity_sessions"}, {"refresh_tokens", "identity_refresh_tokens"}} {
+			if err := storage.RenameCollection(ctx, db, r[0], r[1]); err != nil {
+				return err
+			}
+		}
+		for coll, fields := range map[string][]string{
+			"identity_clinics": {"created_at"}, "identity_staff": {"created_at", "disabled_at"},
+			"identity_patients": {"created_at"}, "identity_challenges": {"created_at", "expires_at"},
+			"identity_attempts": {"at"}, "identity_used": {"at"}, "identity_rate_slots": {"at"},
+			"identity_sessions": {"created_at", "revoked_at"}, "identity_refresh_tokens": {"created_at"},
+		} {
+			if err := storage.NanosFields(ctx, db.Collection(coll), fields...); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+}
+
+// NewMongoStore migrates the identity collections, creates their indexes
+// and returns the store.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	s := &MongoStore{
 		db:         db,
-		clinics:    db.Collection("clinics"),
-		staff:      db.Collection("staff"),
-		patients:   db.Collection("patients"),
-		challenges: db.Collection("otp_challenges"),
-		attempts:   db.Collection("otp_attempts"),
-		used:       db.Collection("otp_used"),
+		clinics:    db.Collection("identity_clinics"),
+		staff:      db.Collection("identity_staff"),
+		patients:   db.Collection("identity_patients"),
+		challenges: db.Collection("identity_challenges"),
+		attempts:   db.Collection("identity_attempts"),
+		used:       db.Collection("identity_used"),
 		slots:      db.Collection("identity_rate_slots"),
-		sessions:   db.Collection("sessions"),
-		tokens:     db.Collection("refresh_tokens"),
+		sessions:   db.Collection("identity_sessions"),
+		tokens:     db.Collection("identity_refresh_tokens"),
+	}
+	if err := storage.MigrateMongo(ctx, db, "identity", mongoMigrations); err != nil {
+		return nil, err
 	}
 	unique := func(keys ...string) mongo.IndexModel {
 		d := bson.D{}
@@ -66,34 +97,26 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	return s, nil
 }
 
-func mongoErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return ErrNotFound
-	case storage.IsDuplicate(err):
-		return ErrDuplicate // the driver's text holds the key's value (a phone, an email): never pass it on
-	}
-	return fmt.Errorf("identity: mongo: %w", err)
-}
+var mongoErrs = storage.Errors{NotFound: ErrNotFound, Duplicate: ErrDuplicate, Context: "identity: mongo"}
+
+func mongoErr(err error) error { return mongoErrs.Map(err) }
 
 type clinicDoc struct {
-	ID        string    `bson:"_id"`
-	Name      string    `bson:"name"`
-	Timezone  string    `bson:"timezone"`
-	CreatedAt time.Time `bson:"created_at"`
+	ID        string `bson:"_id"`
+	Name      string `bson:"name"`
+	Timezone  string `bson:"timezone"`
+	CreatedAt int64  `bson:"created_at"`
 }
 
 func (s *MongoStore) InsertClinic(ctx context.Context, c Clinic) error {
-	_, err := s.clinics.InsertOne(ctx, clinicDoc{c.ID, c.Name, c.Timezone, c.CreatedAt})
+	_, err := s.clinics.InsertOne(ctx, clinicDoc{c.ID, c.Name, c.Timezone, storage.Nanos(c.CreatedAt)})
 	return mongoErr(err)
 }
 
 func (s *MongoStore) Clinic(ctx context.Context, id string) (Clinic, error) {
 	var d clinicDoc
 	err := s.clinics.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	return Clinic{ID: d.ID, Name: d.Name, Timezone: d.Timezone, CreatedAt: d.CreatedAt.UTC()}, mongoErr(err)
+	return Clinic{ID: d.ID, Name: d.Name, Timezone: d.Timezone, CreatedAt: storage.FromNanos(d.CreatedAt)}, mongoErr(err)
 }
 
 func (s *MongoStore) AnyClinic(ctx context.Context) (bool, error) {
@@ -102,28 +125,26 @@ func (s *MongoStore) AnyClinic(ctx context.Context) (bool, error) {
 }
 
 type staffDoc struct {
-	ID           string    `bson:"_id"`
-	ClinicID     string    `bson:"clinic_id"`
-	Email        string    `bson:"email"`
-	Name         string    `bson:"name"`
-	Role         string    `bson:"role"`
-	PasswordHash string    `bson:"password_hash"`
-	CreatedAt    time.Time `bson:"created_at"`
-	DisabledAt   time.Time `bson:"disabled_at,omitempty"`
+	ID           string `bson:"_id"`
+	ClinicID     string `bson:"clinic_id"`
+	Email        string `bson:"email"`
+	Name         string `bson:"name"`
+	Role         string `bson:"role"`
+	PasswordHash string `bson:"password_hash"`
+	CreatedAt    int64  `bson:"created_at"`
+	DisabledAt   int64  `bson:"disabled_at,omitempty"`
 }
 
 func (d staffDoc) staff() Staff {
 	st := Staff{ID: d.ID, ClinicID: d.ClinicID, Email: d.Email, Name: d.Name, Role: Role(d.Role),
-		PasswordHash: d.PasswordHash, CreatedAt: d.CreatedAt.UTC()}
-	if !d.DisabledAt.IsZero() {
-		st.DisabledAt = d.DisabledAt.UTC()
-	}
+		PasswordHash: d.PasswordHash, CreatedAt: storage.FromNanos(d.CreatedAt)}
+	st.DisabledAt = storage.FromNanos(d.DisabledAt)
 	return st
 }
 
 func (s *MongoStore) InsertStaff(ctx context.Context, st Staff) error {
 	_, err := s.staff.InsertOne(ctx, staffDoc{ID: st.ID, ClinicID: st.ClinicID, Email: st.Email, Name: st.Name,
-		Role: string(st.Role), PasswordHash: st.PasswordHash, CreatedAt: st.CreatedAt})
+		Role: string(st.Role), PasswordHash: st.PasswordHash, CreatedAt: storage.Nanos(st.CreatedAt)})
 	return mongoErr(err)
 }
 
@@ -148,7 +169,7 @@ func (s *MongoStore) DisableStaff(ctx context.Context, id string, at time.Time) 
 		return err
 	}
 	_, err := s.staff.UpdateOne(ctx, bson.M{"_id": id, "disabled_at": bson.M{"$exists": false}},
-		bson.M{"$set": bson.M{"disabled_at": at}})
+		bson.M{"$set": bson.M{"disabled_at": storage.Nanos(at)}})
 	return mongoErr(err)
 }
 
@@ -184,16 +205,16 @@ func (s *MongoStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, e
 }
 
 type patientDoc struct {
-	ID        string    `bson:"_id"`
-	Phone     string    `bson:"phone"`
-	FirstName string    `bson:"first_name"`
-	LastName  string    `bson:"last_name"`
-	BirthDate string    `bson:"birth_date"`
-	CreatedAt time.Time `bson:"created_at"`
+	ID        string `bson:"_id"`
+	Phone     string `bson:"phone"`
+	FirstName string `bson:"first_name"`
+	LastName  string `bson:"last_name"`
+	BirthDate string `bson:"birth_date"`
+	CreatedAt int64  `bson:"created_at"`
 }
 
 func (s *MongoStore) InsertPatient(ctx context.Context, p Patient) error {
-	_, err := s.patients.InsertOne(ctx, patientDoc{p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, p.CreatedAt})
+	_, err := s.patients.InsertOne(ctx, patientDoc{p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, storage.Nanos(p.CreatedAt)})
 	return mongoErr(err)
 }
 
@@ -201,7 +222,7 @@ func (s *MongoStore) findPatient(ctx context.Context, filter bson.M) (Patient, e
 	var d patientDoc
 	err := s.patients.FindOne(ctx, filter).Decode(&d)
 	return Patient{ID: d.ID, Phone: d.Phone, FirstName: d.FirstName, LastName: d.LastName,
-		BirthDate: d.BirthDate, CreatedAt: d.CreatedAt.UTC()}, mongoErr(err)
+		BirthDate: d.BirthDate, CreatedAt: storage.FromNanos(d.CreatedAt)}, mongoErr(err)
 }
 
 func (s *MongoStore) PatientByPhone(ctx context.Context, phone string) (Patient, error) {
@@ -218,17 +239,17 @@ func (s *MongoStore) UpdatePatientProfile(ctx context.Context, p Patient) error 
 }
 
 type challengeDoc struct {
-	ID        string    `bson:"_id"`
-	Phone     string    `bson:"phone"`
-	Seq       int64     `bson:"seq"`
-	CodeHash  []byte    `bson:"code_hash"`
-	CreatedAt time.Time `bson:"created_at"`
-	ExpiresAt time.Time `bson:"expires_at"`
+	ID        string `bson:"_id"`
+	Phone     string `bson:"phone"`
+	Seq       int64  `bson:"seq"`
+	CodeHash  []byte `bson:"code_hash"`
+	CreatedAt int64  `bson:"created_at"`
+	ExpiresAt int64  `bson:"expires_at"`
 }
 
 func (d challengeDoc) challenge() Challenge {
 	return Challenge{ID: d.ID, Phone: d.Phone, Seq: d.Seq, CodeHash: d.CodeHash,
-		CreatedAt: d.CreatedAt.UTC(), ExpiresAt: d.ExpiresAt.UTC()}
+		CreatedAt: storage.FromNanos(d.CreatedAt), ExpiresAt: storage.FromNanos(d.ExpiresAt)}
 }
 
 func (s *MongoStore) LastChallenge(ctx context.Context, phone string) (Challenge, error) {
@@ -245,7 +266,7 @@ func (s *MongoStore) ChallengeBySeq(ctx context.Context, phone string, seq int64
 }
 
 func (s *MongoStore) InsertChallenge(ctx context.Context, c Challenge) error {
-	_, err := s.challenges.InsertOne(ctx, challengeDoc{c.ID, c.Phone, c.Seq, c.CodeHash, c.CreatedAt, c.ExpiresAt})
+	_, err := s.challenges.InsertOne(ctx, challengeDoc{c.ID, c.Phone, c.Seq, c.CodeHash, storage.Nanos(c.CreatedAt), storage.Nanos(c.ExpiresAt)})
 	return mongoErr(err)
 }
 
@@ -258,12 +279,12 @@ func (s *MongoStore) InsertAttempt(ctx context.Context, challengeID string, n in
 	if n < 1 || n > otp.MaxAttempts {
 		return fmt.Errorf("identity: attempt slot %d out of range", n)
 	}
-	_, err := s.attempts.InsertOne(ctx, bson.M{"_id": challengeID + ":" + strconv.Itoa(n), "challenge_id": challengeID, "at": at})
+	_, err := s.attempts.InsertOne(ctx, bson.M{"_id": challengeID + ":" + strconv.Itoa(n), "challenge_id": challengeID, "at": storage.Nanos(at)})
 	return mongoErr(err)
 }
 
 func (s *MongoStore) InsertUsed(ctx context.Context, challengeID string, at time.Time) error {
-	_, err := s.used.InsertOne(ctx, bson.M{"_id": challengeID, "at": at})
+	_, err := s.used.InsertOne(ctx, bson.M{"_id": challengeID, "at": storage.Nanos(at)})
 	return mongoErr(err)
 }
 
@@ -273,7 +294,7 @@ func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {
 }
 
 func (s *MongoStore) DeleteSlotsBefore(ctx context.Context, t time.Time) (int64, error) {
-	res, err := s.slots.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": t}})
+	res, err := s.slots.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": storage.Nanos(t)}})
 	if err != nil {
 		return 0, mongoErr(err)
 	}
@@ -282,23 +303,23 @@ func (s *MongoStore) DeleteSlotsBefore(ctx context.Context, t time.Time) (int64,
 
 // InsertSlot's _id is key and n, so a slot is taken once.
 func (s *MongoStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
-	_, err := s.slots.InsertOne(ctx, bson.M{"_id": key + "#" + strconv.Itoa(n), "key": key, "at": at})
+	_, err := s.slots.InsertOne(ctx, bson.M{"_id": key + "#" + strconv.Itoa(n), "key": key, "at": storage.Nanos(at)})
 	return mongoErr(err)
 }
 
 type sessionDoc struct {
-	ID        string    `bson:"_id"`
-	Kind      string    `bson:"kind"`
-	SubjectID string    `bson:"subject_id"`
-	ClinicID  string    `bson:"clinic_id"`
-	Role      string    `bson:"role"`
-	CreatedAt time.Time `bson:"created_at"`
-	RevokedAt time.Time `bson:"revoked_at,omitempty"`
+	ID        string `bson:"_id"`
+	Kind      string `bson:"kind"`
+	SubjectID string `bson:"subject_id"`
+	ClinicID  string `bson:"clinic_id"`
+	Role      string `bson:"role"`
+	CreatedAt int64  `bson:"created_at"`
+	RevokedAt int64  `bson:"revoked_at,omitempty"`
 }
 
 func (s *MongoStore) InsertSession(ctx context.Context, se Session) error {
 	_, err := s.sessions.InsertOne(ctx, sessionDoc{ID: se.ID, Kind: se.Kind, SubjectID: se.SubjectID,
-		ClinicID: se.ClinicID, Role: string(se.Role), CreatedAt: se.CreatedAt})
+		ClinicID: se.ClinicID, Role: string(se.Role), CreatedAt: storage.Nanos(se.CreatedAt)})
 	return mongoErr(err)
 }
 
@@ -306,10 +327,8 @@ func (s *MongoStore) Session(ctx context.Context, id string) (Session, error) {
 	var d sessionDoc
 	err := s.sessions.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
 	se := Session{ID: d.ID, Kind: d.Kind, SubjectID: d.SubjectID, ClinicID: d.ClinicID, Role: Role(d.Role),
-		CreatedAt: d.CreatedAt.UTC()}
-	if !d.RevokedAt.IsZero() {
-		se.RevokedAt = d.RevokedAt.UTC()
-	}
+		CreatedAt: storage.FromNanos(d.CreatedAt)}
+	se.RevokedAt = storage.FromNanos(d.RevokedAt)
 	return se, mongoErr(err)
 }
 
@@ -317,21 +336,21 @@ func (s *MongoStore) RevokeSession(ctx context.Context, id string, at time.Time)
 	// Revocation is a one-way flag: losing a race between two revocations
 	// only changes which timestamp is kept.
 	_, err := s.sessions.UpdateOne(ctx, bson.M{"_id": id, "revoked_at": bson.M{"$exists": false}},
-		bson.M{"$set": bson.M{"revoked_at": at}})
+		bson.M{"$set": bson.M{"revoked_at": storage.Nanos(at)}})
 	return mongoErr(err)
 }
 
 func (s *MongoStore) RevokeSubjectSessions(ctx context.Context, subjectID string, at time.Time) error {
 	_, err := s.sessions.UpdateMany(ctx, bson.M{"subject_id": subjectID, "revoked_at": bson.M{"$exists": false}},
-		bson.M{"$set": bson.M{"revoked_at": at}})
+		bson.M{"$set": bson.M{"revoked_at": storage.Nanos(at)}})
 	return mongoErr(err)
 }
 
 type tokenDoc struct {
-	ID        string    `bson:"_id"`
-	SessionID string    `bson:"session_id"`
-	Parent    string    `bson:"parent"`
-	CreatedAt time.Time `bson:"created_at"`
+	ID        string `bson:"_id"`
+	SessionID string `bson:"session_id"`
+	Parent    string `bson:"parent"`
+	CreatedAt int64  `bson:"created_at"`
 }
 
 func (s *MongoStore) InsertRefreshToken(ctx context.Context, t RefreshToken) error {
@@ -339,14 +358,14 @@ func (s *MongoStore) InsertRefreshToken(ctx context.Context, t RefreshToken) err
 	if parent == "" {
 		parent = "root:" + t.ID
 	}
-	_, err := s.tokens.InsertOne(ctx, tokenDoc{t.ID, t.SessionID, parent, t.CreatedAt})
+	_, err := s.tokens.InsertOne(ctx, tokenDoc{t.ID, t.SessionID, parent, storage.Nanos(t.CreatedAt)})
 	return mongoErr(err)
 }
 
 func (s *MongoStore) RefreshToken(ctx context.Context, id string) (RefreshToken, error) {
 	var d tokenDoc
 	err := s.tokens.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	t := RefreshToken{ID: d.ID, SessionID: d.SessionID, ParentID: d.Parent, CreatedAt: d.CreatedAt.UTC()}
+	t := RefreshToken{ID: d.ID, SessionID: d.SessionID, ParentID: d.Parent, CreatedAt: storage.FromNanos(d.CreatedAt)}
 	if len(t.ParentID) > 5 && t.ParentID[:5] == "root:" {
 		t.ParentID = ""
 	}
