@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"carewallet/app/storage/storagetest"
-	"carewallet/cmd/fakefcm/emulator"
+	"carewallet/push/pushtest"
 )
 
 func envInt(name string, def int) int {
@@ -65,9 +65,9 @@ func BenchmarkFanOut(b *testing.B) {
 		}
 	}
 	endpoint := os.Getenv("FAKEFCM_URL")
-	var emu *emulator.Server
+	var emu *pushtest.Server
 	if endpoint == "" {
-		emu, endpoint = startFakeFCM(b, emulator.Config{MaxRecorded: -1})
+		emu, endpoint = startFakeFCM(b, pushtest.Config{MaxRecorded: -1})
 	}
 	sender, err := NewFCMSender(ctx, FCMConfig{Project: "bench", Endpoint: endpoint})
 	if err != nil {

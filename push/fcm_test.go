@@ -16,13 +16,13 @@ import (
 	"time"
 
 	"carewallet/app/storage/storagetest"
-	"carewallet/cmd/fakefcm/emulator"
+	"carewallet/push/pushtest"
 )
 
 // startFakeFCM runs the emulator on loopback for the test.
-func startFakeFCM(t testing.TB, cfg emulator.Config) (*emulator.Server, string) {
+func startFakeFCM(t testing.TB, cfg pushtest.Config) (*pushtest.Server, string) {
 	t.Helper()
-	emu := emulator.New(cfg)
+	emu := pushtest.New(cfg)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	return emu, srv.URL
@@ -61,17 +61,17 @@ func TestFCMSenderErrorClasses(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		cfg   emulator.Config
-		setup func(*emulator.Server)
+		cfg   pushtest.Config
+		setup func(*pushtest.Server)
 		want  map[string]want // token → result
 	}{
 		{
 			name: "mixed batch",
-			cfg:  emulator.Config{RetryAfter: 7 * time.Second},
-			setup: func(e *emulator.Server) {
+			cfg:  pushtest.Config{RetryAfter: 7 * time.Second},
+			setup: func(e *pushtest.Server) {
 				e.Unregister("gone")
-				e.Script("quota", emulator.QuotaExceeded)
-				e.Script("internal", emulator.Internal)
+				e.Script("quota", pushtest.QuotaExceeded)
+				e.Script("internal", pushtest.Internal)
 			},
 			want: map[string]want{
 				"ok-1":        {Delivered, "", 0},
@@ -85,15 +85,15 @@ func TestFCMSenderErrorClasses(t *testing.T) {
 		{
 			// The SDK retries a 503 itself, at once the first time.
 			name:  "503 absorbed by the SDK",
-			setup: func(e *emulator.Server) { e.Script("blip", emulator.Unavailable) },
+			setup: func(e *pushtest.Server) { e.Script("blip", pushtest.Unavailable) },
 			want:  map[string]want{"blip": {Delivered, "", 0}},
 		},
 		{
 			// A Retry-After beyond the SDK's 2-minute cap makes it give up
 			// at once and hand the 503 to our retry queue.
 			name:  "503 with a long Retry-After",
-			cfg:   emulator.Config{RetryAfter: 180 * time.Second},
-			setup: func(e *emulator.Server) { e.Script("down", emulator.Unavailable) },
+			cfg:   pushtest.Config{RetryAfter: 180 * time.Second},
+			setup: func(e *pushtest.Server) { e.Script("down", pushtest.Unavailable) },
 			want:  map[string]want{"down": {Retryable, "UNAVAILABLE", 180 * time.Second}, "up": {Delivered, "", 0}},
 		},
 	}
@@ -132,7 +132,7 @@ func TestFCMSenderErrorClasses(t *testing.T) {
 
 // TestFCMMessageShape checks what reaches FCM for one message.
 func TestFCMMessageShape(t *testing.T) {
-	emu, url := startFakeFCM(t, emulator.Config{})
+	emu, url := startFakeFCM(t, pushtest.Config{})
 	s := newFCMSender(t, url)
 	_, err := s.SendEach(context.Background(), []Message{{Token: "ok-1", Platform: "android",
 		Alert: Alert{Title: "Points", Body: "You earned points"},
@@ -161,7 +161,7 @@ func TestFCMMessageShape(t *testing.T) {
 // TestFCMSenderServiceAccount: a service-account JSON whose token_uri
 // points at the emulator authenticates the real client without Google.
 func TestFCMSenderServiceAccount(t *testing.T) {
-	emu, url := startFakeFCM(t, emulator.Config{Project: "sa-project"})
+	emu, url := startFakeFCM(t, pushtest.Config{Project: "sa-project"})
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -195,12 +195,12 @@ func TestFCMSenderServiceAccount(t *testing.T) {
 // sleep that records delays instead of waiting.
 type pushHarness struct {
 	svc    *Service
-	emu    *emulator.Server
+	emu    *pushtest.Server
 	mu     sync.Mutex
 	sleeps []time.Duration
 }
 
-func newPushHarness(t *testing.T, b storagetest.Backend, cfg emulator.Config, opts Options) *pushHarness {
+func newPushHarness(t *testing.T, b storagetest.Backend, cfg pushtest.Config, opts Options) *pushHarness {
 	t.Helper()
 	emu, url := startFakeFCM(t, cfg)
 	opts.Sender = newFCMSender(t, url)
@@ -239,7 +239,7 @@ func (h *pushHarness) settled(t *testing.T, n int64) Stats {
 func TestPushPipelineErrorHandling(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := testCtx(t)
-		h := newPushHarness(t, b, emulator.Config{RetryAfter: 3 * time.Second},
+		h := newPushHarness(t, b, pushtest.Config{RetryAfter: 3 * time.Second},
 			Options{MaxAttempts: 3, RetryBase: 100 * time.Millisecond, RetryMax: time.Second})
 		devices := map[string]string{ // user → token
 			"pt_ok": "tok-ok", "pt_gone": "tok-gone", "pt_bad": "invalid:tok", "pt_429": "tok-429",
@@ -255,9 +255,9 @@ func TestPushPipelineErrorHandling(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.emu.Unregister("tok-gone")
-		h.emu.Script("tok-429", emulator.QuotaExceeded)                                   // then OK
-		h.emu.Script("tok-500", emulator.Internal, emulator.Internal)                     // then OK on the 3rd attempt
-		h.emu.Script("tok-down", emulator.Internal, emulator.Internal, emulator.Internal) // fails all 3
+		h.emu.Script("tok-429", pushtest.QuotaExceeded)                                   // then OK
+		h.emu.Script("tok-500", pushtest.Internal, pushtest.Internal)                     // then OK on the 3rd attempt
+		h.emu.Script("tok-down", pushtest.Internal, pushtest.Internal, pushtest.Internal) // fails all 3
 
 		users := []string{"pt_ok", "pt_gone", "pt_bad", "pt_429", "pt_500", "pt_down"}
 		draft := Draft{Key: "points:1", Type: "wallet.points_earned", Data: json.RawMessage(`{"points":10}`),

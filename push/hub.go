@@ -36,8 +36,8 @@ type Hub struct {
 	// maxPerUser bounds one user's subscriptions (checked under the
 	// shard lock, so concurrent subscribes cannot overshoot it).
 	maxPerUser int
-	read     func(ctx context.Context, user string, after int64, limit int) ([]Event, error)
-	last     func(ctx context.Context, user string) (int64, error)
+	read       func(ctx context.Context, user string, after int64, limit int) ([]Event, error)
+	last       func(ctx context.Context, user string) (int64, error)
 }
 
 type hubShard struct {

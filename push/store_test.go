@@ -17,23 +17,7 @@ import (
 // newStore opens the backend's push store.
 func newStore(t testing.TB, b storagetest.Backend) Store {
 	t.Helper()
-	ctx := context.Background()
-	if b.SQLite != nil {
-		s, err := NewSQLiteStore(ctx, b.SQLite)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Migrating twice is a no-op.
-		if _, err := NewSQLiteStore(ctx, b.SQLite); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	s, err := NewMongoStore(ctx, b.Mongo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return storagetest.Open[Store](t, b, NewSQLiteStore, NewMongoStore)
 }
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

@@ -41,17 +41,7 @@ func newEnv(t *testing.T, b storagetest.Backend) env {
 // newEnvWith is newEnv with its options adjusted by opt.
 func newEnvWith(t *testing.T, b storagetest.Backend, opt func(*identity.Options)) env {
 	t.Helper()
-	ctx := context.Background()
-	var store identity.Store
-	var err error
-	if b.SQLite != nil {
-		store, err = identity.NewSQLiteStore(ctx, b.SQLite)
-	} else {
-		store, err = identity.NewMongoStore(ctx, b.Mongo)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := storagetest.Open[identity.Store](t, b, identity.NewSQLiteStore, identity.NewMongoStore)
 	e := env{sms: &identitytest.SMS{}, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}}
 	o := identity.Options{Now: e.clock.now, SMS: e.sms, CodeKey: []byte("test-key"), BcryptCost: 4, Limits: noLimits}
 	opt(&o)

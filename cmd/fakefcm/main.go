@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"carewallet/cmd/fakefcm/emulator"
+	"carewallet/push/pushtest"
 )
 
 func main() {
@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		}
 		return def
 	}
-	var cfg emulator.Config
+	var cfg pushtest.Config
 	addr := fs.String("addr", env("FAKEFCM_ADDR", "127.0.0.1:9099"), "listen address [FAKEFCM_ADDR]")
 	fs.StringVar(&cfg.Project, "project", getenv("FAKEFCM_PROJECT"), "accept only this project id; empty accepts any [FAKEFCM_PROJECT]")
 	fs.Float64Var(&cfg.UnregisteredRate, "unregistered-rate", envFloat("FAKEFCM_UNREGISTERED_RATE"), "fraction of sends answered 404 UNREGISTERED [FAKEFCM_UNREGISTERED_RATE]")
@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: emulator.New(cfg), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: pushtest.New(cfg), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("fakefcm listening", "addr", ln.Addr().String(), "endpoint", "http://"+ln.Addr().String(),
 		"unregistered_rate", cfg.UnregisteredRate, "rate_429", cfg.Rate429, "rate_500", cfg.Rate500,
 		"rate_503", cfg.Rate503, "quota_per_minute", cfg.QuotaPerMinute)

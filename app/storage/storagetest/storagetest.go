@@ -42,6 +42,42 @@ func Each(t *testing.T, fn func(t *testing.T, b Backend)) {
 	})
 }
 
+// Open opens a package's store on b with the package's two constructors,
+// so no package writes its own opener. It opens the store twice, checking
+// that a second start (another instance, a restart) migrates nothing and
+// fails on nothing, and returns the first as S, the package's Store
+// interface, which both constructors' results must implement:
+//
+//	s := storagetest.Open[push.Store](t, b, push.NewSQLiteStore, push.NewMongoStore)
+func Open[S, L, M any](t testing.TB, b Backend,
+	openSQLite func(context.Context, *storage.SQLite) (L, error),
+	openMongo func(context.Context, *mongo.Database) (M, error)) S {
+	t.Helper()
+	ctx := context.Background()
+	var store any
+	for i := range 2 {
+		var s any
+		var err error
+		if b.SQLite != nil {
+			s, err = openSQLite(ctx, b.SQLite)
+		} else {
+			s, err = openMongo(ctx, b.Mongo)
+		}
+		if err != nil {
+			t.Fatalf("open %s store (start %d): %v", b.Name, i+1, err)
+		}
+		if i == 0 {
+			store = s
+		}
+	}
+	st, ok := store.(S)
+	if !ok {
+		var want *S
+		t.Fatalf("%T does not implement %T", store, want)
+	}
+	return st
+}
+
 // SQLite opens a fresh database file that is removed after the test.
 func SQLite(t testing.TB) *storage.SQLite {
 	t.Helper()

@@ -1,4 +1,4 @@
-// Package emulator is a local stand-in for the FCM HTTP v1 API that the real
+// Package pushtest is a local stand-in for the FCM HTTP v1 API that the real
 // firebase-admin-go client talks to (point it here with
 // option.WithEndpoint, i.e. CAREWALLET_FCM_ENDPOINT). It records every
 // accepted message, injects the errors FCM returns (UNREGISTERED, token
@@ -6,9 +6,10 @@
 // script per token, enforces a per-minute quota, and serves an OAuth2 token
 // endpoint so a service-account JSON whose token_uri points here works.
 //
-// cmd/fakefcm wraps it as a program; tests start it in-process with New and
-// httptest.
-package emulator
+// It lives beside push as its test package (push's tests and the app's
+// start it in-process with New and httptest); cmd/fakefcm wraps it as a
+// program. Only tests and cmd/fakefcm import it.
+package pushtest
 
 import (
 	"encoding/json"

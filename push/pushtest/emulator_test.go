@@ -1,4 +1,4 @@
-package emulator
+package pushtest
 
 import (
 	"encoding/json"
