@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 	qrcode "github.com/skip2/go-qrcode"
@@ -64,16 +65,17 @@ func (s *server) card() fiber.Handler {
 	}
 }
 
-// pageParams reads ?after= (an opaque cursor) and ?limit= (1..1000,
-// default 50).
+// pageParams reads ?after= (an opaque cursor) and ?limit= under the
+// wallet's one page-size rule (wallet.DefaultPageSize, wallet.MaxPageSize):
+// a limit outside it is a 400, never silently changed.
 func pageParams(c *fiber.Ctx) (string, int, error) {
-	limit, err := intQuery(c, "limit", 50, 1, 1000)
+	limit, err := intQuery(c, "limit", wallet.DefaultPageSize, 1, wallet.MaxPageSize)
 	return c.Query("after"), int(limit), err
 }
 
 var pageQuery = []param{
 	{Name: "after", Description: "opaque cursor: the previous page's next"},
-	{Name: "limit", Type: "integer", Description: "page size, 1 to 1000 (default 50)"},
+	{Name: "limit", Type: "integer", Description: fmt.Sprintf("page size, 1 to %d (default %d)", wallet.MaxPageSize, wallet.DefaultPageSize)},
 }
 
 func (s *server) cardHistory() fiber.Handler {

@@ -149,7 +149,7 @@ func ts(t time.Time) string {
 
 var journalQuery = append([]param{
 	{Name: "patient", Description: "patient id or phone"},
-	{Name: "operation", Description: "entry kind: welcome, booking, birthday, cashback, spend, refund, refund_spend, expire, adjustment"},
+	{Name: "operation", Description: "entry kind: " + strings.Join(wallet.Kinds, ", ")},
 	{Name: "reason", Description: "text in an adjustment's reason"},
 }, append(rangeQuery, pageQuery...)...)
 

@@ -413,3 +413,51 @@ func TestIssueBadInputCreatesNoAccount(t *testing.T) {
 	}
 	ta.must(404, "GET", "/v1/cards/"+own, dadTok, nil)
 }
+
+// TestHistoryPageSize: one page-size rule for every wallet list. A limit
+// up to the documented maximum is honoured (it used to turn 600 into 100),
+// the default is the documented one, and over the maximum is a 400 naming
+// the parameter.
+func TestHistoryPageSize(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	_, tok := ta.patient("+79991000077")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	const receipts = 120
+	for i := range receipts {
+		ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("P-%d", i),
+			"lines": []map[string]any{{"service": "CONS-01", "amount": 10000}}})
+	}
+	const entries = receipts + 1 // and the welcome bonus
+	for _, path := range []string{"/v1/cards/" + v.ID + "/history", "/v1/clinic/cards/" + v.ID + "/history"} {
+		token := tok
+		if strings.HasPrefix(path, "/v1/clinic/") {
+			token = cl.admin
+		}
+		var h wallet.HistoryPage
+		ta.must(200, "GET", path+"?limit=600", token, nil).decode(t, &h)
+		if len(h.Entries) != entries || h.Next != "" {
+			t.Fatalf("%s?limit=600: %d entries (next %q), want all %d", path, len(h.Entries), h.Next, entries)
+		}
+		ta.must(200, "GET", path, token, nil).decode(t, &h)
+		if len(h.Entries) != wallet.DefaultPageSize || h.Next == "" {
+			t.Fatalf("%s: %d entries (next %q), want the default %d and a cursor", path, len(h.Entries), h.Next, wallet.DefaultPageSize)
+		}
+		ta.must(200, "GET", fmt.Sprintf("%s?limit=%d", path, wallet.MaxPageSize), token, nil)
+		r := ta.must(400, "GET", fmt.Sprintf("%s?limit=%d", path, wallet.MaxPageSize+1), token, nil)
+		var body struct {
+			Error struct{ Field string } `json:"error"`
+		}
+		r.decode(t, &body)
+		if body.Error.Field != "limit" {
+			t.Fatalf("%s over the maximum: %s", path, r.Body)
+		}
+	}
+	var j wallet.JournalPage
+	ta.must(200, "GET", "/v1/clinic/reports/journal?limit=600", cl.manager, nil).decode(t, &j)
+	if len(j.Rows) != entries {
+		t.Fatalf("journal?limit=600: %d rows, want %d", len(j.Rows), entries)
+	}
+	ta.must(400, "GET", fmt.Sprintf("/v1/clinic/reports/journal?limit=%d", wallet.MaxPageSize+1), cl.manager, nil)
+}

@@ -42,11 +42,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := s.location(ctx, card.ClinicID)
-	if err != nil {
-		return nil, err
-	}
-	lotID, err := s.newID("lt_")
+	terms, err := s.creditTerms(ctx, card, p, p.CashbackBurnDays)
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +52,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 		now := s.clock()
 		var e *Entry
 		if req.Points > 0 {
-			burns := burnTime(now, loc, p.CashbackBurnDays)
-			e = s.credit(card, st, KindAdjustment, req.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+			e = credit(card, st, KindAdjustment, req.Points, now, terms)
 		} else {
 			deltas, err := takeLots(st, -req.Points, now, "", false)
 			if err != nil {

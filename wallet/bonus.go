@@ -54,23 +54,18 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 	if b.Points <= 0 {
 		return nil, nil
 	}
-	loc, err := s.location(ctx, card.ClinicID)
-	if err != nil {
-		return nil, err
-	}
 	p, err := s.Program(ctx, card.ClinicID)
 	if err != nil {
 		return nil, err
 	}
-	lotID, err := s.newID("lt_")
+	terms, err := s.creditTerms(ctx, card, p, b.BurnDays)
 	if err != nil {
 		return nil, err
 	}
 	fp := fingerprint([]any{kind, key, b})
 	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
 		now := s.clock()
-		burns := burnTime(now, loc, b.BurnDays)
-		e := s.credit(card, st, kind, b.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+		e := credit(card, st, kind, b.Points, now, terms)
 		e.Key, e.Fingerprint, e.StaffID = key, fp, staffID
 		e.Details = mustJSON(details)
 		return e, nil

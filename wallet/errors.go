@@ -7,22 +7,23 @@ import (
 )
 
 // Sentinel errors. Every error the Service returns wraps one of these (or a
-// *ValidationError, which wraps ErrInvalid) with %w and context, so the HTTP
-// layer maps them with errors.Is:
+// *ValidationError, which wraps ErrInvalid or ErrInvalidProgram) with %w
+// and context. What each means to a client (status and code) is decided
+// by one table, app's errorTable, and nowhere else; the meanings:
 //
-//	ErrInvalid, *ValidationError   400 (bad input; Field names the field)
-//	ErrInvalidProgram              400/422 (program fails validation)
-//	ErrNotFound                    404 (also: not yours / other clinic's)
-//	ErrCardExists                  409 (an active or pending card already exists)
-//	ErrCardNotActive               409 (pending or lapsed card)
-//	ErrInsufficientPoints          409/422
-//	ErrLimitExceeded               422 (max share, excluded services, cap)
-//	ErrIdempotencyConflict         422 (same key, different body)
-//	ErrInvalidCode                 422 (wrong code; an attempt was used)
-//	ErrCodeExpired                 410/422
-//	ErrCodeUsed                    409 (already confirmed: nothing posted)
-//	ErrTooManyAttempts             429/422 (10 attempts used)
-//	ErrConflict                    409 (lost a race that cannot be retried)
+//	ErrInvalid, *ValidationError   bad input; Field names the field
+//	ErrInvalidProgram              the program fails validation
+//	ErrNotFound                    missing, or not yours / another clinic's
+//	ErrCardExists                  an active or pending card already exists
+//	ErrCardNotActive               pending or lapsed card
+//	ErrInsufficientPoints          fewer usable points than asked
+//	ErrLimitExceeded               max share, excluded services, cap
+//	ErrIdempotencyConflict         same key, different body
+//	ErrInvalidCode                 wrong code; an attempt was used
+//	ErrCodeExpired                 the code's lifetime is over
+//	ErrCodeUsed                    already confirmed: nothing posted
+//	ErrTooManyAttempts             the code's attempts are used up
+//	ErrConflict                    lost a race that cannot be retried
 var (
 	ErrInvalid             = errors.New("wallet: invalid request")
 	ErrNotFound            = errors.New("wallet: not found")

@@ -39,8 +39,9 @@ func (s *Service) history(ctx context.Context, c *Card, after string, limit int)
 			return nil, invalid("after", "not a cursor")
 		}
 	}
-	if limit <= 0 || limit > 500 {
-		limit = 100
+	limit, err := pageSize(limit)
+	if err != nil {
+		return nil, err
 	}
 	es, err := s.store.Entries(ctx, c.ID, seq, limit+1)
 	if err != nil {

@@ -21,6 +21,11 @@ const (
 	KindAdjustment  = "adjustment"
 )
 
+// Kinds lists every entry kind, in the order reports show them: the one
+// list the journal's operation filter and its documentation use.
+var Kinds = []string{KindWelcome, KindBooking, KindBirthday, KindCashback, KindSpend, KindRefund, KindRefundSpend,
+	KindExpire, KindAdjustment}
+
 // Entry is one fact of a card's append-only ledger: unique (card, seq) and
 // unique (card, key). Amount is signed; BalanceAfter is the balance after
 // it; Lots lists every lot it touched with the signed delta (a credit
@@ -284,10 +289,36 @@ func stampEntry(e *Entry, st *State, card *Card, now time.Time) *Entry {
 	return e
 }
 
-// credit builds a credit entry creating one lot.
-func (s *Service) credit(card *Card, st *State, kind string, points int64, burnsAt, warnAt time.Time, now time.Time, lotID string) *Entry {
-	lot := &Lot{ID: lotID, CardID: card.ID, ClinicID: card.ClinicID, Kind: kind, Points: points, Remaining: points,
-		BurnsAt: burnsAt, WarnAt: warnAt, Seq: st.Seq + 1}
-	e := &Entry{Kind: kind, Amount: points, Lots: []LotDelta{{LotID: lotID, Delta: points}}, NewLot: lot}
+// creditTerms is how the points of one credit burn: burnDays after the
+// day of the credit in the clinic's zone, warned warnDays before, in a
+// new lot named lotID.
+type creditTerms struct {
+	loc      *time.Location
+	burnDays int
+	warnDays int
+	lotID    string
+}
+
+// creditTerms prepares a credit to card under program p (the clinic's
+// zone and a fresh lot id), outside Build, which must stay pure.
+func (s *Service) creditTerms(ctx context.Context, card *Card, p *Program, burnDays int) (creditTerms, error) {
+	loc, err := s.location(ctx, card.ClinicID)
+	if err != nil {
+		return creditTerms{}, err
+	}
+	lotID, err := s.newID("lt_")
+	if err != nil {
+		return creditTerms{}, err
+	}
+	return creditTerms{loc: loc, burnDays: burnDays, warnDays: p.BurnWarningDays, lotID: lotID}, nil
+}
+
+// credit builds a credit entry of points earned at now: the one place
+// points become a lot with a burn date.
+func credit(card *Card, st *State, kind string, points int64, now time.Time, t creditTerms) *Entry {
+	burns := burnTime(now, t.loc, t.burnDays)
+	lot := &Lot{ID: t.lotID, CardID: card.ID, ClinicID: card.ClinicID, Kind: kind, Points: points, Remaining: points,
+		BurnsAt: burns, WarnAt: warnTime(burns, t.loc, t.warnDays), Seq: st.Seq + 1}
+	e := &Entry{Kind: kind, Amount: points, Lots: []LotDelta{{LotID: t.lotID, Delta: points}}, NewLot: lot}
 	return stampEntry(e, st, card, now)
 }

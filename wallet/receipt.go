@@ -63,7 +63,7 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 	if err != nil {
 		return nil, err
 	}
-	loc, err := s.location(ctx, card.ClinicID)
+	terms, err := s.creditTerms(ctx, card, p, p.CashbackBurnDays)
 	if err != nil {
 		return nil, err
 	}
@@ -91,18 +91,13 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 			return nil, fmt.Errorf("wallet: receipt %s: %w", req.ReceiptID, ErrIdempotencyConflict)
 		}
 	}
-	lotID, err := s.newID("lt_")
-	if err != nil {
-		return nil, err
-	}
 	key := "cashback:" + req.ReceiptID
 	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
 		now := s.clock()
 		earning := earn(p, req.Lines, used, st.Paid)
 		var e *Entry
 		if earning.Points > 0 {
-			burns := burnTime(now, loc, p.CashbackBurnDays)
-			e = s.credit(card, st, KindCashback, earning.Points, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+			e = credit(card, st, KindCashback, earning.Points, now, terms)
 		} else {
 			e = stampEntry(&Entry{Kind: KindCashback, Lots: []LotDelta{}}, st, card, now)
 		}

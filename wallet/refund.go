@@ -145,7 +145,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 	if err != nil {
 		return nil, err
 	}
-	loc, err := s.location(ctx, card.ClinicID)
+	terms, err := s.creditTerms(ctx, card, p, p.CashbackBurnDays)
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +191,6 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 	var d RefundDetails
 	_ = json.Unmarshal(e.Details, &d)
 	res.Uncollected = d.Uncollected
-	lotID, err := s.newID("lt_")
-	if err != nil {
-		return nil, err
-	}
 	key2 := "refund_spend:" + req.ReceiptID + ":" + ref
 	e2, err := s.commit(ctx, Commit{CardID: card.ID, Key: key2, Fingerprint: fp, ReceiptID: req.ReceiptID,
 		Build: func(st *State, es []Entry) (*Entry, error) {
@@ -207,8 +203,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 			if total == 0 {
 				return nil, nil
 			}
-			burns := burnTime(now, loc, p.CashbackBurnDays)
-			e := s.credit(card, st, KindRefundSpend, total, burns, warnTime(burns, loc, p.BurnWarningDays), now, lotID)
+			e := credit(card, st, KindRefundSpend, total, now, terms)
 			e.Key, e.Fingerprint, e.StaffID, e.ReceiptID = key2, fp, req.StaffID, req.ReceiptID
 			e.Details = mustJSON(RefundDetails{Ref: ref, Lines: plan})
 			return e, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,7 @@ type JournalFilter struct {
 	From      time.Time `json:"from,omitempty"`
 	To        time.Time `json:"to,omitempty"`
 	After     string    `json:"after,omitempty"`
-	Limit     int       `json:"limit,omitempty"` // default 100, max 1000
+	Limit     int       `json:"limit,omitempty"` // see pageSize
 }
 
 // JournalPage is one page of the journal.
@@ -75,13 +76,6 @@ func decodeCursor(s string) (time.Time, string, int64, error) {
 	return time.Unix(0, ns).UTC(), parts[1], seq, nil
 }
 
-func pageLimit(n int) int {
-	if n <= 0 {
-		return 100
-	}
-	return min(n, 1000)
-}
-
 // Journal is GET /v1/clinic/reports/journal: the clinic's entries in
 // (created_at, card, seq) order, filtered by patient (their own and
 // dependants' cards), operation kind, reason and date range, paged with an
@@ -90,8 +84,12 @@ func (s *Service) Journal(ctx context.Context, f JournalFilter) (*JournalPage, e
 	if f.ClinicID == "" {
 		return nil, invalid("clinic_id", "required")
 	}
-	if f.Kind != "" && !validKind(f.Kind) {
+	if f.Kind != "" && !slices.Contains(Kinds, f.Kind) {
 		return nil, invalid("operation", "unknown operation %q", f.Kind)
+	}
+	limit, err := pageSize(f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	var cur journalCursor
 	if f.After != "" {
@@ -114,7 +112,6 @@ func (s *Service) Journal(ctx context.Context, f JournalFilter) (*JournalPage, e
 			return &JournalPage{Rows: []Entry{}}, nil
 		}
 	}
-	limit := pageLimit(f.Limit)
 	rows, err := s.store.Journal(ctx, f, cards, cur, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: journal: %w", err)
@@ -129,14 +126,6 @@ func (s *Service) Journal(ctx context.Context, f JournalFilter) (*JournalPage, e
 		page.Rows = []Entry{}
 	}
 	return page, nil
-}
-
-func validKind(k string) bool {
-	switch k {
-	case KindWelcome, KindBooking, KindBirthday, KindCashback, KindSpend, KindRefund, KindRefundSpend, KindExpire, KindAdjustment:
-		return true
-	}
-	return false
 }
 
 // CardsByStaff is GET /v1/clinic/reports/cards-by-staff: cards issued by
@@ -169,7 +158,10 @@ func (s *Service) CardsIssued(ctx context.Context, clinicID string, from, to tim
 		}
 		cur = cardCursor{Created: t, ID: id}
 	}
-	limit = pageLimit(limit)
+	limit, err := pageSize(limit)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.store.CardsIssued(ctx, clinicID, from, to, cur, limit+1)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: cards issued: %w", err)
