@@ -24,6 +24,12 @@ type Store interface {
 	PatientByID(ctx context.Context, id string) (Patient, error)
 	UpdatePatientProfile(ctx context.Context, p Patient) error
 
+	InsertDependant(ctx context.Context, d Dependant) error // ErrDuplicate: id taken
+	DependantByID(ctx context.Context, id string) (Dependant, error)
+	// PeopleBornOn lists the patients and dependants born on one of the
+	// month-days ("MM-DD"), ordered by id, after afterID.
+	PeopleBornOn(ctx context.Context, monthDays []string, afterID string, limit int) ([]Person, error)
+
 	// LastChallenge is the phone's challenge with the highest seq.
 	LastChallenge(ctx context.Context, phone string) (Challenge, error)
 	ChallengeBySeq(ctx context.Context, phone string, seq int64) (Challenge, error)

@@ -19,7 +19,7 @@ import (
 type MongoStore struct {
 	db                                                   *mongo.Database
 	clinics, staff, patients, challenges, attempts, used *mongo.Collection
-	slots, sessions, tokens                              *mongo.Collection
+	slots, sessions, tokens, dependants                  *mongo.Collection
 }
 
 // mongoMigrations are append-only: version i+1 is mongoMigrations[i]. Each
@@ -48,6 +48,9 @@ var mongoMigrations = []storage.MongoMigration{
 		}
 		return nil
 	},
+	// 2: patients carry birth_md for the birthday job (dependants, new
+	// here, carry it from their first write).
+	addBirthMD,
 }
 
 // NewMongoStore migrates the identity collections, creates their indexes
@@ -64,6 +67,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		slots:      db.Collection("identity_rate_slots"),
 		sessions:   db.Collection("identity_sessions"),
 		tokens:     db.Collection("identity_refresh_tokens"),
+		dependants: db.Collection("identity_dependants"),
 	}
 	if err := storage.MigrateMongo(ctx, db, "identity", mongoMigrations); err != nil {
 		return nil, err
@@ -89,6 +93,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		// parent is the rotated token's id, or "root:"+id for a session's
 		// first token, so it is never empty and rotating twice clashes.
 		{s.tokens, unique("parent")},
+		{s.patients, birthdayIndex},
+		{s.dependants, birthdayIndex},
 	} {
 		if err := storage.EnsureIndexes(ctx, ix.c, ix.m); err != nil {
 			return nil, err
@@ -204,6 +210,8 @@ func (s *MongoStore) ListStaff(ctx context.Context, clinicID string) ([]Staff, e
 	return out, nil
 }
 
+// patientDoc keeps birth_md ("MM-DD" of the birth date, absent when
+// there is none) beside the date for the birthday job's index.
 type patientDoc struct {
 	ID        string `bson:"_id"`
 	Phone     string `bson:"phone"`
@@ -211,10 +219,11 @@ type patientDoc struct {
 	LastName  string `bson:"last_name"`
 	BirthDate string `bson:"birth_date"`
 	CreatedAt int64  `bson:"created_at"`
+	BirthMD   string `bson:"birth_md,omitempty"`
 }
 
 func (s *MongoStore) InsertPatient(ctx context.Context, p Patient) error {
-	_, err := s.patients.InsertOne(ctx, patientDoc{p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, storage.Nanos(p.CreatedAt)})
+	_, err := s.patients.InsertOne(ctx, patientDoc{p.ID, p.Phone, p.FirstName, p.LastName, p.BirthDate, storage.Nanos(p.CreatedAt), birthMD(p.BirthDate)})
 	return mongoErr(err)
 }
 
@@ -235,7 +244,7 @@ func (s *MongoStore) PatientByID(ctx context.Context, id string) (Patient, error
 
 func (s *MongoStore) UpdatePatientProfile(ctx context.Context, p Patient) error {
 	return s.updateOne(ctx, s.patients, bson.M{"_id": p.ID}, bson.M{"$set": bson.M{
-		"first_name": p.FirstName, "last_name": p.LastName, "birth_date": p.BirthDate}})
+		"first_name": p.FirstName, "last_name": p.LastName, "birth_date": p.BirthDate, "birth_md": birthMD(p.BirthDate)}})
 }
 
 type challengeDoc struct {

@@ -103,6 +103,17 @@ var sqliteMigrations = []string{
 	CREATE INDEX identity_staff_clinic ON identity_staff (clinic_id, created_at);
 	DROP INDEX sessions_subject;
 	CREATE INDEX identity_sessions_subject ON identity_sessions (subject_id);`,
+	// 5: identity owns dependants (the wallet kept them until now); the
+	// birthday job finds people by the month-day of their birth date.
+	`CREATE TABLE identity_dependants (
+		id         TEXT PRIMARY KEY,
+		first_name TEXT NOT NULL,
+		last_name  TEXT NOT NULL,
+		birth_date TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX identity_patients_birthday ON identity_patients (substr(birth_date, 6, 5), id) WHERE birth_date != '';
+	CREATE INDEX identity_dependants_birthday ON identity_dependants (substr(birth_date, 6, 5), id) WHERE birth_date != '';`,
 }
 
 // SQLiteStore keeps identity in the embedded database.
