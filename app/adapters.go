@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,4 +37,50 @@ func (n WalletNotifier) Notify(ctx context.Context, patientID string, note walle
 	}
 	_, err = n.Push.Publish(ctx, patientID, d)
 	return err
+}
+
+// WalletPeople gives the wallet its card holders' names and birth dates
+// from identity, which owns them (patients' and dependants').
+type WalletPeople struct{ Identity *identity.Service }
+
+// walletErr turns identity's not-found into the wallet's.
+func walletErr(err error) error {
+	if errors.Is(err, identity.ErrNotFound) {
+		return fmt.Errorf("%w: %w", wallet.ErrNotFound, err)
+	}
+	return err
+}
+
+// Person implements wallet.People.
+func (p WalletPeople) Person(ctx context.Context, id string) (wallet.Person, error) {
+	x, err := p.Identity.Person(ctx, id)
+	return wallet.Person(x), walletErr(err)
+}
+
+// AddDependant implements wallet.People.
+func (p WalletPeople) AddDependant(ctx context.Context, firstName, lastName, birthDate string) (string, error) {
+	d, err := p.Identity.AddDependant(ctx, firstName, lastName, birthDate)
+	return d.ID, err
+}
+
+// CompleteProfile implements wallet.People.
+func (p WalletPeople) CompleteProfile(ctx context.Context, patientID, firstName, lastName, birthDate string) error {
+	_, err := p.Identity.CompleteProfile(ctx, patientID, firstName, lastName, birthDate)
+	return walletErr(err)
+}
+
+// BornOn implements wallet.People.
+func (p WalletPeople) BornOn(ctx context.Context, monthDays []string, afterID string, limit int) ([]wallet.Person, error) {
+	xs, err := p.Identity.BornOn(ctx, monthDays, afterID, limit)
+	out := make([]wallet.Person, len(xs))
+	for i, x := range xs {
+		out[i] = wallet.Person(x)
+	}
+	return out, err
+}
+
+// ImportDependant implements wallet.People.
+func (p WalletPeople) ImportDependant(ctx context.Context, x wallet.Person, created time.Time) error {
+	return p.Identity.ImportDependant(ctx, identity.Dependant{ID: x.ID, FirstName: x.FirstName, LastName: x.LastName,
+		BirthDate: x.BirthDate, CreatedAt: created})
 }

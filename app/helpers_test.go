@@ -84,7 +84,7 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey}),
+		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}}),
 		Idempotency: idem,
 		Tokens:      ta.tokens,
 		Now:         ta.clock.now,

@@ -238,42 +238,77 @@ func (s *Service) birthdays(ctx context.Context, now time.Time, rep *BurnReport)
 	}
 	after := ""
 	for {
-		cards, err := s.store.CardsByBirthday(ctx, mds, after, s.batch)
+		people, err := s.people.BornOn(ctx, mds, after, s.batch)
 		if err != nil {
 			return fmt.Errorf("wallet: birthdays: %w", err)
 		}
-		if len(cards) == 0 {
+		if len(people) == 0 {
 			return nil
 		}
-		for i := range cards {
-			c := &cards[i]
-			after = c.ID
-			loc, err := s.location(ctx, c.ClinicID)
+		for _, person := range people {
+			after = person.ID
+			cards, err := s.heldBy(ctx, person.ID)
 			if err != nil {
+				return fmt.Errorf("wallet: birthdays: %w", err)
+			}
+			if err := s.birthdayBonus(ctx, person, cards, now, rep); err != nil {
 				return err
-			}
-			l := now.In(loc)
-			if !isBirthday(c.Holder.BirthDate, l.Year(), l.Month(), l.Day()) {
-				continue
-			}
-			p, err := s.Program(ctx, c.ClinicID)
-			if err != nil {
-				return err
-			}
-			key := fmt.Sprintf("birthday:%d", l.Year())
-			if _, err := s.store.EntryByKey(ctx, c.ID, key); err == nil {
-				continue
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			e, err := s.bonus(ctx, c, KindBirthday, key, "", p.BirthdayBonus,
-				map[string]any{"rule": "birthday_bonus", "year": l.Year(), "program_version": p.Version})
-			if err != nil {
-				return err
-			}
-			if e != nil && !e.Replayed {
-				rep.Birthdays++
 			}
 		}
 	}
+}
+
+// heldBy lists the active cards whose holder is the person (their own,
+// or theirs as a dependant).
+func (s *Service) heldBy(ctx context.Context, personID string) ([]Card, error) {
+	own, err := s.store.CardsByPatient(ctx, []string{personID})
+	if err != nil {
+		return nil, err
+	}
+	asDependant, err := s.store.CardsByDependant(ctx, []string{personID})
+	if err != nil {
+		return nil, err
+	}
+	var out []Card
+	for _, c := range append(own, asDependant...) {
+		if c.Status == StatusActive && c.Holder.holderID() == personID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// birthdayBonus credits the person's birthday bonus on each card whose
+// clinic's local date is their birthday (once a year: key birthday:{year}).
+func (s *Service) birthdayBonus(ctx context.Context, person Person, cards []Card, now time.Time, rep *BurnReport) error {
+	for i := range cards {
+		c := &cards[i]
+		loc, err := s.location(ctx, c.ClinicID)
+		if err != nil {
+			return err
+		}
+		l := now.In(loc)
+		if !isBirthday(person.BirthDate, l.Year(), l.Month(), l.Day()) {
+			continue
+		}
+		p, err := s.Program(ctx, c.ClinicID)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("birthday:%d", l.Year())
+		if _, err := s.store.EntryByKey(ctx, c.ID, key); err == nil {
+			continue
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		e, err := s.bonus(ctx, c, KindBirthday, key, "", p.BirthdayBonus,
+			map[string]any{"rule": "birthday_bonus", "year": l.Year(), "program_version": p.Version})
+		if err != nil {
+			return err
+		}
+		if e != nil && !e.Replayed {
+			rep.Birthdays++
+		}
+	}
+	return nil
 }

@@ -64,7 +64,9 @@ type Card struct {
 	ChallengeID string `json:"-"`
 }
 
-// Holder is whose card it is.
+// Holder is whose card it is. A card stores the kind and the id only;
+// the names and birth date are identity's, filled in from People whenever
+// a card is shown, so they always follow the profile.
 type Holder struct {
 	Kind        string `json:"kind"` // self or dependant
 	PatientID   string `json:"patient_id,omitempty"`
@@ -82,8 +84,9 @@ func (h Holder) key() string {
 	return "p:" + h.PatientID
 }
 
-// birthMD is the holder's birthday as "MM-DD" ("" if unknown), which the
-// stores index for the birthday job.
+// birthMD is the holder's birthday as "MM-DD" ("" if unknown). Cards are
+// stored without a birth date (People has it), so it is "" for every card
+// written since; the birthday job asks People, not this column.
 func (h Holder) birthMD() string {
 	if t, ok := parseDate(h.BirthDate); ok {
 		return t.Format("01-02")
@@ -245,15 +248,15 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 	if _, err := s.location(ctx, req.ClinicID); err != nil {
 		return nil, err
 	}
-	h := Holder{Kind: HolderSelf, PatientID: req.PatientID, FirstName: strings.TrimSpace(req.FirstName),
-		LastName: strings.TrimSpace(req.LastName), BirthDate: req.BirthDate}
+	first, last := strings.TrimSpace(req.FirstName), strings.TrimSpace(req.LastName)
+	h := Holder{Kind: HolderSelf, PatientID: req.PatientID}
 	app := req.PatientID
 	if dep {
-		d, err := s.dependantOf(ctx, req.GuardianID, h.FirstName, h.LastName, req.BirthDate)
+		id, err := s.dependantOf(ctx, req.GuardianID, first, last, req.BirthDate)
 		if err != nil {
 			return nil, err
 		}
-		h = Holder{Kind: HolderDependant, DependantID: d.ID, FirstName: d.FirstName, LastName: d.LastName, BirthDate: d.BirthDate}
+		h = Holder{Kind: HolderDependant, DependantID: id}
 		app = req.GuardianID
 	}
 	for range 10 {
@@ -281,6 +284,13 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 		}
 		if err != nil {
 			return nil, fmt.Errorf("wallet: issue card: %w", err)
+		}
+		if !dep {
+			// What reception entered fills the patient's profile where it
+			// is empty: identity keeps the details, not the card.
+			if err := s.people.CompleteProfile(ctx, req.PatientID, first, last, req.BirthDate); err != nil {
+				return nil, fmt.Errorf("wallet: issue card: holder details: %w", err)
+			}
 		}
 		if err := s.notifier.Notify(ctx, app, Notification{
 			Key: "cardcode:" + id, Type: NoteCardCode,

@@ -172,6 +172,9 @@ func (s *Service) view(ctx context.Context, c *Card) (*CardView, error) {
 	now := s.clock()
 	v := &CardView{Card: *c, Balance: st.Balance, Available: available(st, now), Lots: []LotView{}}
 	v.Status = status
+	if err := s.withHolder(ctx, &v.Card); err != nil {
+		return nil, err
+	}
 	if i, ok := levelFor(p, st.Paid); ok {
 		l := p.Levels[i]
 		v.Level = &LevelView{Name: l.Name, CashbackBP: l.CashbackBP, PaidSpend: st.Paid}
@@ -250,6 +253,9 @@ func (s *Service) summaries(ctx context.Context, cards []Card, clinicID string) 
 		}
 		st, err := s.store.State(ctx, c.ID)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.withHolder(ctx, c); err != nil {
 			return nil, err
 		}
 		out = append(out, CardSummary{Card: *c, Balance: st.Balance, Available: available(st, now),

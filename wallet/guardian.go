@@ -9,7 +9,9 @@ import (
 )
 
 // Dependant is a person in someone's care (a child) without an account of
-// their own. A dependant may have several guardians.
+// their own, as the wallet kept them before identity owned dependants'
+// details: only MoveHolderDetails reads these records, to hand them to
+// People. A dependant may have several guardians.
 type Dependant struct {
 	ID        string    `json:"dependant_id"`
 	FirstName string    `json:"first_name"`
@@ -35,38 +37,35 @@ func personKey(first, last, birth string) string {
 	return n(first) + "|" + n(last) + "|" + birth
 }
 
-// dependantOf finds the guardian's dependant with these name and birth
-// date, creating it (and the guardianship) if needed. Unique (guardian,
-// person_key): concurrent issuances agree on one dependant.
-func (s *Service) dependantOf(ctx context.Context, guardianID, first, last, birth string) (*Dependant, error) {
+// dependantOf finds the id of the guardian's dependant with these name and
+// birth date, recording a new dependant with People (and the guardianship)
+// if needed. Unique (guardian, person_key): concurrent issuances agree on
+// one dependant (a loser's new record is left unused).
+func (s *Service) dependantOf(ctx context.Context, guardianID, first, last, birth string) (string, error) {
 	key := personKey(first, last, birth)
 	for range 5 {
 		gs, err := s.store.GuardianshipsOf(ctx, guardianID)
 		if err != nil {
-			return nil, fmt.Errorf("wallet: guardianships: %w", err)
+			return "", fmt.Errorf("wallet: guardianships: %w", err)
 		}
 		for _, g := range gs {
 			if g.PersonKey == key {
-				return s.store.Dependant(ctx, g.DependantID)
+				return g.DependantID, nil
 			}
 		}
-		id, err := s.newID("dp_")
+		id, err := s.people.AddDependant(ctx, first, last, birth)
 		if err != nil {
-			return nil, err
-		}
-		d := &Dependant{ID: id, FirstName: first, LastName: last, BirthDate: birth, Created: s.clock()}
-		if err := s.store.InsertDependant(ctx, d); err != nil {
-			return nil, fmt.Errorf("wallet: dependant: %w", err)
+			return "", fmt.Errorf("wallet: dependant: %w", err)
 		}
 		err = s.store.InsertGuardianship(ctx, &Guardianship{GuardianID: guardianID, DependantID: id, PersonKey: key, Created: s.clock()})
 		if err == nil {
-			return d, nil
+			return id, nil
 		}
 		if !errors.Is(err, errDuplicate) {
-			return nil, fmt.Errorf("wallet: guardianship: %w", err)
+			return "", fmt.Errorf("wallet: guardianship: %w", err)
 		}
 	}
-	return nil, fmt.Errorf("wallet: dependant: %w", ErrConflict)
+	return "", fmt.Errorf("wallet: dependant: %w", ErrConflict)
 }
 
 // AddGuardian adds a guardian to the dependant whose card this is (staff
@@ -82,8 +81,12 @@ func (s *Service) AddGuardian(ctx context.Context, clinicID, staffID, cardID, gu
 	if c.Holder.Kind != HolderDependant {
 		return invalid("card_id", "not a dependant's card")
 	}
+	d, err := s.people.Person(ctx, c.Holder.DependantID)
+	if err != nil {
+		return fmt.Errorf("wallet: add guardian: dependant: %w", err)
+	}
 	err = s.store.InsertGuardianship(ctx, &Guardianship{GuardianID: guardianID, DependantID: c.Holder.DependantID,
-		PersonKey: personKey(c.Holder.FirstName, c.Holder.LastName, c.Holder.BirthDate), Created: s.clock()})
+		PersonKey: personKey(d.FirstName, d.LastName, d.BirthDate), Created: s.clock()})
 	if err != nil && !errors.Is(err, errDuplicate) {
 		return fmt.Errorf("wallet: add guardian: %w", err)
 	}

@@ -107,11 +107,12 @@ func (f *fakeNotifier) cardCode(t testing.TB, patientID, cardID string) string {
 var t0 = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 
 type env struct {
-	svc   *Service
-	store Store
-	clock *fakeClock
-	notes *fakeNotifier
-	b     storagetest.Backend
+	svc    *Service
+	store  Store
+	clock  *fakeClock
+	notes  *fakeNotifier
+	people *fakePeople
+	b      storagetest.Backend
 }
 
 func newStore(t testing.TB, b storagetest.Backend) Store {
@@ -136,7 +137,9 @@ func newEnv(t testing.TB, b storagetest.Backend) *env {
 	clock := &fakeClock{t: t0}
 	notes := &fakeNotifier{}
 	st := newStore(t, b)
-	return &env{svc: NewService(st, fakeClinics{}, notes, Options{Now: clock.Now, CodeKey: testCodeKey}), store: st, clock: clock, notes: notes, b: b}
+	people := newFakePeople()
+	return &env{svc: NewService(st, fakeClinics{}, notes, Options{Now: clock.Now, CodeKey: testCodeKey, People: people}),
+		store: st, clock: clock, notes: notes, people: people, b: b}
 }
 
 // second builds another Service on the same database through its own
@@ -153,7 +156,7 @@ func (e *env) second(t testing.TB) *Service {
 			t.Fatal(err)
 		}
 	}
-	return NewService(st, fakeClinics{}, e.notes, Options{Now: e.clock.Now, CodeKey: testCodeKey})
+	return NewService(st, fakeClinics{}, e.notes, Options{Now: e.clock.Now, CodeKey: testCodeKey, People: e.people})
 }
 
 func i64(v int64) *int64 { return &v }

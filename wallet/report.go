@@ -175,6 +175,9 @@ func (s *Service) CardsIssued(ctx context.Context, clinicID string, from, to tim
 	if page.Rows == nil {
 		page.Rows = []Card{}
 	}
+	if err := s.withHolders(ctx, page.Rows); err != nil {
+		return nil, err
+	}
 	return page, nil
 }
 

@@ -169,6 +169,10 @@ type Options struct {
 	CardCodeTTL time.Duration
 	// BurnBatch is how many lots the burn job handles per store call (500).
 	BurnBatch int
+	// People gives card holders' names and birth dates (identity owns
+	// them). Without it cards show ids only, dependants' cards cannot be
+	// issued and no birthday bonus is credited.
+	People People
 }
 
 // Service is the wallet's API; each method maps to one HTTP operation.
@@ -179,6 +183,7 @@ type Service struct {
 	store    Store
 	clinics  Clinics
 	notifier Notifier
+	people   People
 	now      func() time.Time
 	rand     io.Reader
 	codeTTL  time.Duration
@@ -200,7 +205,10 @@ func NewService(store Store, clinics Clinics, notifier Notifier, opts Options) *
 	s := &Service{
 		store: store, clinics: clinics, notifier: notifier,
 		now: opts.Now, rand: opts.Rand, codeTTL: opts.CodeTTL, maxTries: opts.MaxAttempts,
-		qrTTL: opts.CardCodeTTL, batch: opts.BurnBatch,
+		qrTTL: opts.CardCodeTTL, batch: opts.BurnBatch, people: opts.People,
+	}
+	if s.people == nil {
+		s.people = noPeople{}
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -46,7 +46,8 @@ func copyFile(t *testing.T, from, to string) {
 }
 
 // checkFixture opens the stores of vars twice (the second start finds
-// nothing left to migrate) and checks every account and balance.
+// nothing left to migrate) and checks every account, balance and card
+// holder.
 func checkFixture(t *testing.T, vars map[string]string) {
 	t.Helper()
 	ctx := context.Background()
@@ -62,6 +63,10 @@ func checkFixture(t *testing.T, vars map[string]string) {
 		svc, err := buildServices(ctx, cfg, st, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
+		}
+		// buildServices moved the wallet's copies of holder details: none is left.
+		if n, err := svc.Wallet.MoveHolderDetails(ctx); n != 0 || err != nil {
+			t.Fatalf("holder details left in the wallet: %d, %v", n, err)
 		}
 		for phone, want := range fixtureBalances {
 			p, err := svc.Identity.PatientByPhone(ctx, phone)
@@ -84,7 +89,25 @@ func checkFixture(t *testing.T, vars map[string]string) {
 				t.Fatalf("%s: balances %v, want %v", phone, got, want)
 			}
 		}
+		// Holder details moved to identity: reception's copy filled Gleb's
+		// empty profile, Dima is an identity dependant, and every card
+		// shows its holder from there.
+		gleb, _ := svc.Identity.PatientByPhone(ctx, "+79990000004")
+		if gleb.FirstName != "Gleb" || gleb.LastName != "Orlov" || gleb.BirthDate != "1975-03-03" {
+			t.Fatalf("Gleb's profile after the move: %+v", gleb)
+		}
 		anna, _ := svc.Identity.PatientByPhone(ctx, "+79990000001")
+		annas, err := svc.Wallet.MyCards(ctx, anna.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		holders := map[string]string{}
+		for _, c := range annas {
+			holders[c.Holder.Kind] = c.Holder.FirstName + " " + c.Holder.LastName + " " + c.Holder.BirthDate
+		}
+		if holders["self"] != "Anna Ivanova 1990-05-17" || holders["dependant"] != "Dima Ivanov 2015-08-08" {
+			t.Fatalf("Anna's cards' holders: %v", holders)
+		}
 		devs, err := svc.Push.Devices(ctx, anna.ID)
 		if err != nil || len(devs) != 1 || devs[0].Token != "fixture-token-1" ||
 			devs[0].UpdatedAt.Year() != 2026 || devs[0].UpdatedAt.After(time.Now()) {
