@@ -70,6 +70,21 @@ func postJSON(t *testing.T, url, token string, body any) (*http.Response, map[st
 }
 
 // serveUntilCancel runs `carewallet serve` and waits for /healthz.
+// getJSON GETs url with a bearer token and decodes the JSON object.
+func getJSON(t *testing.T, url, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&v)
+	return v
+}
+
 func serveUntilCancel(t *testing.T, vars map[string]string) (base string, stop func() error, logs *bytes.Buffer) {
 	t.Helper()
 	addr := freeAddr(t)
@@ -180,16 +195,7 @@ func TestDemo(t *testing.T) {
 			manager, _ = body["access_token"].(string)
 		}
 	}
-	req, _ := http.NewRequest("GET", base+"/v1/clinic/reports/totals", nil)
-	req.Header.Set("Authorization", "Bearer "+manager)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tot map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&tot)
-	res.Body.Close()
-	if tot["outstanding"] != float64(3*1000) {
+	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000) {
 		t.Fatalf("demo totals: %v", tot)
 	}
 }

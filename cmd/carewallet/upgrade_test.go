@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,15 +134,7 @@ func checkFixture(t *testing.T, vars map[string]string) {
 	if res.StatusCode != 200 {
 		t.Fatalf("login: %d", res.StatusCode)
 	}
-	req, _ := http.NewRequest("GET", base+"/v1/clinic/reports/totals", nil)
-	req.Header.Set("Authorization", "Bearer "+body["access_token"].(string))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tot map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&tot)
-	res.Body.Close()
+	tot := getJSON(t, base+"/v1/clinic/reports/totals", body["access_token"].(string))
 	if tot["outstanding"] != float64(3*1000+700+600) {
 		t.Fatalf("totals after upgrade: %v", tot)
 	}
