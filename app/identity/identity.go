@@ -1,6 +1,8 @@
 // Package identity owns who is calling: clinics, their staff (email and
 // password, a role within one clinic), patients (phone and one-time code),
-// and the sessions behind refresh tokens.
+// and the sessions behind refresh tokens. It is the one owner of personal
+// details: patients' and their dependants' names and birth dates (other
+// packages keep ids and read the details through Person and BornOn).
 //
 // Every rule that must hold under concurrency is a unique key, so the
 // SQLite and MongoDB adapters are both correct without transactions:

@@ -1,7 +1,12 @@
 // Package storage holds the database plumbing that every domain store
 // shares: opening the embedded SQLite file with the right pragmas, running a
-// component's versioned SQLite migrations, connecting to MongoDB, and telling
-// a unique-key violation apart from other errors on both.
+// component's versioned migrations (Migrate on SQLite; MigrateMongo,
+// RenameCollection and NanosFields on MongoDB), connecting to MongoDB,
+// translating errors into a package's sentinels the same way on both
+// (Errors: not found, unique-key violation), and the one timestamp
+// encoding every store uses (Nanos, FromNanos: Unix nanoseconds, UTC).
+// Tables and collections are named after their package (identity_*,
+// wallet_*, push_*).
 //
 // It is a leaf: it imports no carewallet package and knows nothing of HTTP,
 // so the domain packages (wallet, push, news, referrals) may import it
