@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -78,19 +79,30 @@ var pageQuery = []param{
 	{Name: "limit", Type: "integer", Description: fmt.Sprintf("page size, 1 to %d (default %d)", wallet.MaxPageSize, wallet.DefaultPageSize)},
 }
 
-func (s *server) cardHistory() fiber.Handler {
+// cardList serves one page of a card's list (?after=, ?limit=): list is
+// the wallet's call for the caller, who names (a patient or a clinic).
+func cardList[T any](who func(*fiber.Ctx) string, list func(ctx context.Context, who, cardID, after string, limit int) (T, error)) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		after, limit, err := pageParams(c)
 		if err != nil {
 			return err
 		}
-		page, err := s.Wallet.History(c.UserContext(), principal(c).ID, c.Params("id"), after, limit)
+		page, err := list(c.UserContext(), who(c), c.Params("id"), after, limit)
 		if err != nil {
 			return err
 		}
 		return c.JSON(page)
 	}
 }
+
+func callerPatient(c *fiber.Ctx) string { return principal(c).ID }
+func callerClinic(c *fiber.Ctx) string  { return principal(c).ClinicID }
+
+func (s *server) cardHistory() fiber.Handler { return cardList(callerPatient, s.Wallet.History) }
+
+// cardLots pages the card's open lots, soonest-burning first (the card
+// view shows only the burn calendar).
+func (s *server) cardLots() fiber.Handler { return cardList(callerPatient, s.Wallet.Lots) }
 
 // cardCode is the short rotating code the patient shows at reception.
 func (s *server) cardCode() fiber.Handler {
@@ -248,18 +260,10 @@ func (s *server) staffCard() fiber.Handler {
 }
 
 func (s *server) staffCardHistory() fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		after, limit, err := pageParams(c)
-		if err != nil {
-			return err
-		}
-		page, err := s.Wallet.StaffHistory(c.UserContext(), principal(c).ClinicID, c.Params("id"), after, limit)
-		if err != nil {
-			return err
-		}
-		return c.JSON(page)
-	}
+	return cardList(callerClinic, s.Wallet.StaffHistory)
 }
+
+func (s *server) staffCardLots() fiber.Handler { return cardList(callerClinic, s.Wallet.StaffLots) }
 
 type guardianRequest struct {
 	Phone string `json:"phone"`

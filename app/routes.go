@@ -50,7 +50,9 @@ func (s *server) register(r *router) {
 	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program: the card exists at once, welcome bonus credited",
 		Req: joinRequest{}, Resp: wallet.CardView{}, Status: 201, Idempotent: true})
 	r.add("GET", "/v1/me/cards", patientOnly, s.myCards(), op{Tag: "cards", Summary: "The caller's own cards and their dependants' cards", Resp: cardsResponse{}})
-	r.add("GET", "/v1/cards/{id}", patientOnly, s.card(), op{Tag: "cards", Summary: "Balance, level, lots with burn dates, next burn", Resp: wallet.CardView{}})
+	r.add("GET", "/v1/cards/{id}", patientOnly, s.card(), op{Tag: "cards", Summary: "Balance, level, burn calendar (the next burn dates), next burn", Resp: wallet.CardView{}})
+	r.add("GET", "/v1/cards/{id}/lots", patientOnly, s.cardLots(), op{Tag: "cards", Summary: "The card's open lots, soonest-burning first",
+		Resp: wallet.LotsPage{}, Query: pageQuery})
 	r.add("GET", "/v1/cards/{id}/history", patientOnly, s.cardHistory(), op{Tag: "cards", Summary: "The card's ledger entries, newest first, each explaining itself",
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
 	r.add("GET", "/v1/cards/{id}/code", patientOnly, s.cardCode(), op{Tag: "cards", Summary: "A short rotating code to show at reception", Resp: wallet.CardCode{}})
@@ -66,6 +68,8 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/clinic/cards/{id}", staffOnly, s.staffCard(), op{Tag: "reception", Summary: "A card of this clinic", Resp: wallet.CardView{}})
 	r.add("GET", "/v1/clinic/cards/{id}/history", staffOnly, s.staffCardHistory(), op{Tag: "reception", Summary: "A card's ledger entries",
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
+	r.add("GET", "/v1/clinic/cards/{id}/lots", staffOnly, s.staffCardLots(), op{Tag: "reception", Summary: "A card's open lots, soonest-burning first",
+		Resp: wallet.LotsPage{}, Query: pageQuery})
 	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see a dependant's card",
 		Req: guardianRequest{}, Status: 204})
 	r.add("POST", "/v1/clinic/receipts", staffOnly, s.recordReceipt(), op{Tag: "reception", Summary: "Record a paid receipt and credit its cashback (idempotent on receipt_id)",

@@ -76,7 +76,7 @@ func TestProgramAndJoin(t *testing.T) {
 	pid, tok := ta.patient("+79991000001")
 	var v wallet.CardView
 	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
-	if v.Status != wallet.StatusActive || v.Balance != 500 || len(v.Lots) != 1 || v.NextBurn == nil || v.NextBurn.Points != 500 {
+	if v.Status != wallet.StatusActive || v.Balance != 500 || len(v.Burns) != 1 || v.Burns[0].Points != 500 || v.NextBurn == nil || v.NextBurn.Points != 500 {
 		t.Fatalf("joined card: %+v", v)
 	}
 	if v.PatientID != pid {
@@ -460,4 +460,51 @@ func TestHistoryPageSize(t *testing.T) {
 		t.Fatalf("journal?limit=600: %d rows, want %d", len(j.Rows), entries)
 	}
 	ta.must(400, "GET", fmt.Sprintf("/v1/clinic/reports/journal?limit=%d", wallet.MaxPageSize+1), cl.manager, nil)
+}
+
+// TestCardBurnCalendarHTTP: the card view carries a burn calendar (no lot
+// list, so its size does not grow with the card's history); same-day
+// receipts join one lot; the lots page with ?after= for the patient and
+// for staff of the clinic only.
+func TestCardBurnCalendarHTTP(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	other := ta.clinicWithProgram("Other", "other.test")
+	_, tok := ta.patient("+79991000078")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	for i := range 3 {
+		ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("C-%d", i),
+			"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}})
+	}
+	r := ta.must(200, "GET", "/v1/cards/"+v.ID, tok, nil)
+	var raw map[string]any
+	r.decode(t, &raw)
+	if _, ok := raw["lots"]; ok {
+		t.Fatalf("the card view lists lots: %s", r.Body)
+	}
+	r.decode(t, &v)
+	// The welcome bonus (30 days) and three receipts' cashback (365 days).
+	if len(v.Burns) != 2 || v.Burns[0].Points != 500 || v.Burns[1].Points != 150 || v.Burns[0].Date == "" || *v.NextBurn != v.Burns[0] {
+		t.Fatalf("burn calendar %+v, next %+v", v.Burns, v.NextBurn)
+	}
+	for _, path := range []string{"/v1/cards/" + v.ID + "/lots", "/v1/clinic/cards/" + v.ID + "/lots"} {
+		token := tok
+		if strings.HasPrefix(path, "/v1/clinic/") {
+			token = cl.admin
+		}
+		var p1, p2 wallet.LotsPage
+		ta.must(200, "GET", path+"?limit=1", token, nil).decode(t, &p1)
+		if len(p1.Lots) != 1 || p1.Next == "" || p1.Lots[0].Remaining != 500 {
+			t.Fatalf("%s page 1: %+v", path, p1)
+		}
+		ta.must(200, "GET", path+"?limit=1&after="+p1.Next, token, nil).decode(t, &p2)
+		if len(p2.Lots) != 1 || p2.Next != "" || p2.Lots[0].Points != 150 || p2.Lots[0].Remaining != 150 {
+			t.Fatalf("%s page 2: %+v", path, p2)
+		}
+		ta.must(400, "GET", path+"?after=not-a-cursor", token, nil)
+	}
+	ta.must(404, "GET", "/v1/clinic/cards/"+v.ID+"/lots", other.admin, nil)
+	_, stranger := ta.patient("+79991000079")
+	ta.must(404, "GET", "/v1/cards/"+v.ID+"/lots", stranger, nil)
 }

@@ -19,14 +19,23 @@ func TestBurnWarningPerDay(t *testing.T) {
 		r := must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_1", PatientID: "pt_1", BirthDate: "1990-04-20"}))
 		must[*IssueCardResult](t)(e.svc.ConfirmCard(ctx, "cl_1", r.CardID, e.notes.cardCode(t, "pt_1", r.CardID)))
 		var cashback int64
-		for _, id := range []string{"R1", "R2", "R3"} { // three lots, all burning the same day
+		for _, id := range []string{"R1", "R2", "R3"} { // one lot: they all burn the same day
 			rr := must[*ReceiptResult](t)(e.svc.RecordReceipt(ctx, ReceiptRequest{ClinicID: "cl_1", CardID: r.CardID, ReceiptID: id,
 				Lines: []Line{{Service: "CONS-01", Amount: 200000}}}))
 			cashback += rr.Points
 		}
-		v := must[*CardView](t)(e.svc.Card(ctx, "pt_1", r.CardID))
+		lots := must[*LotsPage](t)(e.svc.Lots(ctx, "pt_1", r.CardID, "", 0)).Lots
+		if len(lots) != 2 {
+			t.Fatalf("lots %+v; want the welcome lot and one cashback lot", lots)
+		}
+		// Two more lots burning that day, written the way the code before
+		// same-day lots did: the warning still sums the day's lots.
+		for _, pts := range []int64{7, 11} {
+			e.legacyLot(t, r.CardID, pts, lots[1].BurnsAt)
+			cashback += pts
+		}
 		var first, last time.Time // the welcome lot's burn, the cashback lots' burn
-		for _, l := range v.Lots {
+		for _, l := range lots {
 			if first.IsZero() || l.BurnsAt.Before(first) {
 				first = l.BurnsAt
 			}

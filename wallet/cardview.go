@@ -96,8 +96,11 @@ type CardView struct {
 	Balance   int64      `json:"balance"`
 	Available int64      `json:"available"`
 	Level     *LevelView `json:"level,omitempty"`
-	Lots      []LotView  `json:"lots"`
-	NextBurn  *BurnView  `json:"next_burn,omitempty"`
+	// Burns is the burn calendar: the next BurnCalendarDays dates on
+	// which points burn, soonest first, with the points burning at the
+	// end of each (the lots themselves page at /lots).
+	Burns    []BurnView `json:"burns"`
+	NextBurn *BurnView  `json:"next_burn,omitempty"`
 }
 
 // LevelView is the card's level and the progress to the next one.
@@ -110,16 +113,8 @@ type LevelView struct {
 	ToNext     int64  `json:"to_next,omitempty"`
 }
 
-// LotView is one open lot on a card.
-type LotView struct {
-	LotID     string    `json:"lot_id"`
-	Kind      string    `json:"kind"`
-	Points    int64     `json:"points"`
-	Remaining int64     `json:"remaining"`
-	BurnsAt   time.Time `json:"burns_at"`
-}
-
-// BurnView is the next burn: the date (clinic time) and amount.
+// BurnView is one date of the burn calendar: the last day the points can
+// be used (clinic time), the instant they burn and how many.
 type BurnView struct {
 	Date    string    `json:"date"`
 	BurnsAt time.Time `json:"burns_at"`
@@ -154,13 +149,15 @@ func (s *Service) StaffCard(ctx context.Context, clinicID, cardID string) (*Card
 	return s.view(ctx, c)
 }
 
-// view builds the card view: balance, level and progress, open lots and
-// the next burn.
+// view builds the card view: balance, level and progress, the burn
+// calendar and the next burn.
 func (s *Service) view(ctx context.Context, c *Card) (*CardView, error) {
-	st, err := s.store.State(ctx, c.ID)
+	now := s.clock()
+	pos, err := s.position(ctx, c, now, BurnCalendarDays)
 	if err != nil {
-		return nil, fmt.Errorf("wallet: card state: %w", err)
+		return nil, err
 	}
+	st := pos.head
 	p, err := s.Program(ctx, c.ClinicID)
 	if err != nil {
 		return nil, err
@@ -169,8 +166,7 @@ func (s *Service) view(ctx context.Context, c *Card) (*CardView, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	v := &CardView{Card: *c, Balance: st.Balance, Available: available(st, now), Lots: []LotView{}}
+	v := &CardView{Card: *c, Balance: st.Balance, Available: pos.available, Burns: pos.burns}
 	v.Status = status
 	if err := s.withHolder(ctx, &v.Card); err != nil {
 		return nil, err
@@ -183,25 +179,9 @@ func (s *Service) view(ctx context.Context, c *Card) (*CardView, error) {
 			v.Level.Next, v.Level.NextAt, v.Level.ToNext = n.Name, n.MinSpend, n.MinSpend-st.Paid
 		}
 	}
-	for _, l := range st.Lots {
-		v.Lots = append(v.Lots, LotView{LotID: l.ID, Kind: l.Kind, Points: l.Points, Remaining: l.Remaining, BurnsAt: l.BurnsAt})
-		if !usable(l, now) {
-			continue
-		}
-		switch {
-		case v.NextBurn == nil:
-			v.NextBurn = &BurnView{BurnsAt: l.BurnsAt, Points: l.Remaining}
-		case v.NextBurn.BurnsAt.Equal(l.BurnsAt):
-			v.NextBurn.Points += l.Remaining
-		}
-	}
-	if v.NextBurn != nil {
-		loc, err := s.location(ctx, c.ClinicID)
-		if err != nil {
-			return nil, err
-		}
-		// The last day the points can be used, in the clinic's zone.
-		v.NextBurn.Date = v.NextBurn.BurnsAt.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)
+	if len(pos.burns) > 0 {
+		next := pos.burns[0]
+		v.NextBurn = &next
 	}
 	return v, nil
 }
@@ -251,14 +231,14 @@ func (s *Service) summaries(ctx context.Context, cards []Card, clinicID string) 
 		if status == StatusLapsed {
 			continue
 		}
-		st, err := s.store.State(ctx, c.ID)
+		pos, err := s.position(ctx, c, now, 0)
 		if err != nil {
 			return nil, err
 		}
 		if err := s.withHolder(ctx, c); err != nil {
 			return nil, err
 		}
-		out = append(out, CardSummary{Card: *c, Balance: st.Balance, Available: available(st, now),
+		out = append(out, CardSummary{Card: *c, Balance: pos.head.Balance, Available: pos.available,
 			Guardian: c.Holder.Kind == HolderDependant})
 	}
 	return out, nil

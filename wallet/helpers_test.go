@@ -262,3 +262,26 @@ func checkLedger(t testing.TB, st Store, cardID string) int64 {
 // testCodeKey is the code-hashing key every test instance shares, as the
 // instances of one deployment share the server's secret.
 var testCodeKey = []byte("wallet-test-code-key-0123456789ab")
+
+// legacyLot credits points to a card in a lot of their own burning at
+// burnsAt even when an open lot burns then too, as the code before
+// same-day lots did: data such a binary left behind.
+func (e *env) legacyLot(t testing.TB, cardID string, points int64, burnsAt time.Time) string {
+	t.Helper()
+	card := must[*Card](t)(e.store.Card(ctx, cardID))
+	id := must[string](t)(e.svc.newID("lt_"))
+	key := "legacy:" + id
+	res := must[[]CommitResult](t)(commitAll(ctx, e.store, []Commit{{CardID: cardID, Key: key, Fingerprint: key,
+		Build: func(st *State, _ []Entry) (*Entry, error) {
+			lot := &Lot{ID: id, CardID: cardID, ClinicID: card.ClinicID, Kind: KindCashback, Points: points, Remaining: points,
+				BurnsAt: burnsAt, WarnAt: burnsAt.AddDate(0, 0, -14), Seq: st.Seq + 1}
+			en := stampEntry(&Entry{Kind: KindCashback, Amount: points, Lots: []LotDelta{{LotID: id, Delta: points}}, NewLot: lot},
+				st, card, e.clock.Now())
+			en.Key, en.Fingerprint = key, key
+			return en, nil
+		}}}))
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	return id
+}

@@ -254,7 +254,11 @@ func TestBurn(t *testing.T) {
 		must[*IssueCardResult](t)(e.svc.ConfirmCard(ctx, "cl_1", r.CardID, e.notes.cardCode(t, "pt_1", r.CardID)))
 		card := r.CardID
 		v := must[*CardView](t)(e.svc.Card(ctx, "pt_1", card))
-		burnAt := v.Lots[0].BurnsAt
+		lots := must[*LotsPage](t)(e.svc.Lots(ctx, "pt_1", card, "", 0)).Lots
+		burnAt := lots[0].BurnsAt
+		if v.NextBurn == nil || !v.NextBurn.BurnsAt.Equal(burnAt) || v.NextBurn.Points != lots[0].Remaining {
+			t.Fatalf("next burn %+v, first lot %+v", v.NextBurn, lots[0])
+		}
 		// 10 March 12:00 MSK + 30 days: burns at 10 April 00:00 MSK.
 		if want := time.Date(2026, 4, 9, 21, 0, 0, 0, time.UTC); !burnAt.Equal(want) {
 			t.Fatalf("burns at %v, want %v", burnAt, want)
@@ -314,7 +318,7 @@ func TestBurn(t *testing.T) {
 		for _, en := range es {
 			if en.Kind == KindExpire {
 				expires++
-				if en.Key != "expire:"+v.Lots[0].LotID {
+				if en.Key != "expire:"+lots[0].LotID {
 					t.Fatalf("expire key %s", en.Key)
 				}
 			}

@@ -69,8 +69,11 @@ type LotDelta struct {
 	Delta int64  `json:"delta"`
 }
 
-// Lot is a parcel of earned points that burns at BurnsAt. Remaining =
-// Points + the deltas of later entries; an open lot has Remaining > 0.
+// Lot is a parcel of earned points that burns at BurnsAt: every credit
+// that burns at the same instant while the lot is open adds to it.
+// Points is what was credited to it (positive deltas), Remaining what is
+// left (all deltas); an open lot has Remaining > 0. Kind is the kind of the
+// credit that opened it.
 type Lot struct {
 	ID        string    `json:"lot_id"`
 	CardID    string    `json:"card_id"`
@@ -314,11 +317,22 @@ func (s *Service) creditTerms(ctx context.Context, card *Card, p *Program, burnD
 }
 
 // credit builds a credit entry of points earned at now: the one place
-// points become a lot with a burn date.
+// points become a lot with a burn date. Points that burn at the same
+// instant (the end of one day, clinic time) as an open lot of the card
+// join that lot, so a card holds at most one open lot per burn day however
+// many receipts it has (lots written before this rule stay as they are
+// and burn on their own); otherwise the credit opens a new lot.
 func credit(card *Card, st *State, kind string, points int64, now time.Time, t creditTerms) *Entry {
 	burns := burnTime(now, t.loc, t.burnDays)
-	lot := &Lot{ID: t.lotID, CardID: card.ID, ClinicID: card.ClinicID, Kind: kind, Points: points, Remaining: points,
+	e := &Entry{Kind: kind, Amount: points}
+	for _, l := range st.Lots {
+		if l.BurnsAt.Equal(burns) && l.Remaining > 0 {
+			e.Lots = []LotDelta{{LotID: l.ID, Delta: points}}
+			return stampEntry(e, st, card, now)
+		}
+	}
+	e.NewLot = &Lot{ID: t.lotID, CardID: card.ID, ClinicID: card.ClinicID, Kind: kind, Points: points, Remaining: points,
 		BurnsAt: burns, WarnAt: warnTime(burns, t.loc, t.warnDays), Seq: st.Seq + 1}
-	e := &Entry{Kind: kind, Amount: points, Lots: []LotDelta{{LotID: t.lotID, Delta: points}}, NewLot: lot}
+	e.Lots = []LotDelta{{LotID: t.lotID, Delta: points}}
 	return stampEntry(e, st, card, now)
 }

@@ -33,9 +33,8 @@ func TestBurnRepairsLostLotIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	v := must[*CardView](t)(e.svc.Card(ctx, "pt_1", r.CardID))
 	var burnsAt time.Time
-	for _, l := range v.Lots {
+	for _, l := range must[*LotsPage](t)(e.svc.Lots(ctx, "pt_1", r.CardID, "", 0)).Lots {
 		if l.LotID == lot {
 			burnsAt = l.BurnsAt
 		}
@@ -45,8 +44,8 @@ func TestBurnRepairsLostLotIndex(t *testing.T) {
 	if rep.Repaired != 1 {
 		t.Fatalf("repaired %d cards, want 1", rep.Repaired)
 	}
-	v = must[*CardView](t)(e.svc.Card(ctx, "pt_1", r.CardID))
-	for _, l := range v.Lots {
+	v := must[*CardView](t)(e.svc.Card(ctx, "pt_1", r.CardID))
+	for _, l := range must[*LotsPage](t)(e.svc.Lots(ctx, "pt_1", r.CardID, "", 0)).Lots {
 		if l.LotID == lot {
 			t.Fatalf("the lost lot did not burn: %+v", l)
 		}

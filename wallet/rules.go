@@ -295,7 +295,11 @@ func apply(st *State, e *Entry) *State {
 		deltas[d.LotID] += d.Delta
 	}
 	for _, l := range st.Lots {
-		l.Remaining += deltas[l.ID]
+		d := deltas[l.ID]
+		l.Remaining += d
+		if d > 0 { // a credit joining the lot (see credit)
+			l.Points += d
+		}
 		if l.Remaining > 0 {
 			next.Lots = append(next.Lots, l)
 		}

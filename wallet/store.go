@@ -96,6 +96,12 @@ type Ledger interface {
 	EntryByKey(ctx context.Context, cardID, key string) (*Entry, error)
 	// State is the card's state after its latest entry (zero if none).
 	State(ctx context.Context, cardID string) (*State, error)
+	// Head is the card's seq, balance and paid spend after its latest
+	// entry (zero if none); its Lots may be left empty (see OpenLots).
+	Head(ctx context.Context, cardID string) (*State, error)
+	// OpenLots lists the card's open lots in burn order (burns_at, id),
+	// after the cursor's lot (zero cursor: from the first).
+	OpenLots(ctx context.Context, cardID string, after lotCursor, limit int) ([]Lot, error)
 	// Entries lists a card's entries with seq > afterSeq, ascending.
 	Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error)
 }

@@ -103,6 +103,33 @@ func (s *MongoStore) State(ctx context.Context, cardID string) (*State, error) {
 	return d.state()
 }
 
+// Head is the head entry's state (one document, lots included).
+func (s *MongoStore) Head(ctx context.Context, cardID string) (*State, error) {
+	return s.State(ctx, cardID)
+}
+
+// OpenLots pages the open lots of the head entry's state, which is the
+// truth here (the lots collection is a cache for the burn job).
+func (s *MongoStore) OpenLots(ctx context.Context, cardID string, after lotCursor, limit int) ([]Lot, error) {
+	st, err := s.State(ctx, cardID)
+	if err != nil {
+		return nil, err
+	}
+	sortLots(st.Lots)
+	var out []Lot
+	for _, l := range st.Lots {
+		if len(out) == limit {
+			break
+		}
+		if l.BurnsAt.Before(after.BurnsAt) || (l.BurnsAt.Equal(after.BurnsAt) && l.ID <= after.ID) {
+			continue
+		}
+		l.CardID = cardID
+		out = append(out, l)
+	}
+	return out, nil
+}
+
 // Atomically runs fn on the store itself: there are no transactions
 // here, and none are needed, since the entry document alone is the commit.
 func (s *MongoStore) Atomically(ctx context.Context, fn func(LedgerTx) error) error {

@@ -28,12 +28,12 @@ func (d lotDoc) lot() Lot {
 }
 
 // cacheLots writes the lots an entry touched into the cache: the new lot
-// is inserted, the others get their remainder from the state after the
-// entry (0 when the lot was emptied).
+// is inserted, the others get their remainder (and credited points) from
+// the state after the entry (remainder 0 when the lot was emptied).
 func (s *MongoStore) cacheLots(ctx context.Context, e *Entry, next *State) error {
-	rem := map[string]int64{}
+	rem, pts := map[string]int64{}, map[string]int64{}
 	for _, l := range next.Lots {
-		rem[l.ID] = l.Remaining
+		rem[l.ID], pts[l.ID] = l.Remaining, l.Points
 	}
 	if l := e.NewLot; l != nil {
 		err := s.insert(ctx, s.lots, lotDoc{ID: l.ID, CardID: e.CardID, ClinicID: e.ClinicID, Kind: l.Kind, Points: l.Points,
@@ -46,7 +46,11 @@ func (s *MongoStore) cacheLots(ctx context.Context, e *Entry, next *State) error
 		if e.NewLot != nil && d.LotID == e.NewLot.ID {
 			continue
 		}
-		if _, err := s.lots.UpdateOne(ctx, bson.M{"_id": d.LotID}, bson.M{"$set": bson.M{"remaining": rem[d.LotID]}}); err != nil {
+		set := bson.M{"remaining": rem[d.LotID]}
+		if p, ok := pts[d.LotID]; ok {
+			set["points"] = p
+		}
+		if _, err := s.lots.UpdateOne(ctx, bson.M{"_id": d.LotID}, bson.M{"$set": set}); err != nil {
 			return err
 		}
 	}

@@ -66,6 +66,11 @@ CREATE INDEX wallet_card_codes_exp ON wallet_card_codes (expires_at);
 `, `
 DROP INDEX wallet_lots_burn;
 CREATE INDEX wallet_lots_burn ON wallet_lots (burns_at, card_id) WHERE remaining > 0;
+`, `
+-- A card's open lots in burn order (the card view's calendar, the lot
+-- list's pages) without reading all of them.
+DROP INDEX wallet_lots_card;
+CREATE INDEX wallet_lots_card ON wallet_lots (card_id, burns_at, id) WHERE remaining > 0;
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").

@@ -16,7 +16,7 @@ const (
 	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
 	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? AND seq <= ? ORDER BY seq`
 	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ? WHERE id = ?`
+	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ?1, points = points + max(?1, 0) WHERE id = ?2`
 	qInsertLot      = `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
@@ -74,6 +74,23 @@ func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entr
 
 func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
 	return sqliteLedger{s.r}.State(ctx, cardID)
+}
+
+// Head reads the head entry only.
+func (s *SQLiteStore) Head(ctx context.Context, cardID string) (*State, error) {
+	st := &State{}
+	err := s.r.QueryRowContext(ctx, qHead, cardID).Scan(&st.Seq, &st.Balance, &st.Paid)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return st, nil
+}
+
+// OpenLots reads one page of the card's lot rows through the (card_id,
+// burns_at, id) index.
+func (s *SQLiteStore) OpenLots(ctx context.Context, cardID string, after lotCursor, limit int) ([]Lot, error) {
+	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE card_id = ? AND remaining > 0 AND (burns_at, id) > (?, ?)
+		ORDER BY burns_at, id LIMIT ?`, cardID, ns(after.BurnsAt), after.ID, limit)
 }
 
 func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
