@@ -166,11 +166,8 @@ func (s *MongoStore) Append(ctx context.Context, user, key string, ev Event) (Ev
 func (s *MongoStore) byKey(ctx context.Context, user, key string) (Event, error) {
 	var doc eventDoc
 	err := s.events.FindOne(ctx, bson.D{{Key: "u", Value: user}, {Key: "k", Value: key}}).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Event{}, ErrNotFound
-	}
 	if err != nil {
-		return Event{}, fmt.Errorf("push: event by key: %w", err)
+		return Event{}, storage.Errors{NotFound: ErrNotFound, Context: "push: event by key"}.Map(err)
 	}
 	return doc.event(), nil
 }
@@ -465,11 +462,8 @@ func (s *MongoStore) PutTicket(ctx context.Context, hash, user, session string, 
 func (s *MongoStore) TakeTicket(ctx context.Context, hash string, now time.Time) (string, string, error) {
 	var t ticketDoc
 	err := s.tickets.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", "", ErrNotFound
-	}
 	if err != nil {
-		return "", "", fmt.Errorf("push: take ticket: %w", err)
+		return "", "", storage.Errors{NotFound: ErrNotFound, Context: "push: take ticket"}.Map(err)
 	}
 	_, err = s.uses.InsertOne(ctx, bson.D{{Key: "_id", Value: hash}, {Key: "exp", Value: t.Expires}})
 	if storage.IsDuplicate(err) {

@@ -124,11 +124,8 @@ func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (E
 func (s *SQLiteStore) byKey(ctx context.Context, user, key string) (Event, error) {
 	ev, err := scanEvent(s.db.Writer().QueryRowContext(ctx,
 		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND ikey = ?`, user, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Event{}, ErrNotFound
-	}
 	if err != nil {
-		return Event{}, fmt.Errorf("push: event by key: %w", err)
+		return Event{}, storage.Errors{NotFound: ErrNotFound, Context: "push: event by key"}.Map(err)
 	}
 	return ev, nil
 }
@@ -451,11 +448,8 @@ func (s *SQLiteStore) TakeTicket(ctx context.Context, hash string, now time.Time
 	var exp int64
 	err := s.db.Writer().QueryRowContext(ctx, `DELETE FROM push_tickets WHERE hash = ?
 		RETURNING user_id, session_id, expires_at`, hash).Scan(&user, &session, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", ErrNotFound
-	}
 	if err != nil {
-		return "", "", fmt.Errorf("push: take ticket: %w", err)
+		return "", "", storage.Errors{NotFound: ErrNotFound, Context: "push: take ticket"}.Map(err)
 	}
 	if exp <= storage.Nanos(now) {
 		return "", "", ErrNotFound
