@@ -95,6 +95,11 @@ func checkFixture(t *testing.T, vars map[string]string) {
 			t.Fatalf("Gleb's profile after the move: %+v", gleb)
 		}
 		anna, _ := svc.Identity.PatientByPhone(ctx, "+79990000001")
+		// The birthday job finds patients who had a birth date before (on
+		// MongoDB their documents gained birth_md by migration).
+		if born, err := svc.Identity.BornOn(ctx, []string{"05-17"}, "", 10); err != nil || len(born) != 1 || born[0].ID != anna.ID {
+			t.Fatalf("born on 05-17: %+v, %v", born, err)
+		}
 		annas, err := svc.Wallet.MyCards(ctx, anna.ID)
 		if err != nil {
 			t.Fatal(err)
