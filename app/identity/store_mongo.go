@@ -384,3 +384,5 @@ func (s *MongoStore) RefreshToken(ctx context.Context, id string) (RefreshToken,
 func (s *MongoStore) Ping(ctx context.Context) error {
 	return mongoErr(s.db.Client().Ping(ctx, nil))
 }
+
+var _ Store = (*MongoStore)(nil)

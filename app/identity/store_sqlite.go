@@ -346,3 +346,5 @@ func (s *SQLiteStore) RefreshToken(ctx context.Context, id string) (RefreshToken
 }
 
 func (s *SQLiteStore) Ping(ctx context.Context) error { return s.db.Ping(ctx) }
+
+var _ Store = (*SQLiteStore)(nil)
