@@ -63,7 +63,7 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 		return nil, err
 	}
 	fp := fingerprint([]any{kind, key, b})
-	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
+	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, CreditBurnsAt: terms.burnsAt(s.clock()), Build: func(st *State, _ []Entry) (*Entry, error) {
 		now := s.clock()
 		e := credit(card, st, kind, b.Points, now, terms)
 		e.Key, e.Fingerprint, e.StaffID = key, fp, staffID

@@ -103,12 +103,18 @@ type State struct {
 // card's earlier entries of that receipt, consistent with that state). It
 // must be pure: the protocol calls it again after losing a race.
 // Build returning (nil, nil) means nothing to post (no entry).
+//
+// A commit that only credits (no debit, no burn) sets CreditBurnsAt to
+// the instant its points burn: Build then needs only the open lot burning
+// then (see credit), and the state may hold just that lot, so a credit
+// costs the same on a card with a long history as on a new one.
 type Commit struct {
-	CardID      string
-	Key         string
-	Fingerprint string
-	ReceiptID   string
-	Build       func(st *State, receipt []Entry) (*Entry, error)
+	CardID        string
+	Key           string
+	Fingerprint   string
+	ReceiptID     string
+	CreditBurnsAt time.Time
+	Build         func(st *State, receipt []Entry) (*Entry, error)
 }
 
 // CommitResult is one result of commitAll.
@@ -123,8 +129,11 @@ type CommitResult struct {
 type LedgerTx interface {
 	// EntryByKey returns the entry with the card's idempotency key.
 	EntryByKey(ctx context.Context, cardID, key string) (*Entry, error)
-	// State is the card's state after its latest entry (zero if none).
-	State(ctx context.Context, cardID string) (*State, error)
+	// StateFor is the card's state after its latest entry (zero if none).
+	// With a non-zero burningAt its Lots need only hold the open lots
+	// burning at that instant (an adapter whose entries carry the whole
+	// state, as MongoDB's do, returns them all).
+	StateFor(ctx context.Context, cardID string, burningAt time.Time) (*State, error)
 	// ReceiptEntries lists the card's entries of one receipt with seq <=
 	// throughSeq, in seq order.
 	ReceiptEntries(ctx context.Context, cardID, receiptID string, throughSeq int64) ([]Entry, error)
@@ -187,7 +196,7 @@ func commitOne(ctx context.Context, tx LedgerTx, c Commit, states map[string]*St
 		}
 		st := states[c.CardID]
 		if st == nil {
-			if st, err = tx.State(ctx, c.CardID); err != nil {
+			if st, err = tx.StateFor(ctx, c.CardID, c.CreditBurnsAt); err != nil {
 				return nil, err
 			}
 		}
@@ -216,7 +225,9 @@ func commitOne(ctx context.Context, tx LedgerTx, c Commit, states map[string]*St
 		if err := tx.CacheLots(ctx, e, next); err != nil {
 			return nil, err
 		}
-		states[c.CardID] = next
+		if c.CreditBurnsAt.IsZero() { // a state that may hold some lots only is not reused
+			states[c.CardID] = next
+		}
 		return e, nil
 	}
 }
@@ -316,6 +327,9 @@ func (s *Service) creditTerms(ctx context.Context, card *Card, p *Program, burnD
 	return creditTerms{loc: loc, burnDays: burnDays, warnDays: p.BurnWarningDays, lotID: lotID}, nil
 }
 
+// burnsAt is when points credited at now burn.
+func (t creditTerms) burnsAt(now time.Time) time.Time { return burnTime(now, t.loc, t.burnDays) }
+
 // credit builds a credit entry of points earned at now: the one place
 // points become a lot with a burn date. Points that burn at the same
 // instant (the end of one day, clinic time) as an open lot of the card
@@ -323,7 +337,7 @@ func (s *Service) creditTerms(ctx context.Context, card *Card, p *Program, burnD
 // many receipts it has (lots written before this rule stay as they are
 // and burn on their own); otherwise the credit opens a new lot.
 func credit(card *Card, st *State, kind string, points int64, now time.Time, t creditTerms) *Entry {
-	burns := burnTime(now, t.loc, t.burnDays)
+	burns := t.burnsAt(now)
 	e := &Entry{Kind: kind, Amount: points}
 	for _, l := range st.Lots {
 		if l.BurnsAt.Equal(burns) && l.Remaining > 0 {

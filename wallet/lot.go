@@ -6,13 +6,17 @@ import (
 	"time"
 )
 
-// BurnCalendarDays is how many burn dates a card view shows. A card's
+// BurnCalendarDays is how many burn dates a card view shows (the next
+// five; the lot list has the rest). A card's
 // cost must not grow with its history: the view reads the head entry and
 // the first lots in burn order only, and the full lot list pages (Lots).
-const BurnCalendarDays = 12
+const BurnCalendarDays = 5
 
-// lotScan is how many lots one store call reads while building a view.
-const lotScan = 64
+// lotScan is how many lots the first store call reads while building a
+// view: enough for the calendar when each date is one lot (the usual
+// case since same-day credits share a lot); later calls read more. Each
+// lot read costs, which is why the calendar is short.
+func lotScan(days int) int { return days + 1 }
 
 // LotView is one open lot on a card.
 type LotView struct {
@@ -105,8 +109,8 @@ func (s *Service) position(ctx context.Context, c *Card, now time.Time, days int
 	pos := &position{head: head, available: head.Balance, burns: []BurnView{}}
 	var loc *time.Location
 	var cur lotCursor
-	for {
-		lots, err := s.store.OpenLots(ctx, c.ID, cur, lotScan)
+	for scan := lotScan(days); ; scan = min(scan*4, MaxPageSize) {
+		lots, err := s.store.OpenLots(ctx, c.ID, cur, scan)
 		if err != nil {
 			return nil, fmt.Errorf("wallet: card lots: %w", err)
 		}
@@ -131,7 +135,7 @@ func (s *Service) position(ctx context.Context, c *Card, now time.Time, days int
 			}
 			pos.burns = append(pos.burns, BurnView{Date: date, BurnsAt: l.BurnsAt, Points: l.Remaining})
 		}
-		if len(lots) < lotScan {
+		if len(lots) < scan {
 			return pos, nil
 		}
 		last := lots[len(lots)-1]

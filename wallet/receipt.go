@@ -92,7 +92,7 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		}
 	}
 	key := "cashback:" + req.ReceiptID
-	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, Build: func(st *State, _ []Entry) (*Entry, error) {
+	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: key, Fingerprint: fp, CreditBurnsAt: terms.burnsAt(s.clock()), Build: func(st *State, _ []Entry) (*Entry, error) {
 		now := s.clock()
 		earning := earn(p, req.Lines, used, st.Paid)
 		var e *Entry

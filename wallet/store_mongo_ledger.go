@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -101,6 +102,11 @@ func (s *MongoStore) State(ctx context.Context, cardID string) (*State, error) {
 		return nil, err
 	}
 	return d.state()
+}
+
+// StateFor is the whole state: the entry inserted next carries it.
+func (s *MongoStore) StateFor(ctx context.Context, cardID string, _ time.Time) (*State, error) {
+	return s.State(ctx, cardID)
 }
 
 // Head is the head entry's state (one document, lots included).

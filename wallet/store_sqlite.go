@@ -68,9 +68,10 @@ DROP INDEX wallet_lots_burn;
 CREATE INDEX wallet_lots_burn ON wallet_lots (burns_at, card_id) WHERE remaining > 0;
 `, `
 -- A card's open lots in burn order (the card view's calendar, the lot
--- list's pages) without reading all of them.
+-- list's pages) without reading all of them, from the index alone.
 DROP INDEX wallet_lots_card;
-CREATE INDEX wallet_lots_card ON wallet_lots (card_id, burns_at, id) WHERE remaining > 0;
+CREATE INDEX wallet_lots_card ON wallet_lots (card_id, burns_at, id, remaining, points, kind, clinic_id, warn_at, seq)
+	WHERE remaining > 0;
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"carewallet/app/storage"
 )
@@ -14,6 +15,7 @@ const (
 	qEntryByKey     = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND key = ?`
 	qHead           = `SELECT seq, balance_after, paid_after FROM wallet_entries WHERE card_id = ? ORDER BY seq DESC LIMIT 1`
 	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
+	qOpenLotsAt     = qOpenLots + ` AND burns_at = ?`
 	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? AND seq <= ? ORDER BY seq`
 	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ?1, points = points + max(?1, 0) WHERE id = ?2`
@@ -73,7 +75,7 @@ func (s *SQLiteStore) EntryByKey(ctx context.Context, cardID, key string) (*Entr
 }
 
 func (s *SQLiteStore) State(ctx context.Context, cardID string) (*State, error) {
-	return sqliteLedger{s.r}.State(ctx, cardID)
+	return sqliteLedger{s.r}.StateFor(ctx, cardID, time.Time{})
 }
 
 // Head reads the head entry only.
@@ -105,14 +107,19 @@ func (l sqliteLedger) ReceiptEntries(ctx context.Context, cardID, receiptID stri
 	return entries(ctx, l.q, qReceiptEntries, cardID, receiptID, throughSeq)
 }
 
-// State reads the head entry and the open lot rows.
-func (l sqliteLedger) State(ctx context.Context, cardID string) (*State, error) {
+// StateFor reads the head entry and the open lot rows (those burning at
+// burningAt only, when it is set).
+func (l sqliteLedger) StateFor(ctx context.Context, cardID string, burningAt time.Time) (*State, error) {
 	st := &State{}
 	err := l.q.QueryRowContext(ctx, qHead, cardID).Scan(&st.Seq, &st.Balance, &st.Paid)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	rows, err := l.q.QueryContext(ctx, qOpenLots, cardID)
+	q, args := qOpenLots, []any{cardID}
+	if !burningAt.IsZero() {
+		q, args = qOpenLotsAt, []any{cardID, ns(burningAt)}
+	}
+	rows, err := l.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
