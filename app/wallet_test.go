@@ -508,3 +508,65 @@ func TestCardBurnCalendarHTTP(t *testing.T) {
 	_, stranger := ta.patient("+79991000079")
 	ta.must(404, "GET", "/v1/cards/"+v.ID+"/lots", stranger, nil)
 }
+
+// TestReceiptBelongsToOneCard: a spend and a receipt with one receipt_id
+// on two cards cannot both be accepted (one used to earn full cashback on
+// money the other paid in points): the second is a 409 and writes nothing.
+func TestReceiptBelongsToOneCard(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	card := func(phone string) (string, string, string) {
+		pid, tok := ta.patient(phone)
+		var v wallet.CardView
+		ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+		return pid, tok, v.ID
+	}
+	cPid, cTok, c := card("+79991000081")
+	_, bTok, b := card("+79991000082")
+	lines := []map[string]any{{"service": "CONS-01", "amount": 100000}}
+	balance := func(tok, id string) int64 {
+		var v wallet.CardView
+		ta.must(200, "GET", "/v1/cards/"+id, tok, nil).decode(t, &v)
+		return v.Balance
+	}
+	spend := func(receipt string) wallet.SpendResult {
+		var sr wallet.SpendResult
+		ta.must(201, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": c, "receipt_id": receipt, "lines": lines, "points": 100}).decode(t, &sr)
+		return sr
+	}
+	confirm := func(sr wallet.SpendResult, want int) resp {
+		return ta.must(want, "POST", "/v1/clinic/spends/"+sr.SpendID+"/confirm", cl.admin,
+			map[string]string{"code": ta.eventCode(cPid, wallet.NoteSpendCode)})
+	}
+	receipt := func(cardID, receipt string, want int) resp {
+		return ta.must(want, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": cardID, "receipt_id": receipt, "lines": lines})
+	}
+
+	// A confirmed spend on C, then the receipt on B: refused, nothing written.
+	confirm(spend("XC-1"), 200)
+	if r := receipt(b, "XC-1", 409); r.errorCode(t) != "conflict" {
+		t.Fatalf("receipt on another card: %s", r.Body)
+	}
+	if got := balance(bTok, b); got != 500 {
+		t.Fatalf("B's balance %d after a refused receipt, want 500", got)
+	}
+	receipt(c, "XC-1", 200) // C's own receipt is still recorded
+
+	// A receipt on B, then a spend on C for it: refused at once.
+	receipt(b, "XB-2", 200)
+	if r := ta.must(409, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": c, "receipt_id": "XB-2", "lines": lines, "points": 100}); r.errorCode(t) != "conflict" {
+		t.Fatalf("spend on another card: %s", r.Body)
+	}
+
+	// A spend awaiting its code on C, the receipt recorded on B: the
+	// receipt is B's, so the code no longer posts anything on C.
+	before := balance(cTok, c)
+	sr := spend("XD-3")
+	receipt(b, "XD-3", 200)
+	if r := confirm(sr, 409); r.errorCode(t) != "conflict" {
+		t.Fatalf("confirming a spend of B's receipt on C: %s", r.Body)
+	}
+	if got := balance(cTok, c); got != before {
+		t.Fatalf("C's balance %d after a refused confirmation, want %d", got, before)
+	}
+}

@@ -77,6 +77,14 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		return nil, invalid("paid_with_points", "more than the receipt's lines payable with points")
 	}
 	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
+	if err := s.claimReceipt(ctx, req.ClinicID, req.ReceiptID, card.ID, true); err != nil {
+		// The receipt itself recorded with another body (card included)
+		// is a reused key, as it always was.
+		if old, rerr := s.store.Receipt(ctx, req.ClinicID, req.ReceiptID); errors.Is(err, ErrConflict) && rerr == nil && old.Fingerprint != fp {
+			return nil, fmt.Errorf("wallet: receipt %s: %w", req.ReceiptID, ErrIdempotencyConflict)
+		}
+		return nil, err
+	}
 	rec := &Receipt{ClinicID: req.ClinicID, ReceiptID: req.ReceiptID, CardID: card.ID, StaffID: req.StaffID,
 		Lines: req.Lines, PaidWithPoints: req.PaidWithPoints, Fingerprint: fp, Created: s.clock()}
 	if err := s.store.InsertReceipt(ctx, rec); err != nil {
@@ -149,4 +157,51 @@ type Receipt struct {
 	PaidWithPoints int64
 	Fingerprint    string
 	Created        time.Time
+}
+
+// claimReceipt makes the card the owner of the clinic's receipt, or checks
+// that it may be (claim false): one receipt belongs to one card, so a spend
+// and a receipt with one receipt_id on two cards cannot both be accepted.
+// The owner is fixed by a unique insert (clinic, receipt_id) when a receipt
+// is recorded or a spend confirmed; receipts and confirmed spends written
+// before owners were recorded count as owners too.
+func (s *Service) claimReceipt(ctx context.Context, clinicID, receiptID, cardID string, claim bool) error {
+	mismatch := fmt.Errorf("wallet: receipt %s belongs to another card: %w", receiptID, ErrConflict)
+	owner, err := s.store.ReceiptCard(ctx, clinicID, receiptID)
+	switch {
+	case err == nil && owner == cardID:
+		return nil
+	case err == nil:
+		return mismatch
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	if r, err := s.store.Receipt(ctx, clinicID, receiptID); err == nil && r.CardID != cardID {
+		return mismatch
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	sps, err := s.store.SpendsByReceipt(ctx, clinicID, receiptID)
+	if err != nil {
+		return err
+	}
+	for i := range sps {
+		if sps[i].CardID == cardID {
+			continue
+		}
+		if state, _, err := s.spendState(ctx, &sps[i]); err != nil {
+			return err
+		} else if state == SpendConfirmed {
+			return mismatch
+		}
+	}
+	if !claim {
+		return nil
+	}
+	if err := s.store.InsertReceiptCard(ctx, clinicID, receiptID, cardID); errors.Is(err, errDuplicate) {
+		return s.claimReceipt(ctx, clinicID, receiptID, cardID, false) // the winner's claim decides
+	} else if err != nil {
+		return fmt.Errorf("wallet: receipt owner: %w", err)
+	}
+	return nil
 }

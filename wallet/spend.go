@@ -103,6 +103,9 @@ func (s *Service) CreateSpend(ctx context.Context, req SpendRequest) (*SpendResu
 	if err != nil {
 		return nil, err
 	}
+	if err := s.claimReceipt(ctx, req.ClinicID, req.ReceiptID, card.ID, false); err != nil {
+		return nil, err
+	}
 	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.Points})
 	for range 10 {
 		olds, err := s.store.SpendsByReceipt(ctx, req.ClinicID, req.ReceiptID)
@@ -197,6 +200,9 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 	card, err := s.activeStaffCard(ctx, clinicID, sp.CardID)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.claimReceipt(ctx, clinicID, sp.ReceiptID, card.ID, true); err != nil {
+		return nil, fmt.Errorf("wallet: confirm spend %s: %w", spendID, err)
 	}
 	p, err := s.Program(ctx, card.ClinicID)
 	if err != nil {

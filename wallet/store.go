@@ -81,6 +81,10 @@ type SpendStore interface {
 	SpendsByReceipt(ctx context.Context, clinicID, receiptID string) ([]Spend, error)
 	InsertReceipt(ctx context.Context, r *Receipt) error
 	Receipt(ctx context.Context, clinicID, receiptID string) (*Receipt, error)
+	// Receipt owners: unique (clinic, receipt_id), so one receipt belongs
+	// to one card.
+	InsertReceiptCard(ctx context.Context, clinicID, receiptID, cardID string) error
+	ReceiptCard(ctx context.Context, clinicID, receiptID string) (string, error)
 }
 
 // Ledger keeps the cards' entries: unique (card, seq) and (card, key).

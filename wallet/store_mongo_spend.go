@@ -70,3 +70,18 @@ func (s *MongoStore) Receipt(ctx context.Context, clinicID, receiptID string) (*
 	}
 	return &r, nil
 }
+
+// InsertReceiptCard takes _id "clinic|receipt", unique.
+func (s *MongoStore) InsertReceiptCard(ctx context.Context, clinicID, receiptID, cardID string) error {
+	return s.insert(ctx, s.receiptCards, bson.M{"_id": clinicID + "|" + receiptID, "card_id": cardID})
+}
+
+func (s *MongoStore) ReceiptCard(ctx context.Context, clinicID, receiptID string) (string, error) {
+	var d struct {
+		CardID string `bson:"card_id"`
+	}
+	if err := s.receiptCards.FindOne(ctx, bson.M{"_id": clinicID + "|" + receiptID}).Decode(&d); err != nil {
+		return "", mongoErr(err)
+	}
+	return d.CardID, nil
+}

@@ -72,6 +72,9 @@ CREATE INDEX wallet_lots_burn ON wallet_lots (burns_at, card_id) WHERE remaining
 DROP INDEX wallet_lots_card;
 CREATE INDEX wallet_lots_card ON wallet_lots (card_id, burns_at, id, remaining, points, kind, clinic_id, warn_at, seq)
 	WHERE remaining > 0;
+`, `
+CREATE TABLE wallet_receipt_cards (
+	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, card_id TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id)) WITHOUT ROWID;
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").

@@ -72,3 +72,13 @@ func (s *SQLiteStore) Receipt(ctx context.Context, clinicID, receiptID string) (
 	}
 	return &r, nil
 }
+
+func (s *SQLiteStore) InsertReceiptCard(ctx context.Context, clinicID, receiptID, cardID string) error {
+	return s.exec(ctx, `INSERT INTO wallet_receipt_cards (clinic_id, receipt_id, card_id) VALUES (?, ?, ?)`, clinicID, receiptID, cardID)
+}
+
+func (s *SQLiteStore) ReceiptCard(ctx context.Context, clinicID, receiptID string) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT card_id FROM wallet_receipt_cards WHERE clinic_id = ? AND receipt_id = ?`, clinicID, receiptID).Scan(&id)
+	return id, sqlErr(err)
+}
