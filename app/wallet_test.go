@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"image/png"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"carewallet/wallet"
 )
@@ -569,4 +571,60 @@ func TestReceiptBelongsToOneCard(t *testing.T) {
 	if got := balance(cTok, c); got != before {
 		t.Fatalf("C's balance %d after a refused confirmation, want %d", got, before)
 	}
+}
+
+// TestSpendCodeGuessingCapped: new spends give new codes, but the wrong
+// codes of one card are capped per hour across all of them: the 20th locks
+// the card's spends, so even the right code is refused (429 with
+// Retry-After) until the hour ends; the patient is told; nothing is posted.
+func TestSpendCodeGuessingCapped(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	pid, tok := ta.patient("+79991000083")
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	spend := func(receipt string) (string, string) {
+		var sr wallet.SpendResult
+		ta.must(201, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": receipt,
+			"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "points": 10}).decode(t, &sr)
+		return sr.SpendID, ta.eventCode(pid, wallet.NoteSpendCode)
+	}
+	wrong := func(code string) string {
+		if code == "000000" {
+			return "111111"
+		}
+		return "000000"
+	}
+	wrongs := 0
+	for _, receipt := range []string{"G-1", "G-2"} {
+		id, code := spend(receipt)
+		for range 10 {
+			status := 422 // invalid_code, until the wrong code that fills the hour
+			if wrongs++; wrongs == wallet.SpendCodeMax {
+				status = 429
+			}
+			ta.must(status, "POST", "/v1/clinic/spends/"+id+"/confirm", cl.admin, map[string]string{"code": wrong(code)})
+		}
+	}
+	if wrongs != wallet.SpendCodeMax {
+		t.Fatalf("%d wrong codes, the limit is %d", wrongs, wallet.SpendCodeMax)
+	}
+	id, code := spend("G-3")
+	r := ta.must(429, "POST", "/v1/clinic/spends/"+id+"/confirm", cl.admin, map[string]string{"code": code})
+	if r.errorCode(t) != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("right code after the limit: %s (Retry-After %q)", r.Body, r.Header.Get("Retry-After"))
+	}
+	var locked wallet.SpendLockedData
+	if err := json.Unmarshal(ta.lastEvent(pid, wallet.NoteSpendLocked).Data, &locked); err != nil || locked.CardID != v.ID {
+		t.Fatalf("lock event: %+v, %v", locked, err)
+	}
+	ta.must(200, "GET", "/v1/cards/"+v.ID, tok, nil).decode(t, &v)
+	if v.Balance != 500 {
+		t.Fatalf("balance %d after refused confirmations, want 500", v.Balance)
+	}
+	// The next hour the card's spends work again.
+	ta.clock.add(time.Hour)
+	cl.admin = ta.staffLogin("desk@smile.test", "reception-pass").AccessToken // the old token lived 15 minutes
+	id, code = spend("G-4")
+	ta.must(200, "POST", "/v1/clinic/spends/"+id+"/confirm", cl.admin, map[string]string{"code": code})
 }

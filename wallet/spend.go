@@ -194,7 +194,16 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	now := s.clock()
+	if err := s.spendLocked(ctx, sp.CardID, now); err != nil {
+		return nil, err
+	}
 	if err := s.verify(ctx, sp.ChallengeID, "spend", sp.ID, strings.TrimSpace(code)); err != nil {
+		if errors.Is(err, ErrInvalidCode) {
+			if lerr := s.wrongSpendCode(ctx, sp, now); lerr != nil {
+				return nil, lerr
+			}
+		}
 		return nil, fmt.Errorf("wallet: confirm spend %s: %w", spendID, err)
 	}
 	card, err := s.activeStaffCard(ctx, clinicID, sp.CardID)

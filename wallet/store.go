@@ -71,6 +71,9 @@ type CodeStore interface {
 	Challenge(ctx context.Context, id string) (*Challenge, error)
 	InsertAttempt(ctx context.Context, challengeID string, n int) error
 	Attempts(ctx context.Context, challengeID string) (int, error)
+	// Windowed slots (app/otp's limits): unique (key, n).
+	InsertSlot(ctx context.Context, key string, n int, at time.Time) error
+	Slots(ctx context.Context, key string) (int, error)
 }
 
 // SpendStore keeps spends (unique (clinic, receipt_id, slot)) and

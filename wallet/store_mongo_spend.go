@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -84,4 +85,14 @@ func (s *MongoStore) ReceiptCard(ctx context.Context, clinicID, receiptID string
 		return "", mongoErr(err)
 	}
 	return d.CardID, nil
+}
+
+// InsertSlot takes slot n of key: _id "key|n" is unique.
+func (s *MongoStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
+	return s.insert(ctx, s.slots, bson.M{"_id": key + "|" + strconv.Itoa(n), "key": key, "n": n, "at": ns(at)})
+}
+
+func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {
+	n, err := s.slots.CountDocuments(ctx, bson.M{"key": key})
+	return int(n), err
 }

@@ -75,6 +75,8 @@ CREATE INDEX wallet_lots_card ON wallet_lots (card_id, burns_at, id, remaining, 
 `, `
 CREATE TABLE wallet_receipt_cards (
 	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, card_id TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id)) WITHOUT ROWID;
+`, `
+CREATE TABLE wallet_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").

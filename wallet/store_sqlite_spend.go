@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 func (s *SQLiteStore) InsertChallenge(ctx context.Context, c *Challenge) error {
@@ -81,4 +82,14 @@ func (s *SQLiteStore) ReceiptCard(ctx context.Context, clinicID, receiptID strin
 	var id string
 	err := s.r.QueryRowContext(ctx, `SELECT card_id FROM wallet_receipt_cards WHERE clinic_id = ? AND receipt_id = ?`, clinicID, receiptID).Scan(&id)
 	return id, sqlErr(err)
+}
+
+func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO wallet_slots (key, n, at) VALUES (?, ?, ?)`, key, n, ns(at))
+}
+
+func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM wallet_slots WHERE key = ?`, key).Scan(&n)
+	return n, err
 }
