@@ -416,6 +416,16 @@ func TestIssueBadInputCreatesNoAccount(t *testing.T) {
 	ta.must(404, "GET", "/v1/cards/"+own, dadTok, nil)
 }
 
+// joinCard signs a patient in and joins them to the clinic; returns the
+// patient's id, token and card.
+func (ta *testApp) joinCard(cl clinicFixture, phone string) (string, string, wallet.CardView) {
+	ta.t.Helper()
+	pid, tok := ta.patient(phone)
+	var v wallet.CardView
+	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(ta.t, &v)
+	return pid, tok, v
+}
+
 // TestHistoryPageSize: one page-size rule for every wallet list. A limit
 // up to the documented maximum is honoured (it used to turn 600 into 100),
 // the default is the documented one, and over the maximum is a 400 naming
@@ -423,9 +433,7 @@ func TestIssueBadInputCreatesNoAccount(t *testing.T) {
 func TestHistoryPageSize(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
-	_, tok := ta.patient("+79991000077")
-	var v wallet.CardView
-	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	_, tok, v := ta.joinCard(cl, "+79991000077")
 	const receipts = 120
 	for i := range receipts {
 		ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("P-%d", i),
@@ -472,9 +480,7 @@ func TestCardBurnCalendarHTTP(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
 	other := ta.clinicWithProgram("Other", "other.test")
-	_, tok := ta.patient("+79991000078")
-	var v wallet.CardView
-	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	_, tok, v := ta.joinCard(cl, "+79991000078")
 	for i := range 3 {
 		ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": fmt.Sprintf("C-%d", i),
 			"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}})
@@ -517,14 +523,9 @@ func TestCardBurnCalendarHTTP(t *testing.T) {
 func TestReceiptBelongsToOneCard(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
-	card := func(phone string) (string, string, string) {
-		pid, tok := ta.patient(phone)
-		var v wallet.CardView
-		ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
-		return pid, tok, v.ID
-	}
-	cPid, cTok, c := card("+79991000081")
-	_, bTok, b := card("+79991000082")
+	cPid, cTok, cv := ta.joinCard(cl, "+79991000081")
+	_, bTok, bv := ta.joinCard(cl, "+79991000082")
+	c, b := cv.ID, bv.ID
 	lines := []map[string]any{{"service": "CONS-01", "amount": 100000}}
 	balance := func(tok, id string) int64 {
 		var v wallet.CardView
@@ -580,9 +581,7 @@ func TestReceiptBelongsToOneCard(t *testing.T) {
 func TestSpendCodeGuessingCapped(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
-	pid, tok := ta.patient("+79991000083")
-	var v wallet.CardView
-	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}).decode(t, &v)
+	pid, tok, v := ta.joinCard(cl, "+79991000083")
 	spend := func(receipt string) (string, string) {
 		var sr wallet.SpendResult
 		ta.must(201, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": receipt,

@@ -38,11 +38,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 			return nil, err
 		}
 	}
-	p, err := s.Program(ctx, card.ClinicID)
-	if err != nil {
-		return nil, err
-	}
-	terms, err := s.creditTerms(ctx, card, p, p.CashbackBurnDays)
+	terms, err := s.cashbackTerms(ctx, card)
 	if err != nil {
 		return nil, err
 	}

@@ -327,6 +327,16 @@ func (s *Service) creditTerms(ctx context.Context, card *Card, p *Program, burnD
 	return creditTerms{loc: loc, burnDays: burnDays, warnDays: p.BurnWarningDays, lotID: lotID}, nil
 }
 
+// cashbackTerms are the terms of points that live as cashback does under
+// the card's current program (adjustments, returned spends).
+func (s *Service) cashbackTerms(ctx context.Context, card *Card) (creditTerms, error) {
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return creditTerms{}, err
+	}
+	return s.creditTerms(ctx, card, p, p.CashbackBurnDays)
+}
+
 // burnsAt is when points credited at now burn.
 func (t creditTerms) burnsAt(now time.Time) time.Time { return burnTime(now, t.loc, t.burnDays) }
 

@@ -141,11 +141,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.Program(ctx, card.ClinicID)
-	if err != nil {
-		return nil, err
-	}
-	terms, err := s.creditTerms(ctx, card, p, p.CashbackBurnDays)
+	terms, err := s.cashbackTerms(ctx, card)
 	if err != nil {
 		return nil, err
 	}
