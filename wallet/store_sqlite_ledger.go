@@ -91,6 +91,9 @@ func (s *SQLiteStore) Head(ctx context.Context, cardID string) (*State, error) {
 // OpenLots reads one page of the card's lot rows through the (card_id,
 // burns_at, id) index.
 func (s *SQLiteStore) OpenLots(ctx context.Context, cardID string, after lotCursor, limit int) ([]Lot, error) {
+	if after.BurnsAt.IsZero() && after.ID == "" {
+		return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE card_id = ? AND remaining > 0 ORDER BY burns_at, id LIMIT ?`, cardID, limit)
+	}
 	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE card_id = ? AND remaining > 0 AND (burns_at, id) > (?, ?)
 		ORDER BY burns_at, id LIMIT ?`, cardID, ns(after.BurnsAt), after.ID, limit)
 }
