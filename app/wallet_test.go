@@ -594,6 +594,7 @@ func TestSpendCodeGuessingCapped(t *testing.T) {
 		}
 		return "000000"
 	}
+	rightID, rightCode := spend("G-3") // awaiting its code while the guessing goes on
 	wrongs := 0
 	for _, receipt := range []string{"G-1", "G-2"} {
 		id, code := spend(receipt)
@@ -608,10 +609,14 @@ func TestSpendCodeGuessingCapped(t *testing.T) {
 	if wrongs != wallet.SpendCodeMax {
 		t.Fatalf("%d wrong codes, the limit is %d", wrongs, wallet.SpendCodeMax)
 	}
-	id, code := spend("G-3")
-	r := ta.must(429, "POST", "/v1/clinic/spends/"+id+"/confirm", cl.admin, map[string]string{"code": code})
+	r := ta.must(429, "POST", "/v1/clinic/spends/"+rightID+"/confirm", cl.admin, map[string]string{"code": rightCode})
 	if r.errorCode(t) != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("right code after the limit: %s (Retry-After %q)", r.Body, r.Header.Get("Retry-After"))
+	}
+	r = ta.must(429, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": "G-9",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 100000}}, "points": 10})
+	if r.errorCode(t) != "too_many_attempts" || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("a new spend on a locked card: %s", r.Body)
 	}
 	var locked wallet.SpendLockedData
 	if err := json.Unmarshal(ta.lastEvent(pid, wallet.NoteSpendLocked).Data, &locked); err != nil || locked.CardID != v.ID {
@@ -624,6 +629,6 @@ func TestSpendCodeGuessingCapped(t *testing.T) {
 	// The next hour the card's spends work again.
 	ta.clock.add(time.Hour)
 	cl.admin = ta.staffLogin("desk@smile.test", "reception-pass").AccessToken // the old token lived 15 minutes
-	id, code = spend("G-4")
+	id, code := spend("G-4")
 	ta.must(200, "POST", "/v1/clinic/spends/"+id+"/confirm", cl.admin, map[string]string{"code": code})
 }

@@ -103,6 +103,9 @@ func (s *Service) CreateSpend(ctx context.Context, req SpendRequest) (*SpendResu
 	if err != nil {
 		return nil, err
 	}
+	if err := s.spendLocked(ctx, card.ID, s.clock()); err != nil {
+		return nil, err
+	}
 	if err := s.claimReceipt(ctx, req.ClinicID, req.ReceiptID, card.ID, false); err != nil {
 		return nil, err
 	}

@@ -16,7 +16,8 @@ import (
 // wrong code takes a slot of the card's hour (app/otp's windowed limit:
 // unique (key, n) slots, on any number of instances); the Max-th locks the
 // card's spends until the hour ends (a unique lock record checked before
-// any code is compared) and the patient is told once. Right codes cost
+// any code is compared and before a new spend sends a code) and the
+// patient is told once. Right codes cost
 // nothing, so a busy card is never locked by its own payments. Codes
 // already being checked when the lock is set are still answered: the
 // overshoot is the checks in flight at that instant.
