@@ -15,7 +15,7 @@ import (
 // ---- patient side ----
 
 type joinRequest struct {
-	ClinicID string `json:"clinic_id"`
+	ClinicID string `json:"clinic_id" api:"required"`
 }
 
 // joinClinic creates the patient's own electronic card at a clinic at
@@ -138,7 +138,9 @@ func (s *server) cardQR() fiber.Handler {
 
 // issueCardRequest: "phone" issues the patient's own card; "guardian_phone"
 // issues a card for a dependant (the names and birth date are the
-// dependant's) that lives in that guardian's app.
+// dependant's) that lives in that guardian's app. Exactly one of the two
+// phones is given; the names and birth date are required for a dependant
+// and may be left out for the patient's own card.
 type issueCardRequest struct {
 	Phone         string `json:"phone,omitempty"`
 	GuardianPhone string `json:"guardian_phone,omitempty"`
@@ -195,7 +197,7 @@ func (s *server) ensurePatient(c *fiber.Ctx, raw, field string) (identity.Patien
 }
 
 type codeRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required"`
 }
 
 func (s *server) confirmCard() fiber.Handler {
@@ -266,7 +268,7 @@ func (s *server) staffCardHistory() fiber.Handler {
 func (s *server) staffCardLots() fiber.Handler { return cardList(callerClinic, s.Wallet.StaffLots) }
 
 type guardianRequest struct {
-	Phone string `json:"phone"`
+	Phone string `json:"phone" api:"required"`
 }
 
 // addGuardian lets another guardian (a second parent) see a dependant's card.

@@ -35,8 +35,8 @@ const (
 var errPushOff = &apiError{Status: 503, Code: "push_unavailable", Message: "realtime delivery is not configured"}
 
 type deviceRequest struct {
-	Token      string `json:"token"`
-	Platform   string `json:"platform"`
+	Token      string `json:"token" api:"required"`
+	Platform   string `json:"platform" api:"required,enum=android|ios|web"`
 	AppVersion string `json:"app_version,omitempty"`
 	Locale     string `json:"locale,omitempty"`
 }

@@ -9,6 +9,9 @@ func (s *server) register(r *router) {
 	// health
 	r.add("GET", "/healthz", public, healthz(), op{Tag: "health", Summary: "Liveness: the process answers", Resp: statusResponse{}})
 	r.add("GET", "/readyz", public, s.readyz(), op{Tag: "health", Summary: "Readiness: every store answers", Resp: statusResponse{}})
+	r.add("GET", "/openapi.json", public, s.serveOpenAPI, op{Tag: "meta", Summary: "This OpenAPI 3 document",
+		Description: "Generated from the route table; the HTTP tests validate every request and response against it.",
+		Resp:        map[string]any{}})
 
 	// staff sign-in and staff management
 	r.add("POST", "/v1/staff/login", public, s.staffLogin(), op{Tag: "auth", Summary: "Staff sign-in with email and password",
@@ -43,7 +46,9 @@ func (s *server) register(r *router) {
 	r.add("POST", "/v1/ws/ticket", anyUser, s.wsTicket(), op{Tag: "push", Summary: "A single-use ticket (30 s) for GET /v1/ws?ticket= when headers cannot be set",
 		Resp: ticketResponse{}})
 	r.add("GET", "/v1/ws", ownAuth, s.wsUpgrade(), op{Tag: "push", Summary: "Websocket of live inbox events; authenticate with Authorization: Bearer or ?ticket=; send {\"type\":\"resume\",\"after\":SEQ} to replay",
-		Status: 101, Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
+		Status: 101, RespDescription: "Switching Protocols: the connection is a websocket. The server sends inbox events as JSON text " +
+			"frames ({\"seq\",\"type\",\"data\",\"created_at\"}); a plain request without the upgrade is a 426.",
+		Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
 			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
 
 	// wallet: the patient's cards
@@ -56,7 +61,8 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/cards/{id}/history", patientOnly, s.cardHistory(), op{Tag: "cards", Summary: "The card's ledger entries, newest first, each explaining itself",
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
 	r.add("GET", "/v1/cards/{id}/code", patientOnly, s.cardCode(), op{Tag: "cards", Summary: "A short rotating code to show at reception", Resp: wallet.CardCode{}})
-	r.add("GET", "/v1/cards/{id}/qr.png", patientOnly, s.cardQR(), op{Tag: "cards", Summary: "A fresh card code as a QR image", Produces: "image/png"})
+	r.add("GET", "/v1/cards/{id}/qr.png", patientOnly, s.cardQR(), op{Tag: "cards", Summary: "A fresh card code as a QR image", Produces: "image/png",
+		RespHeaders: []param{{Name: "X-Code-Expires-At", Description: "when the code expires (RFC 3339)"}}})
 
 	// wallet: reception
 	r.add("POST", "/v1/clinic/cards", staffOnly, s.issueCard(), op{Tag: "reception", Summary: "Issue a pending card (own: phone; dependant: guardian_phone); the code goes to the patient's app",
@@ -75,7 +81,7 @@ func (s *server) register(r *router) {
 	r.add("POST", "/v1/clinic/receipts", staffOnly, s.recordReceipt(), op{Tag: "reception", Summary: "Record a paid receipt and credit its cashback (idempotent on receipt_id)",
 		Req: wallet.ReceiptRequest{}, Resp: wallet.ReceiptResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/receipts/{receipt_id}/refund", staffOnly, s.refund(), op{Tag: "reception", Summary: "Refund lines (or the whole receipt): reverse cashback, return spent points",
-		Req: refundRequest{}, Resp: wallet.RefundResult{}, Idempotent: true})
+		Req: refundRequest{}, BodyOptional: true, Resp: wallet.RefundResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends", staffOnly, s.createSpend(), op{Tag: "reception", Summary: "Start a bonus payment; the patient confirms with the code sent to the app",
 		Req: wallet.SpendRequest{}, Resp: wallet.SpendResult{}, Status: 201, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends/{id}/confirm", staffOnly, s.confirmSpend(), op{Tag: "reception", Summary: "Post a bonus payment with the patient's code",
@@ -86,15 +92,15 @@ func (s *server) register(r *router) {
 	// wallet: managers
 	r.add("GET", "/v1/clinic/program", managerOnly, s.getProgram(), op{Tag: "program", Summary: "The clinic's loyalty program", Resp: wallet.Program{}})
 	r.add("PUT", "/v1/clinic/program", managerOnly, s.putProgram(), op{Tag: "program", Summary: "Replace the program (a new version, for operations from now on)",
-		Req: wallet.Program{}, Resp: wallet.Program{}})
+		Req: programRequest{}, Resp: wallet.Program{}})
 	r.add("POST", "/v1/clinic/adjustments", managerOnly, s.adjust(), op{Tag: "program", Summary: "Manual adjustment with a reason",
 		Req: wallet.AdjustRequest{}, Resp: wallet.Entry{}, Idempotent: true})
 	r.add("GET", "/v1/clinic/reports/journal", managerOnly, s.journal(), op{Tag: "reports", Summary: "Ledger entries of the clinic (JSON or ?format=csv)",
-		Resp: wallet.JournalPage{}, Query: journalQuery})
+		Resp: wallet.JournalPage{}, CSV: true, RespHeaders: csvNext, Query: journalQuery})
 	r.add("GET", "/v1/clinic/reports/cards-by-staff", managerOnly, s.cardsByStaff(), op{Tag: "reports", Summary: "Cards issued by each staff member",
-		Resp: staffCardsResponse{}, Query: rangeQuery})
+		Resp: staffCardsResponse{}, CSV: true, Query: rangeQuery})
 	r.add("GET", "/v1/clinic/reports/cards", managerOnly, s.cardsIssued(), op{Tag: "reports", Summary: "Cards issued",
-		Resp: wallet.CardsPage{}, Query: append(rangeQuery, pageQuery...)})
+		Resp: wallet.CardsPage{}, CSV: true, RespHeaders: csvNext, Query: append(rangeQuery, pageQuery...)})
 	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
-		Resp: wallet.Totals{}, Query: rangeQuery})
+		Resp: wallet.Totals{}, CSV: true, Query: rangeQuery})
 }

@@ -11,9 +11,9 @@ type AdjustRequest struct {
 	ClinicID       string `json:"-"`
 	StaffID        string `json:"-"`
 	IdempotencyKey string `json:"-"`
-	CardID         string `json:"card_id"`
-	Points         int64  `json:"points"`
-	Reason         string `json:"reason"`
+	CardID         string `json:"card_id" api:"required"`
+	Points         int64  `json:"points" api:"required"`
+	Reason         string `json:"reason" api:"required"`
 }
 
 // Adjust is a manager's manual adjustment with a reason (kind adjustment).

@@ -45,7 +45,7 @@ type Program struct {
 
 // Level is one step of the level ladder.
 type Level struct {
-	Name       string `json:"name"`
+	Name       string `json:"name" api:"required"`
 	MinSpend   int64  `json:"min_spend"`
 	CashbackBP int64  `json:"cashback_bp"`
 }
@@ -53,7 +53,7 @@ type Level struct {
 // ServiceOverride replaces the level rate for one service code: either a
 // rate (CashbackBP, may be 0) or a fixed number of points per line.
 type ServiceOverride struct {
-	Service    string `json:"service"`
+	Service    string `json:"service" api:"required"`
 	CashbackBP *int64 `json:"cashback_bp,omitempty"`
 	Points     *int64 `json:"points,omitempty"`
 }

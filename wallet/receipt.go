@@ -15,10 +15,10 @@ import (
 type ReceiptRequest struct {
 	ClinicID       string `json:"-"`
 	StaffID        string `json:"-"`
-	CardID         string `json:"card_id"`
-	ReceiptID      string `json:"receipt_id"`
-	Lines          []Line `json:"lines"`
-	PaidWithPoints int64  `json:"paid_with_points"`
+	CardID         string `json:"card_id" api:"required"`
+	ReceiptID      string `json:"receipt_id" api:"required"`
+	Lines          []Line `json:"lines" api:"required"`
+	PaidWithPoints int64  `json:"paid_with_points"` // may be left out: 0
 }
 
 // ReceiptResult is the answer of RecordReceipt (also on replays).
@@ -34,8 +34,8 @@ type ReceiptResult struct {
 // Line is a receipt line: a clinic service code and its amount in minor
 // units.
 type Line struct {
-	Service string `json:"service"`
-	Amount  int64  `json:"amount"`
+	Service string `json:"service" api:"required"`
+	Amount  int64  `json:"amount" api:"required"`
 }
 
 func validReceiptID(v string) error {

@@ -13,10 +13,10 @@ import (
 type SpendRequest struct {
 	ClinicID  string `json:"-"`
 	StaffID   string `json:"-"`
-	CardID    string `json:"card_id"`
-	ReceiptID string `json:"receipt_id"`
-	Lines     []Line `json:"lines"`
-	Points    int64  `json:"points"`
+	CardID    string `json:"card_id" api:"required"`
+	ReceiptID string `json:"receipt_id" api:"required"`
+	Lines     []Line `json:"lines" api:"required"`
+	Points    int64  `json:"points" api:"required"`
 }
 
 // Spend statuses.
