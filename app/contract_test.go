@@ -1,50 +1,38 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"carewallet/app/apicontract"
 )
 
 // The contract: every request the HTTP tests send through testApp.do and
 // every response they receive is validated against the document the app
-// serves at /openapi.json, so a handler and its documentation cannot
-// drift apart without a test failing. Tests that send invalid input on
-// purpose use doRaw (or set testApp.rawRequests): that skips validating
-// the request, never the response.
-
-type contract struct {
-	doc    *openapi3.T
-	router routers.Router
-}
+// serves at /openapi.json (package apicontract), so a handler and its
+// documentation cannot drift apart without a test failing. Tests that send
+// invalid input on purpose use doRaw or mustRaw (or set
+// testApp.rawRequests): that skips validating the request, never the
+// response.
 
 var (
 	contractOnce sync.Once
-	theContract  *contract
+	theContract  *apicontract.Contract
 	contractErr  error
 )
 
-func init() {
-	// The QR code route answers image/png.
-	openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
-}
-
 // loadContract reads the served document once per test binary: it is made
 // from the route table alone, so every testApp serves the same one.
-func loadContract(ta *testApp) (*contract, error) {
+func loadContract(ta *testApp) (*apicontract.Contract, error) {
 	contractOnce.Do(func() {
 		res, err := ta.f.Test(httptest.NewRequest("GET", "/openapi.json", nil), 30_000)
 		if err != nil {
@@ -57,119 +45,9 @@ func loadContract(ta *testApp) (*contract, error) {
 			contractErr = err
 			return
 		}
-		theContract, contractErr = parseContract(body)
+		theContract, contractErr = apicontract.Load(body)
 	})
 	return theContract, contractErr
-}
-
-func parseContract(body []byte) (*contract, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(body)
-	if err != nil {
-		return nil, err
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		return nil, err
-	}
-	// The document names a deployment's server; tests call whatever
-	// host httptest makes up.
-	doc.Servers = openapi3.Servers{{URL: "/"}}
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		return nil, err
-	}
-	return &contract{doc: doc, router: router}, nil
-}
-
-var contractOptions = &openapi3filter.Options{
-	AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
-	IncludeResponseStatus: true,
-	MultiError:            true,
-}
-
-// check validates one exchange. raw skips the request (invalid on purpose).
-// It returns what is wrong, or "" when the exchange is in the document.
-func (k *contract) check(req *http.Request, reqBody []byte, raw bool, status int, header http.Header, body []byte) string {
-	ctx := context.Background()
-	req.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, pathParams, err := k.router.FindRoute(req)
-	switch {
-	case errors.Is(err, routers.ErrMethodNotAllowed):
-		// A documented path with another method: 405, Allow naming the
-		// path's documented methods, and the Error body.
-		if status != 405 {
-			return "a documented path with an undocumented method answered " + http.StatusText(status) + ", want 405"
-		}
-		if want, got := k.methods(req), allowHeader(header); !slices.Equal(want, got) {
-			return "405 Allow lists " + strings.Join(got, ", ") + "; the document has " + strings.Join(want, ", ")
-		}
-		return k.checkError(body, header)
-	case err != nil:
-		if !raw {
-			return "the request's path is not in the document (a test that sends a bad path on purpose uses doRaw): " + err.Error()
-		}
-		// An unknown path: the answer is still an Error.
-		return k.checkError(body, header)
-	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: contractOptions}
-	if !raw {
-		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-			return "request does not match the document (a test that sends invalid input on purpose uses doRaw): " + err.Error()
-		}
-	}
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header,
-		Options: contractOptions}
-	out.SetBodyBytes(body)
-	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-		return "response does not match the document: " + err.Error()
-	}
-	return ""
-}
-
-// methods are the documented methods of req's path.
-func (k *contract) methods(req *http.Request) []string {
-	var out []string
-	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-		probe := req.Clone(context.Background())
-		probe.Method = m
-		if _, _, err := k.router.FindRoute(probe); err == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func allowHeader(h http.Header) []string {
-	var out []string
-	for _, v := range h.Values("Allow") {
-		for _, m := range strings.Split(v, ",") {
-			if m = strings.TrimSpace(m); m != "" {
-				out = append(out, m)
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int { return methodOrder(a) - methodOrder(b) })
-	return out
-}
-
-func methodOrder(m string) int {
-	return slices.Index([]string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}, m)
-}
-
-// checkError validates an answer outside any operation against the
-// document's Error schema.
-func (k *contract) checkError(body []byte, header http.Header) string {
-	if ct := header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return "error answer with Content-Type " + ct
-	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return "error answer is not JSON: " + err.Error()
-	}
-	if err := k.doc.Components.Schemas["Error"].Value.VisitJSON(v, openapi3.MultiErrors(), openapi3.VisitAsResponse()); err != nil {
-		return "error answer does not match the Error schema: " + err.Error()
-	}
-	return ""
 }
 
 // TestContractCatchesDrift proves the validator is not a no-op: answers
@@ -185,7 +63,7 @@ func TestContractCatchesDrift(t *testing.T) {
 	jsonCT := http.Header{"Content-Type": {"application/json"}}
 	get := func(path string) *http.Request { return httptest.NewRequest("GET", path, nil) }
 	good := `{"status":"ok"}`
-	if msg := k.check(get("/healthz"), nil, false, 200, jsonCT, []byte(good)); msg != "" {
+	if msg := k.Check(get("/healthz"), nil, false, 200, jsonCT, []byte(good)); msg != "" {
 		t.Fatalf("a documented answer is refused: %s", msg)
 	}
 	for name, tc := range map[string]struct {
@@ -198,7 +76,7 @@ func TestContractCatchesDrift(t *testing.T) {
 		"undocumented status":    {201, good},
 		"error of another shape": {500, `{"message":"boom"}`},
 	} {
-		if msg := k.check(get("/healthz"), nil, false, tc.status, jsonCT, []byte(tc.body)); msg == "" {
+		if msg := k.Check(get("/healthz"), nil, false, tc.status, jsonCT, []byte(tc.body)); msg == "" {
 			t.Errorf("%s: %d %s passed validation", name, tc.status, tc.body)
 		}
 	}
@@ -208,22 +86,67 @@ func TestContractCatchesDrift(t *testing.T) {
 		return r
 	}
 	accepted := []byte(`{"status":"sent","expires_in":300}`)
-	if msg := k.check(post(`{"phone":"+79990000000"}`), []byte(`{"phone":"+79990000000"}`), false, 202, jsonCT, accepted); msg != "" {
+	if msg := k.Check(post(`{"phone":"+79990000000"}`), []byte(`{"phone":"+79990000000"}`), false, 202, jsonCT, accepted); msg != "" {
 		t.Fatalf("a documented exchange is refused: %s", msg)
 	}
 	for _, body := range []string{`{}`, `{"phone":"+79990000000","extra":1}`, `{"phone":7}`} {
-		if msg := k.check(post(body), []byte(body), false, 202, jsonCT, accepted); msg == "" {
+		if msg := k.Check(post(body), []byte(body), false, 202, jsonCT, accepted); msg == "" {
 			t.Errorf("request %s passed validation", body)
 		}
-		if msg := k.check(post(body), []byte(body), true, 202, jsonCT, accepted); msg != "" {
+		if msg := k.Check(post(body), []byte(body), true, 202, jsonCT, accepted); msg != "" {
 			t.Errorf("raw request %s: the response check failed: %s", body, msg)
 		}
 	}
-	if msg := k.check(get("/v1/nowhere"), nil, false, 404, jsonCT, []byte(`{"error":{"code":"not_found","message":"no such route"}}`)); msg == "" {
+	if msg := k.Check(get("/v1/nowhere"), nil, false, 404, jsonCT, []byte(`{"error":{"code":"not_found","message":"no such route"}}`)); msg == "" {
 		t.Error("a request to an undocumented path passed validation")
 	}
-	if msg := k.check(httptest.NewRequest("DELETE", "/healthz", nil), nil, false, 404, jsonCT,
+	if msg := k.Check(httptest.NewRequest("DELETE", "/healthz", nil), nil, false, 404, jsonCT,
 		[]byte(`{"error":{"code":"not_found","message":"no such route"}}`)); msg == "" {
 		t.Error("a 404 for a documented path's undocumented method passed validation")
+	}
+}
+
+// TestREADMEExamplesMatchDocument: every curl call in README.md to the API
+// is a request the document allows (path, method, query and body).
+func TestREADMEExamplesMatchDocument(t *testing.T) {
+	ta := newTestApp(t)
+	k, err := loadContract(ta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(readme), "\\\n", " ")
+	curl := regexp.MustCompile(`(?s)curl [^\n]*?'?localhost:8080(/[^\s']*)'?[^\n]*?(?:-d '(.*?)')?[^\n']*\n`)
+	method := regexp.MustCompile(`-X ([A-Z]+)`)
+	n := 0
+	for _, m := range curl.FindAllStringSubmatch(text, -1) {
+		path, body := m[1], m[2]
+		meth := "GET"
+		if body != "" {
+			meth = "POST"
+		}
+		if mm := method.FindStringSubmatch(m[0]); mm != nil {
+			meth = mm[1]
+		}
+		req := httptest.NewRequest(meth, strings.ReplaceAll(path, "…", "x"), strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		route, params, err := k.Router.FindRoute(req)
+		if err != nil {
+			t.Errorf("README: %s %s: %v", meth, path, err)
+			continue
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: apicontract.Options}
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			t.Errorf("README: %s %s %s: %v", meth, path, body, err)
+		}
+		n++
+	}
+	if n < 15 {
+		t.Fatalf("only %d curl examples found in README", n)
 	}
 }

@@ -180,7 +180,7 @@ func (ta *testApp) send(raw bool, method, path, token string, body any, headers 
 	if err != nil {
 		ta.t.Fatal(err)
 	}
-	if msg := k.check(newReq(), reqBody, raw, res.StatusCode, res.Header, b); msg != "" {
+	if msg := k.Check(newReq(), reqBody, raw, res.StatusCode, res.Header, b); msg != "" {
 		// Errorf, not Fatalf: do runs in goroutines too.
 		ta.t.Errorf("OpenAPI contract: %s %s → %d %s\n%s", method, path, res.StatusCode, truncate(b, 400), msg)
 	}

@@ -123,7 +123,7 @@ func operation(r route, sc *schemas) map[string]any {
 	var params []any
 	for _, name := range pathParams(r.Path) {
 		params = append(params, map[string]any{"name": name, "in": "path", "required": true,
-			"description": "the " + strings.ReplaceAll(name, "_", " ") + " (as returned by the API)", "schema": map[string]any{"type": "string"}})
+			"description": "the " + strings.ReplaceAll(name, "_", " "), "schema": map[string]any{"type": "string"}})
 	}
 	for _, q := range o.Query {
 		t := q.Type
