@@ -3,7 +3,9 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +50,12 @@ func openAPI(routes []route) map[string]any {
 	for _, t := range apiTags {
 		if usedTags[t.name] {
 			tags = append(tags, map[string]any{"name": t.name, "description": t.description})
+			delete(usedTags, t.name)
 		}
+	}
+	delete(usedTags, "")
+	for _, name := range slices.Sorted(maps.Keys(usedTags)) { // a tag apiTags does not list yet
+		tags = append(tags, map[string]any{"name": name, "description": "Operations tagged " + name})
 	}
 	return map[string]any{
 		"openapi": "3.0.3",
@@ -98,6 +105,8 @@ var apiTags = []struct{ name, description string }{
 	{"reception", "Reception: issuing cards, receipts, bonus payments and refunds"},
 	{"program", "The clinic's loyalty program and manual adjustments"},
 	{"reports", "Managers' reports, as JSON or CSV"},
+	{"referrals", "Referral codes, referred friends and the clinic's referral program"},
+	{"news", "Clinic news, polls and the patients' feed"},
 }
 
 func refTo(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }

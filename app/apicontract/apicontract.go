@@ -22,8 +22,10 @@ import (
 )
 
 func init() {
-	// The QR code route answers image/png.
-	openapi3filter.RegisterBodyDecoder("image/png", openapi3filter.FileBodyDecoder)
+	// Binary and HTML answers (QR codes, images, pages) are not parsed.
+	for _, ct := range []string{"image/png", "image/jpeg", "text/html"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
+	}
 }
 
 // Contract is a loaded OpenAPI document that validates exchanges.
