@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -33,7 +32,8 @@ import (
 //
 // An api:"enum=a|b" tag lists a string field's values.
 func openAPI(routes []route) map[string]any {
-	sc := &schemas{defs: map[string]any{}, names: map[schemaKey]string{}, owner: map[string]schemaKey{}}
+	sc := &schemas{defs: map[string]any{}, names: map[schemaKey]string{}, owner: map[string]schemaKey{},
+		base: map[reflect.Type]string{}, baseOwner: map[string]reflect.Type{}}
 	paths := map[string]map[string]any{}
 	usedTags := map[string]bool{}
 	for _, r := range routes {
@@ -237,9 +237,11 @@ var schemaNames = map[reflect.Type]string{
 
 // schemas collects the component schemas of the document.
 type schemas struct {
-	defs  map[string]any
-	names map[schemaKey]string
-	owner map[string]schemaKey
+	defs      map[string]any
+	names     map[schemaKey]string
+	owner     map[string]schemaKey
+	base      map[reflect.Type]string
+	baseOwner map[string]reflect.Type
 }
 
 // schemaKey is a type in one direction: request (what clients send) or
@@ -250,26 +252,35 @@ type schemaKey struct {
 }
 
 // name is the component name of a named struct type: the Go name with a
-// capital, …Input for a request-side type not already named …Request, and
-// the package's name in front when two packages use the same name.
+// capital (the package's name in front when another package's type has
+// the same name), and for the request side …Input unless the name already
+// ends in Request.
 func (sc *schemas) name(k schemaKey) string {
 	if n, ok := sc.names[k]; ok {
 		return n
 	}
-	n := capitalize(k.t.Name())
-	if fixed, ok := schemaNames[k.t]; ok {
-		n = fixed
+	base, ok := sc.base[k.t]
+	if !ok {
+		base = capitalize(k.t.Name())
+		if fixed, ok := schemaNames[k.t]; ok {
+			base = fixed
+		}
+		if other, taken := sc.baseOwner[base]; taken && other != k.t {
+			pkg := k.t.PkgPath()
+			base = capitalize(pkg[strings.LastIndexByte(pkg, '/')+1:]) + base
+		}
+		sc.base[k.t] = base
+		sc.baseOwner[base] = k.t
 	}
+	n := base
 	if k.req && !strings.HasSuffix(n, "Request") {
 		n += "Input"
 	}
-	if prev, taken := sc.owner[n]; taken && prev != k {
-		pkg := k.t.PkgPath()
-		pkg = pkg[strings.LastIndexByte(pkg, '/')+1:]
-		n = capitalize(pkg) + n
-		if prev, taken := sc.owner[n]; taken && prev != k {
-			panic(fmt.Sprintf("openapi: two types named %s", n))
+	for i := 2; ; i++ { // a Go type literally named like another's component
+		if prev, taken := sc.owner[n]; !taken || prev == k {
+			break
 		}
+		n = base + strconv.Itoa(i)
 	}
 	sc.names[k] = n
 	sc.owner[n] = k
