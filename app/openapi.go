@@ -140,6 +140,9 @@ func operation(r route, sc *schemas) map[string]any {
 			t = "string"
 		}
 		s := map[string]any{"type": t}
+		if q.Name == "format" && q.Enum == nil {
+			q.Enum = []string{"json", "csv"}
+		}
 		if len(q.Enum) > 0 {
 			s["enum"] = q.Enum
 		}
@@ -173,7 +176,8 @@ func operation(r route, sc *schemas) map[string]any {
 	case o.Resp != nil:
 		content["application/json"] = map[string]any{"schema": sc.ref(reflect.TypeOf(o.Resp), false)}
 	}
-	if o.CSV {
+	// A ?format= report answers CSV too.
+	if o.CSV || slices.ContainsFunc(o.Query, func(q param) bool { return q.Name == "format" }) {
 		content["text/csv"] = map[string]any{"schema": map[string]any{"type": "string",
 			"description": "RFC 4180 CSV, every cell quoted, the first row the column names (with ?format=csv)"}}
 	}

@@ -30,7 +30,8 @@ type op struct {
 	Idempotent bool
 	// Produces is the response media type when it is not JSON (image/png).
 	Produces string
-	// CSV: ?format=csv answers text/csv instead of Resp's JSON.
+	// CSV: ?format=csv answers text/csv instead of Resp's JSON (implied by
+	// a query parameter named format).
 	CSV bool
 	// BodyOptional: the request body (Req) may be left out.
 	BodyOptional bool
