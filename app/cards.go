@@ -297,6 +297,34 @@ func (s *server) addGuardian() fiber.Handler {
 	}
 }
 
+type guardiansResponse struct {
+	Guardians []wallet.Grant `json:"guardians"`
+}
+
+// listGuardians shows who holds a dependant's cards at this clinic (the
+// patient ids that DELETE .../guardians/{patient_id} takes).
+func (s *server) listGuardians() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		gs, err := s.Wallet.Guardians(c.UserContext(), principal(c).ClinicID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(guardiansResponse{Guardians: nonNil(gs)})
+	}
+}
+
+// removeGuardian ends a guardian's access to a dependant's cards at this
+// clinic at once; the card's codes go to a remaining guardian. The only
+// guardian cannot be removed (409 last_guardian).
+func (s *server) removeGuardian() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := s.Wallet.RemoveGuardian(c.UserContext(), principal(c).ClinicID, c.Params("id"), c.Params("patient_id")); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	}
+}
+
 func nonNil[T any](v []T) []T {
 	if v == nil {
 		return []T{}

@@ -56,6 +56,7 @@ var errorTable = []errorRow{
 	{wallet.ErrCodeExpired, 410, "code_expired"},
 	{wallet.ErrCodeUsed, 409, "code_used"},
 	{wallet.ErrTooManyAttempts, 429, "too_many_attempts"},
+	{wallet.ErrLastGuardian, 409, "last_guardian"},
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},

@@ -285,7 +285,13 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 		if err != nil {
 			return nil, fmt.Errorf("wallet: issue card: %w", err)
 		}
-		if !dep {
+		if dep {
+			// The guardian holds this clinic's cards of the dependant
+			// (confirming the card grants it again, should this fail).
+			if err := s.grant(ctx, c, app); err != nil {
+				return nil, err
+			}
+		} else {
 			// What reception entered fills the patient's profile where it
 			// is empty: identity keeps the details, not the card.
 			if err := s.people.CompleteProfile(ctx, req.PatientID, first, last, req.BirthDate); err != nil {
@@ -317,6 +323,11 @@ func (s *Service) ConfirmCard(ctx context.Context, clinicID, cardID, code string
 	}
 	if err := s.verify(ctx, c.ChallengeID, "card", c.ID, strings.TrimSpace(code)); err != nil {
 		return nil, fmt.Errorf("wallet: confirm card: %w", err)
+	}
+	if c.Holder.Kind == HolderDependant {
+		if err := s.grant(ctx, c, c.PatientID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.activate(ctx, c); err != nil {
 		return nil, err

@@ -43,6 +43,16 @@ type CardStore interface {
 	GuardianshipsOf(ctx context.Context, guardianID string) ([]Guardianship, error)
 	GuardiansOf(ctx context.Context, dependantID string) ([]Guardianship, error)
 
+	// Grants: unique (clinic, dependant, guardian); a guardian reads a
+	// dependant's cards at a clinic only through one.
+	InsertGrant(ctx context.Context, g *Grant) error
+	DeleteGrant(ctx context.Context, clinicID, dependantID, guardianID string) error
+	// GrantsFor lists the guardians of a dependant at a clinic, oldest
+	// first.
+	GrantsFor(ctx context.Context, clinicID, dependantID string) ([]Grant, error)
+	// GrantsOf lists a guardian's grants.
+	GrantsOf(ctx context.Context, guardianID string) ([]Grant, error)
+
 	// Cards: unique (clinic, holder_key, slot).
 	InsertCard(ctx context.Context, c *Card) error
 	Card(ctx context.Context, id string) (*Card, error)
@@ -54,6 +64,9 @@ type CardStore interface {
 	// ActivateCard sets status active (idempotent, so safe as a plain
 	// update on every store).
 	ActivateCard(ctx context.Context, id string) error
+	// SetCardPatient moves the card to another app (the guardian who now
+	// receives its codes); a plain update, idempotent.
+	SetCardPatient(ctx context.Context, id, patientID string) error
 	// CardsByBirthday lists active cards whose holder was born on one of
 	// the month-days ("MM-DD"), ordered by id, after afterID.
 	CardsByBirthday(ctx context.Context, monthDays []string, afterID string, limit int) ([]Card, error)

@@ -28,14 +28,23 @@ type MongoStore struct {
 	db                                                           *mongo.Database
 	programs, dependants, guardians, cards, challenges, attempts *mongo.Collection
 	spends, receipts, receiptCards, entries, lots, codes, slots  *mongo.Collection
+	grants                                                       *mongo.Collection
 }
+
+// mongoMigrations are the wallet's MongoDB layout changes
+// (storage.MigrateMongo); each is idempotent.
+var mongoMigrations = []storage.MongoMigration{migrateGrants}
 
 // NewMongoStore creates the collections' unique indexes.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	c := func(n string) *mongo.Collection { return db.Collection("wallet_" + n) }
 	s := &MongoStore{db: db, programs: c("programs"), dependants: c("dependants"), guardians: c("guardians"),
 		cards: c("cards"), challenges: c("challenges"), attempts: c("attempts"), spends: c("spends"),
-		receipts: c("receipts"), receiptCards: c("receipt_cards"), slots: c("slots"), entries: c("entries"), lots: c("lots"), codes: c("card_codes")}
+		receipts: c("receipts"), receiptCards: c("receipt_cards"), slots: c("slots"), entries: c("entries"), lots: c("lots"), codes: c("card_codes"),
+		grants: c("grants")}
+	if err := storage.MigrateMongo(ctx, db, "wallet", mongoMigrations); err != nil {
+		return nil, err
+	}
 	name := func(keys bson.D) string {
 		n := "w"
 		for _, k := range keys {
@@ -63,6 +72,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			uniq(bson.D{{Key: "card_id", Value: 1}, {Key: "seq", Value: 1}}),
 			idx(bson.D{{Key: "clinic_id", Value: 1}, {Key: "created", Value: 1}}),
 			idx(bson.D{{Key: "lots_pending", Value: 1}, {Key: "created", Value: 1}})}},
+		{s.grants, []mongo.IndexModel{uniq(bson.D{{Key: "clinic_id", Value: 1}, {Key: "dependant_id", Value: 1}, {Key: "guardian_id", Value: 1}}),
+			idx(bson.D{{Key: "guardian_id", Value: 1}})}},
 		{s.slots, []mongo.IndexModel{idx(bson.D{{Key: "key", Value: 1}})}},
 		{s.lots, []mongo.IndexModel{idx(bson.D{{Key: "burns_at", Value: 1}}), idx(bson.D{{Key: "warn_at", Value: 1}})}},
 	} {

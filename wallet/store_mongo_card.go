@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
 )
 
 func (s *MongoStore) InsertDependant(ctx context.Context, d *Dependant) error {
@@ -52,6 +55,89 @@ func (s *MongoStore) GuardianshipsOf(ctx context.Context, guardianID string) ([]
 
 func (s *MongoStore) GuardiansOf(ctx context.Context, dependantID string) ([]Guardianship, error) {
 	return s.guardianships(ctx, bson.M{"dependant_id": dependantID})
+}
+
+// grantDoc is a grant; its _id is the unique (clinic, dependant,
+// guardian).
+type grantDoc struct {
+	ID          string `bson:"_id"`
+	ClinicID    string `bson:"clinic_id"`
+	DependantID string `bson:"dependant_id"`
+	GuardianID  string `bson:"guardian_id"`
+	Created     int64  `bson:"created"`
+}
+
+func newGrantDoc(clinicID, dependantID, guardianID string, created int64) grantDoc {
+	return grantDoc{ID: clinicID + "|" + dependantID + "|" + guardianID, ClinicID: clinicID, DependantID: dependantID,
+		GuardianID: guardianID, Created: created}
+}
+
+func (s *MongoStore) InsertGrant(ctx context.Context, g *Grant) error {
+	return s.insert(ctx, s.grants, newGrantDoc(g.ClinicID, g.DependantID, g.GuardianID, ns(g.Created)))
+}
+
+func (s *MongoStore) DeleteGrant(ctx context.Context, clinicID, dependantID, guardianID string) error {
+	_, err := s.grants.DeleteOne(ctx, bson.M{"_id": newGrantDoc(clinicID, dependantID, guardianID, 0).ID})
+	return mongoErr(err)
+}
+
+func (s *MongoStore) findGrants(ctx context.Context, filter bson.M) ([]Grant, error) {
+	docs, err := findAll[grantDoc](ctx, s.grants, filter, options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, mongoErr(err)
+	}
+	out := make([]Grant, len(docs))
+	for i, d := range docs {
+		out[i] = Grant{ClinicID: d.ClinicID, DependantID: d.DependantID, GuardianID: d.GuardianID, Created: fromNS(d.Created)}
+	}
+	return out, nil
+}
+
+func (s *MongoStore) GrantsFor(ctx context.Context, clinicID, dependantID string) ([]Grant, error) {
+	return s.findGrants(ctx, bson.M{"clinic_id": clinicID, "dependant_id": dependantID})
+}
+
+func (s *MongoStore) GrantsOf(ctx context.Context, guardianID string) ([]Grant, error) {
+	return s.findGrants(ctx, bson.M{"guardian_id": guardianID})
+}
+
+// migrateGrants gives existing guardians the grants that keep the cards
+// they could read: one at every clinic where the dependant has a card,
+// and one for the guardian each card's codes go to. Inserting a grant
+// that exists is skipped, so it can run again.
+func migrateGrants(ctx context.Context, db *mongo.Database) error {
+	cards, guardians, grants := db.Collection("wallet_cards"), db.Collection("wallet_guardians"), db.Collection("wallet_grants")
+	docs, err := findAll[cardDoc](ctx, cards, bson.M{"dependant_id": bson.M{"$gt": ""}})
+	if err != nil {
+		return err
+	}
+	put := func(d grantDoc) error {
+		if _, err := grants.InsertOne(ctx, d); err != nil && !storage.IsDuplicate(err) {
+			return err
+		}
+		return nil
+	}
+	for _, c := range docs {
+		if err := put(newGrantDoc(c.ClinicID, c.DependantID, c.PatientID, c.Created)); err != nil {
+			return err
+		}
+		gs, err := findAll[guardianDoc](ctx, guardians, bson.M{"dependant_id": c.DependantID})
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if err := put(newGrantDoc(c.ClinicID, g.DependantID, g.GuardianID, g.Created)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SetCardPatient is a plain $set: the same value twice is harmless.
+func (s *MongoStore) SetCardPatient(ctx context.Context, id, patientID string) error {
+	_, err := s.cards.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"patient_id": patientID}})
+	return mongoErr(err)
 }
 
 type cardDoc struct {

@@ -77,6 +77,20 @@ CREATE TABLE wallet_receipt_cards (
 	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, card_id TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id)) WITHOUT ROWID;
 `, `
 CREATE TABLE wallet_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+`, `
+-- Guardianship per clinic: a grant opens one clinic's cards of a
+-- dependant. Existing guardians keep the cards they could read: a grant at
+-- every clinic where the dependant has a card, and one for the guardian
+-- each card's codes go to.
+CREATE TABLE wallet_grants (
+	clinic_id TEXT NOT NULL, dependant_id TEXT NOT NULL, guardian_id TEXT NOT NULL, created INTEGER NOT NULL,
+	PRIMARY KEY (clinic_id, dependant_id, guardian_id)) WITHOUT ROWID;
+CREATE INDEX wallet_grants_guardian ON wallet_grants (guardian_id);
+INSERT OR IGNORE INTO wallet_grants (clinic_id, dependant_id, guardian_id, created)
+	SELECT c.clinic_id, g.dependant_id, g.guardian_id, g.created
+	FROM wallet_guardians g JOIN wallet_cards c ON c.dependant_id = g.dependant_id;
+INSERT OR IGNORE INTO wallet_grants (clinic_id, dependant_id, guardian_id, created)
+	SELECT clinic_id, dependant_id, patient_id, created FROM wallet_cards WHERE dependant_id != '';
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").

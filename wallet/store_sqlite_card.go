@@ -50,6 +50,49 @@ func (s *SQLiteStore) GuardiansOf(ctx context.Context, dependantID string) ([]Gu
 	return s.guardianships(ctx, `SELECT guardian_id, dependant_id, person_key, created FROM wallet_guardians WHERE dependant_id = ?`, dependantID)
 }
 
+func (s *SQLiteStore) InsertGrant(ctx context.Context, g *Grant) error {
+	return s.exec(ctx, `INSERT INTO wallet_grants (clinic_id, dependant_id, guardian_id, created) VALUES (?, ?, ?, ?)`,
+		g.ClinicID, g.DependantID, g.GuardianID, ns(g.Created))
+}
+
+func (s *SQLiteStore) DeleteGrant(ctx context.Context, clinicID, dependantID, guardianID string) error {
+	return s.exec(ctx, `DELETE FROM wallet_grants WHERE clinic_id = ? AND dependant_id = ? AND guardian_id = ?`,
+		clinicID, dependantID, guardianID)
+}
+
+func (s *SQLiteStore) grants(ctx context.Context, q string, args ...any) ([]Grant, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, sqlErr(err)
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		var c int64
+		if err := rows.Scan(&g.ClinicID, &g.DependantID, &g.GuardianID, &c); err != nil {
+			return nil, sqlErr(err)
+		}
+		g.Created = fromNS(c)
+		out = append(out, g)
+	}
+	return out, sqlErr(rows.Err())
+}
+
+func (s *SQLiteStore) GrantsFor(ctx context.Context, clinicID, dependantID string) ([]Grant, error) {
+	return s.grants(ctx, `SELECT clinic_id, dependant_id, guardian_id, created FROM wallet_grants
+		WHERE clinic_id = ? AND dependant_id = ? ORDER BY created, guardian_id`, clinicID, dependantID)
+}
+
+func (s *SQLiteStore) GrantsOf(ctx context.Context, guardianID string) ([]Grant, error) {
+	return s.grants(ctx, `SELECT clinic_id, dependant_id, guardian_id, created FROM wallet_grants
+		WHERE guardian_id = ? ORDER BY created, clinic_id, dependant_id`, guardianID)
+}
+
+func (s *SQLiteStore) SetCardPatient(ctx context.Context, id, patientID string) error {
+	return s.exec(ctx, `UPDATE wallet_cards SET patient_id = ? WHERE id = ?`, patientID, id)
+}
+
 func (s *SQLiteStore) InsertCard(ctx context.Context, c *Card) error {
 	return s.exec(ctx, `INSERT INTO wallet_cards (id, clinic_id, patient_id, holder_key, dependant_id, slot, status,
 		issued_by, created, birth_md, challenge_id, holder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
