@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"carewallet/app/text"
 )
 
 // BookingRequest is POST /v1/clinic/bookings from the clinic's system: the
@@ -20,8 +22,8 @@ type BookingRequest struct {
 // booking id (key booking:{booking_id}). Returns nil when the program has
 // no booking bonus.
 func (s *Service) Booking(ctx context.Context, req BookingRequest) (*Entry, error) {
-	if req.BookingID == "" || len(req.BookingID) > 64 {
-		return nil, invalid("booking_id", "must be 1 to 64 characters")
+	if m := text.ID(req.BookingID, maxClientID); m != "" {
+		return nil, invalid("booking_id", "%s", m)
 	}
 	var card *Card
 	var err error

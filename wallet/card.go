@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"carewallet/app/text"
 )
 
 // IssueCardRequest is POST /v1/clinic/cards. The HTTP layer resolves
@@ -102,8 +104,8 @@ func validName(field, v string, required bool) error {
 		}
 		return nil
 	}
-	if len(v) > 100 || strings.ContainsAny(v, "\x00\r\n\t") {
-		return invalid(field, "must be at most 100 characters on one line")
+	if m := text.Name(v); m != "" {
+		return invalid(field, "%s", m)
 	}
 	return nil
 }

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"carewallet/app/text"
 )
 
 // ReceiptRequest is POST /v1/clinic/receipts: a paid receipt earning
@@ -39,11 +40,8 @@ type Line struct {
 }
 
 func validReceiptID(v string) error {
-	if v == "" {
-		return invalid("receipt_id", "required")
-	}
-	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return invalid("receipt_id", "must be 1 to 64 printable characters without spaces")
+	if m := text.ID(v, maxClientID); m != "" {
+		return invalid("receipt_id", "%s", m)
 	}
 	return nil
 }
