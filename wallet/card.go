@@ -172,7 +172,7 @@ func (s *Service) Join(ctx context.Context, patientID, clinicID string) (*CardVi
 		}
 		if live != nil {
 			if live.PatientID != patientID {
-				return nil, fmt.Errorf("wallet: join: %w", ErrCardExists)
+				return nil, refused(ErrCardExists, "your card at this clinic is held in another account's app")
 			}
 			if err := s.activate(ctx, live); err != nil {
 				return nil, err
@@ -267,7 +267,7 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 			return nil, err
 		}
 		if live != nil {
-			return nil, fmt.Errorf("wallet: issue card (%s %s): %w", live.ID, live.Status, ErrCardExists)
+			return nil, refused(ErrCardExists, "this holder already has a %s card at this clinic (%s); a new one can be issued once a pending card's code has expired", live.Status, live.ID)
 		}
 		id, err := s.newID("cd_")
 		if err != nil {
@@ -321,7 +321,7 @@ func (s *Service) ConfirmCard(ctx context.Context, clinicID, cardID, code string
 		return nil, err
 	}
 	if c.Status == StatusActive {
-		return nil, fmt.Errorf("wallet: confirm card: %w", ErrCodeUsed)
+		return nil, refused(ErrCardActive, "card %s is already active: there is nothing to confirm", c.ID)
 	}
 	if err := s.verify(ctx, c.ChallengeID, "card", c.ID, strings.TrimSpace(code)); err != nil {
 		return nil, fmt.Errorf("wallet: confirm card: %w", err)

@@ -54,7 +54,7 @@ func (s *Service) activeStaffCard(ctx context.Context, clinicID, cardID string) 
 		return nil, err
 	}
 	if c.Status != StatusActive {
-		return nil, fmt.Errorf("wallet: card %s: %w", cardID, ErrCardNotActive)
+		return nil, refused(ErrCardNotActive, "card %s is not active (pending or lapsed): points move only on an active card", cardID)
 	}
 	return c, nil
 }

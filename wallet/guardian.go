@@ -290,7 +290,7 @@ func (s *Service) AddGuardian(ctx context.Context, clinicID, staffID, cardID, gu
 			mine = mine || g.GuardianID == guardianID
 		}
 		if !mine {
-			return fmt.Errorf("wallet: add guardian: the guardian already has a dependant with these details: %w", ErrConflict)
+			return refused(ErrConflict, "this guardian already has another dependant with the same names and birth date")
 		}
 	}
 	return s.grant(ctx, c, guardianID)

@@ -164,7 +164,7 @@ type Receipt struct {
 // is recorded or a spend confirmed; receipts and confirmed spends written
 // before owners were recorded count as owners too.
 func (s *Service) claimReceipt(ctx context.Context, clinicID, receiptID, cardID string, claim bool) error {
-	mismatch := fmt.Errorf("wallet: receipt %s belongs to another card: %w", receiptID, ErrConflict)
+	mismatch := refused(ErrConflict, "receipt %s belongs to another card", receiptID)
 	owner, err := s.store.ReceiptCard(ctx, clinicID, receiptID)
 	switch {
 	case err == nil && owner == cardID:
