@@ -1,0 +1,36 @@
+package wallet
+
+import (
+	"context"
+	"testing"
+
+	"carewallet/app/storage/storagetest"
+)
+
+// TestBalanceEventsPush: every change to a balance reaches the app; a
+// spend confirmed at the desk stays in the inbox, a manager's deduction
+// and a credit also push (the lock-screen rule in notifyPoints).
+func TestBalanceEventsPush(t *testing.T) {
+	b := storagetest.Backend{Name: "sqlite", SQLite: storagetest.SQLite(t)}
+	ctx := context.Background()
+	e := newEnv(t, b)
+	e.setupClinic(t, "cl_1", testProgram())
+	v := e.joined(t, "pt_1", "cl_1")
+	last := func() Notification {
+		ns := e.notes.all("pt_1")
+		return ns[len(ns)-1]
+	}
+	if n := last(); n.Type != NotePointsEarned || n.AlertTitle == "" {
+		t.Fatalf("welcome: %+v", n)
+	}
+	sp := must[*SpendResult](t)(e.svc.CreateSpend(ctx, SpendRequest{ClinicID: "cl_1", CardID: v.ID, ReceiptID: "R-1",
+		Lines: []Line{{Service: "CONS-01", Amount: 100000}}, Points: 100}))
+	must[*SpendResult](t)(e.svc.ConfirmSpend(ctx, "cl_1", sp.SpendID, e.notes.spendCode(t, "pt_1", sp.SpendID)))
+	if n := last(); n.Type != NoteBalance || n.AlertTitle != "" || n.Data.(PointsData).Balance != 400 {
+		t.Fatalf("spend: %+v", n)
+	}
+	must[*Entry](t)(e.svc.Adjust(ctx, AdjustRequest{ClinicID: "cl_1", CardID: v.ID, Points: -5, Reason: "typo"}))
+	if n := last(); n.Type != NoteBalance || n.AlertTitle == "" || n.Data.(PointsData).Balance != 395 {
+		t.Fatalf("adjustment: %+v", n)
+	}
+}
