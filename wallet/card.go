@@ -86,16 +86,6 @@ func (h Holder) key() string {
 	return "p:" + h.PatientID
 }
 
-// birthMD is the holder's birthday as "MM-DD" ("" if unknown). Cards are
-// stored without a birth date (People has it), so it is "" for every card
-// written since; the birthday job asks People, not this column.
-func (h Holder) birthMD() string {
-	if t, ok := parseDate(h.BirthDate); ok {
-		return t.Format("01-02")
-	}
-	return ""
-}
-
 func validName(field, v string, required bool) error {
 	v = strings.TrimSpace(v)
 	if v == "" {

@@ -3,7 +3,6 @@ package wallet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -100,22 +99,9 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	return s, nil
 }
 
-func mongoErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return ErrNotFound
-	}
-	if storage.IsDuplicate(err) {
-		return errDuplicate // the driver's text holds the key's value: never pass it on
-	}
-	return err
-}
-
 func (s *MongoStore) insert(ctx context.Context, c *mongo.Collection, doc any) error {
 	_, err := c.InsertOne(ctx, doc)
-	return mongoErr(err)
+	return dbErr.Map(err)
 }
 
 // bodyDoc stores a record as JSON beside the fields it is queried by.
@@ -126,7 +112,7 @@ type bodyDoc struct {
 func (s *MongoStore) findBody(ctx context.Context, c *mongo.Collection, filter any, v any, opts ...options.Lister[options.FindOneOptions]) error {
 	var d bodyDoc
 	if err := c.FindOne(ctx, filter, opts...).Decode(&d); err != nil {
-		return mongoErr(err)
+		return dbErr.Map(err)
 	}
 	return json.Unmarshal([]byte(d.Body), v)
 }

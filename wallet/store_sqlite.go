@@ -2,9 +2,7 @@ package wallet
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"carewallet/app/storage"
@@ -101,28 +99,15 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
 }
 
-func sqlErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if storage.IsDuplicate(err) {
-		return errDuplicate // the driver's text holds the key's value: never pass it on
-	}
-	return err
-}
-
 func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
 	_, err := s.w.ExecContext(ctx, q, args...)
-	return sqlErr(err)
+	return dbErr.Map(err)
 }
 
 func (s *SQLiteStore) body(ctx context.Context, v any, q string, args ...any) error {
 	var b string
 	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&b); err != nil {
-		return sqlErr(err)
+		return dbErr.Map(err)
 	}
 	return json.Unmarshal([]byte(b), v)
 }
