@@ -157,7 +157,7 @@ func (s *server) issueCard() fiber.Handler {
 		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
 		ctx := c.UserContext()
 		if (req.Phone == "") == (req.GuardianPhone == "") {
-			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`}
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`, Field: "phone"}
 		}
 		// Validate before ensurePatient may create an account: bad input writes nothing.
 		if err := s.Wallet.CheckIssue(req.FirstName, req.LastName, req.BirthDate, req.GuardianPhone != ""); err != nil {
@@ -226,7 +226,7 @@ func (s *server) lookupCard() fiber.Handler {
 		ctx := c.UserContext()
 		switch {
 		case (code == "") == (phone == ""):
-			return badRequest("give exactly one of ?code= and ?phone=")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "give exactly one of ?code= and ?phone=", Field: "code"}
 		case code != "":
 			v, err := s.Wallet.LookupCode(ctx, clinic, code)
 			if err != nil {

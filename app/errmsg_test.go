@@ -64,6 +64,9 @@ func TestErrorMessagesActionable(t *testing.T) {
 		{"bad page size", "GET", "/v1/cards/" + card + "/history?limit=100000", tok, nil, want{400, "", "limit", ""}},
 		{"bad report date", "GET", "/v1/clinic/reports/totals?from=yesterday", cl.manager, nil, want{400, "invalid_input", "from", ""}},
 		{"no token", "GET", "/v1/me", "", nil, want{401, "", "", ""}},
+		{"phone and guardian phone", "POST", "/v1/clinic/cards", cl.admin, map[string]string{"first_name": "A"}, want{400, "invalid_input", "phone", "exactly one"}},
+		{"code and phone", "GET", "/v1/clinic/cards/lookup", cl.admin, nil, want{400, "invalid_input", "code", "exactly one"}},
+		{"booking without a card", "POST", "/v1/clinic/bookings", cl.admin, map[string]string{"booking_id": "BK-1"}, want{400, "invalid_input", "card_id", "exactly one"}},
 		{"no route", "GET", "/v1/nope", "", nil, want{404, "", "", ""}},
 	}
 	for _, c := range checks {
