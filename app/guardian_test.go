@@ -28,7 +28,7 @@ func TestGuardianGrantsPerClinic(t *testing.T) {
 	ta.must(204, "POST", "/v1/clinic/cards/"+card2+"/guardians", c2.admin, map[string]string{"phone": "+79991000072"})
 	dadID, dadTok := ta.patient("+79991000072")
 	ev := ta.lastEvent(momID, wallet.NoteGuardianAdded)
-	var added wallet.GuardianAddedData
+	var added wallet.GuardianData
 	if err := json.Unmarshal(ev.Data, &added); err != nil || added.CardID != card2 || added.ClinicID != c2.id {
 		t.Fatalf("guardian_added event: %s (%v)", ev.Data, err)
 	}
@@ -69,6 +69,9 @@ func TestGuardianGrantsPerClinic(t *testing.T) {
 	// card's codes go to the father, clinic 1's card stays hers.
 	ta.must(204, "DELETE", "/v1/clinic/cards/"+card2+"/guardians/"+momID, c2.admin, nil)
 	ta.must(404, "GET", "/v1/cards/"+card2, momTok, nil)
+	if ev := ta.lastEvent(momID, wallet.NoteGuardianRemoved); !strings.Contains(string(ev.Data), card2) {
+		t.Fatalf("guardian_removed event: %s", ev.Data)
+	}
 	ta.must(404, "GET", "/v1/cards/"+card2+"/code", momTok, nil)
 	ta.must(200, "GET", "/v1/cards/"+card1, momTok, nil)
 	ta.must(200, "GET", "/v1/me/cards", momTok, nil).decode(t, &mine)

@@ -82,16 +82,22 @@ type Grant struct {
 
 // NoteGuardianAdded tells a dependant's guardians at a clinic that the
 // clinic gave another person access to the child's card there (data:
-// GuardianAddedData).
+// GuardianData).
 const NoteGuardianAdded = "wallet.guardian_added"
 
-// GuardianAddedData is the data of a NoteGuardianAdded event. It names the
-// card, never the new guardian's phone.
-type GuardianAddedData struct {
+// GuardianData is the data of NoteGuardianAdded and NoteGuardianRemoved
+// events: the card and when. It never names the other guardian or their
+// phone.
+type GuardianData struct {
 	CardID   string    `json:"card_id"`
 	ClinicID string    `json:"clinic_id"`
-	AddedAt  time.Time `json:"added_at"`
+	At       time.Time `json:"at"`
 }
+
+// NoteGuardianRemoved tells a removed guardian's app that the card is no
+// longer theirs, so an open app drops it at once (data: GuardianData;
+// inbox and websocket only, no push).
+const NoteGuardianRemoved = "wallet.guardian_removed"
 
 // ErrLastGuardian refuses removing a dependant's only guardian at a
 // clinic: the card must keep someone its codes go to.
@@ -122,7 +128,7 @@ func (s *Service) grant(ctx context.Context, c *Card, guardianID string) error {
 		// deliver once.
 		_ = s.notifier.Notify(ctx, o.GuardianID, Notification{
 			Key:  fmt.Sprintf("guardian:%s:%s:%s:%d", c.ClinicID, dep, guardianID, g.Created.UnixNano()),
-			Type: NoteGuardianAdded, Data: GuardianAddedData{CardID: c.ID, ClinicID: c.ClinicID, AddedAt: g.Created},
+			Type: NoteGuardianAdded, Data: GuardianData{CardID: c.ID, ClinicID: c.ClinicID, At: g.Created},
 			AlertTitle: "Добавлен ещё один опекун / Another guardian was added",
 			AlertBody: "Клиника дала ещё одному человеку доступ к карте вашего ребёнка. Если вы этого не ждали, обратитесь в клинику. / " +
 				"The clinic gave another person access to your child's card. If you did not expect this, contact the clinic.",
@@ -238,6 +244,11 @@ func (s *Service) RemoveGuardian(ctx context.Context, clinicID, cardID, guardian
 	if refused {
 		return ErrLastGuardian
 	}
+	now := s.clock()
+	_ = s.notifier.Notify(ctx, guardianID, Notification{ // best effort: the grant is gone either way
+		Key:  fmt.Sprintf("guardian-removed:%s:%s:%d", c.ClinicID, dep, now.UnixNano()),
+		Type: NoteGuardianRemoved, Data: GuardianData{CardID: c.ID, ClinicID: c.ClinicID, At: now},
+	})
 	return nil
 }
 
