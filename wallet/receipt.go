@@ -72,7 +72,8 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		return nil, err
 	}
 	if _, elig := eligible(p, req.Lines); used*p.PointValue > elig {
-		return nil, invalid("paid_with_points", "more than the receipt's lines payable with points")
+		return nil, invalid("paid_with_points", "at most %d points can be paid on these lines (%d minor units payable with points; excluded services cannot be), not %d",
+			elig/p.PointValue, elig, used)
 	}
 	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
 	if err := s.claimReceipt(ctx, req.ClinicID, req.ReceiptID, card.ID, true); err != nil {
