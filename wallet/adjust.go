@@ -72,7 +72,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 		return nil, fmt.Errorf("wallet: adjust: %w", err)
 	}
 	if !e.Replayed {
-		s.notifyPoints(ctx, card, e)
+		s.notifyBalance(ctx, card, e)
 	}
 	return e, nil
 }

@@ -80,11 +80,11 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 	if err != nil {
 		return nil, fmt.Errorf("wallet: %s bonus: %w", kind, err)
 	}
-	s.notifyPoints(ctx, card, e)
+	s.notifyBalance(ctx, card, e)
 	return e, nil
 }
 
-// notifyPoints tells the card's app about a change to its balance, so an
+// notifyBalance tells the card's app about a change to its balance, so an
 // open app never shows a stale one: every entry that moves points appends
 // an inbox event (and so a websocket frame) carrying the new balance;
 // credits are wallet.points, debits wallet.balance. Only what the patient
@@ -92,7 +92,7 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 // burned, and a manager's adjustment; a spend or a refund done at the desk
 // with the patient is shown in the app only. Best effort: the ledger entry
 // is the truth and the inbox key (one per entry) makes a retry harmless.
-func (s *Service) notifyPoints(ctx context.Context, card *Card, e *Entry) {
+func (s *Service) notifyBalance(ctx context.Context, card *Card, e *Entry) {
 	if e == nil || e.Amount == 0 || e.Replayed {
 		return
 	}

@@ -100,7 +100,7 @@ func (s *Service) burnLots(ctx context.Context, now time.Time, rep *BurnReport) 
 			case !r.Entry.Replayed:
 				rep.Lots++
 				rep.Points -= r.Entry.Amount
-				s.notifyPoints(ctx, cards[cs[i].CardID], r.Entry)
+				s.notifyBalance(ctx, cards[cs[i].CardID], r.Entry)
 			}
 		}
 	}

@@ -9,7 +9,7 @@ import (
 
 // TestBalanceEventsPush: every change to a balance reaches the app; a
 // spend confirmed at the desk stays in the inbox, a manager's deduction
-// and a credit also push (the lock-screen rule in notifyPoints).
+// and a credit also push (the lock-screen rule in notifyBalance).
 func TestBalanceEventsPush(t *testing.T) {
 	b := storagetest.Backend{Name: "sqlite", SQLite: storagetest.SQLite(t)}
 	ctx := context.Background()

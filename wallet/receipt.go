@@ -117,7 +117,7 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		return nil, fmt.Errorf("wallet: cashback of %s: %w", req.ReceiptID, err)
 	}
 	if !e.Replayed {
-		s.notifyPoints(ctx, card, e)
+		s.notifyBalance(ctx, card, e)
 	}
 	var earning Earning
 	_ = json.Unmarshal(e.Details, &earning)

@@ -211,7 +211,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 		res.Entries = append(res.Entries, *e2)
 		res.Returned = e2.Amount
 	}
-	s.notifyPoints(ctx, card, e)
-	s.notifyPoints(ctx, card, e2)
+	s.notifyBalance(ctx, card, e)
+	s.notifyBalance(ctx, card, e2)
 	return res, nil
 }

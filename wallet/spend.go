@@ -239,7 +239,7 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 	if err != nil {
 		return nil, fmt.Errorf("wallet: confirm spend %s: %w", spendID, err)
 	}
-	s.notifyPoints(ctx, card, e)
+	s.notifyBalance(ctx, card, e)
 	return spendResult(sp, SpendConfirmed, e), nil
 }
 
