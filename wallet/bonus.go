@@ -90,7 +90,7 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 // credits are wallet.points, debits wallet.balance. Only what the patient
 // would want on the lock screen also pushes: points credited, points
 // burned, and a manager's adjustment; a spend or a refund done at the desk
-// with the patient is shown in the app only. Best effort: the ledger entry
+// with the patient (both its entries) is shown in the app only. Best effort: the ledger entry
 // is the truth and the inbox key (one per entry) makes a retry harmless.
 func (s *Service) notifyBalance(ctx context.Context, card *Card, e *Entry) {
 	if e == nil || e.Amount == 0 || e.Replayed {
@@ -105,6 +105,8 @@ func (s *Service) notifyBalance(ctx context.Context, card *Card, e *Entry) {
 		n.Type = NoteBalance
 	}
 	switch {
+	case e.Kind == KindRefundSpend:
+		// points given back by a refund at the desk: in the app only
 	case e.Amount > 0:
 		n.AlertTitle, n.AlertBody = "Бонусные баллы / Bonus points", fmt.Sprintf("+%d", e.Amount)
 	case e.Kind == KindExpire:

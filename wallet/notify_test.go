@@ -29,8 +29,21 @@ func TestBalanceEventsPush(t *testing.T) {
 	if n := last(); n.Type != NoteBalance || n.AlertTitle != "" || n.Data.(PointsData).Balance != 400 {
 		t.Fatalf("spend: %+v", n)
 	}
+	must[*ReceiptResult](t)(e.svc.RecordReceipt(ctx, ReceiptRequest{ClinicID: "cl_1", CardID: v.ID, ReceiptID: "R-1",
+		Lines: []Line{{Service: "CONS-01", Amount: 100000}}, PaidWithPoints: 100}))
+	must[*RefundResult](t)(e.svc.Refund(ctx, RefundRequest{ClinicID: "cl_1", ReceiptID: "R-1"}))
+	ns := e.notes.all("pt_1")
+	for _, n := range ns[len(ns)-2:] {
+		if n.AlertTitle != "" || n.Data.(PointsData).Kind != KindRefund && n.Data.(PointsData).Kind != KindRefundSpend {
+			t.Fatalf("refund at the desk pushed or was not told: %+v", n)
+		}
+	}
+	if n := last(); n.Type != NotePointsEarned || n.Data.(PointsData).Balance != must[*CardView](t)(e.svc.Card(ctx, "pt_1", v.ID)).Balance {
+		t.Fatalf("refund: %+v", n)
+	}
+	v = must[*CardView](t)(e.svc.Card(ctx, "pt_1", v.ID))
 	must[*Entry](t)(e.svc.Adjust(ctx, AdjustRequest{ClinicID: "cl_1", CardID: v.ID, Points: -5, Reason: "typo"}))
-	if n := last(); n.Type != NoteBalance || n.AlertTitle == "" || n.Data.(PointsData).Balance != 395 {
+	if n := last(); n.Type != NoteBalance || n.AlertTitle == "" || n.Data.(PointsData).Balance != v.Balance-5 {
 		t.Fatalf("adjustment: %+v", n)
 	}
 }
