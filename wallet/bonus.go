@@ -90,8 +90,9 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 // credits are wallet.points, debits wallet.balance. Only what the patient
 // would want on the lock screen also pushes: points credited, points
 // burned, and a manager's adjustment; a spend or a refund done at the desk
-// with the patient (both its entries) is shown in the app only. Best effort: the ledger entry
-// is the truth and the inbox key (one per entry) makes a retry harmless.
+// with the patient (both its entries) is shown in the app only. Best
+// effort: the ledger entry is the truth and the inbox key (one per entry)
+// makes a retry harmless.
 func (s *Service) notifyBalance(ctx context.Context, card *Card, e *Entry) {
 	if e == nil || e.Amount == 0 || e.Replayed {
 		return
