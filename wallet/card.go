@@ -257,7 +257,7 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 			return nil, err
 		}
 		if live != nil {
-			return nil, refused(ErrCardExists, "this holder already has a %s card at this clinic (%s); a new one can be issued once a pending card's code has expired", live.Status, live.ID)
+			return nil, refused(ErrCardExists, "this holder already has a card at this clinic (%s, %s); a new one can be issued only once a pending card's code has expired", live.ID, live.Status)
 		}
 		id, err := s.newID("cd_")
 		if err != nil {
