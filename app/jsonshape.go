@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"carewallet/app/text"
 )
 
 // checkShape is the part of strict decoding that encoding/json does not
@@ -178,7 +180,7 @@ func checkText(s, path string) error {
 		return fieldError(path, "must be valid UTF-8")
 	}
 	for _, r := range s {
-		if (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+		if text.Bidi(r) {
 			return fieldError(path, "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)")
 		}
 	}

@@ -59,6 +59,14 @@ func ID(v string, max int) string {
 	return ""
 }
 
+// Bidi reports the bidirectional controls that reorder how text around
+// them is displayed: embeddings and overrides (U+202A–U+202E) and isolates
+// (U+2066–U+2069). Every JSON string a request carries is refused with one
+// of them (app's strict decoding); stored text refuses more (Forbidden).
+func Bidi(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
 // Forbidden reports the characters stored text never holds: controls (C0,
 // DEL, C1, so tab and newline too), line and paragraph separators, the
 // bidirectional marks, embeddings, overrides and isolates, the byte order
@@ -66,7 +74,7 @@ func ID(v string, max int) string {
 // emoji and some scripts need (U+200C, U+200D).
 func Forbidden(r rune) bool {
 	switch {
-	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+	case unicode.IsControl(r), Bidi(r), r == '\u2028', r == '\u2029':
 		return true
 	case r == '\u200c', r == '\u200d':
 		return false
