@@ -159,7 +159,7 @@ func (s *server) issueCard() fiber.Handler {
 		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
 		ctx := c.UserContext()
 		if (req.Phone == "") == (req.GuardianPhone == "") {
-			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`}
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`, Field: "phone"}
 		}
 		// Validate before ensurePatient may create an account: bad input writes nothing.
 		if err := s.Wallet.CheckIssue(req.FirstName, req.LastName, req.BirthDate, req.GuardianPhone != ""); err != nil {
@@ -228,7 +228,7 @@ func (s *server) lookupCard() fiber.Handler {
 		ctx := c.UserContext()
 		switch {
 		case (code == "") == (phone == ""):
-			return badRequest("give exactly one of ?code= and ?phone=")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "give exactly one of ?code= and ?phone=", Field: "code"}
 		case code != "":
 			v, err := s.Wallet.LookupCode(ctx, clinic, code)
 			if err != nil {
@@ -293,6 +293,34 @@ func (s *server) addGuardian() fiber.Handler {
 			return err
 		}
 		if err := s.Wallet.AddGuardian(c.UserContext(), p.ClinicID, p.ID, card.ID, pt.ID); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	}
+}
+
+type guardiansResponse struct {
+	Guardians []wallet.Grant `json:"guardians"`
+}
+
+// listGuardians shows who holds a dependant's cards at this clinic (the
+// patient ids that DELETE .../guardians/{patient_id} takes).
+func (s *server) listGuardians() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		gs, err := s.Wallet.Guardians(c.UserContext(), principal(c).ClinicID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(guardiansResponse{Guardians: nonNil(gs)})
+	}
+}
+
+// removeGuardian ends a guardian's access to a dependant's cards at this
+// clinic at once; the card's codes go to a remaining guardian. The only
+// guardian cannot be removed (409 last_guardian).
+func (s *server) removeGuardian() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := s.Wallet.RemoveGuardian(c.UserContext(), principal(c).ClinicID, c.Params("id"), c.Params("patient_id")); err != nil {
 			return err
 		}
 		return c.SendStatus(204)

@@ -152,7 +152,7 @@ func (s *server) booking() fiber.Handler {
 		p := principal(c)
 		br := wallet.BookingRequest{ClinicID: p.ClinicID, CardID: req.CardID, BookingID: req.BookingID}
 		if (req.CardID == "") == (req.Phone == "") {
-			return badRequest(`give exactly one of "card_id" and "phone"`)
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "card_id" and "phone"`, Field: "card_id"}
 		}
 		if req.Phone != "" {
 			pt, err := s.Identity.PatientByPhone(c.UserContext(), req.Phone)

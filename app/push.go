@@ -68,7 +68,7 @@ func (s *server) deleteDevice() fiber.Handler {
 		}
 		token, err := url.PathUnescape(c.Params("token"))
 		if err != nil || token == "" {
-			return badRequest("token must be a URL-escaped device token")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "token must be a URL-escaped device token", Field: "token"}
 		}
 		if err := s.Push.RemoveDevice(c.UserContext(), principal(c).ID, token); err != nil {
 			return err

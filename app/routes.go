@@ -76,8 +76,12 @@ func (s *server) register(r *router) {
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
 	r.add("GET", "/v1/clinic/cards/{id}/lots", staffOnly, s.staffCardLots(), op{Tag: "reception", Summary: "A card's open lots, soonest-burning first",
 		Resp: wallet.LotsPage{}, Query: pageQuery})
-	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see a dependant's card",
+	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see this clinic's cards of a dependant; the guardians who already do are told in their app",
 		Req: guardianRequest{}, Status: 204})
+	r.add("GET", "/v1/clinic/cards/{id}/guardians", staffOnly, s.listGuardians(), op{Tag: "reception", Summary: "Who holds this clinic's cards of a dependant, oldest first",
+		Resp: guardiansResponse{}})
+	r.add("DELETE", "/v1/clinic/cards/{id}/guardians/{patient_id}", staffOnly, s.removeGuardian(), op{Tag: "reception", Summary: "End a guardian's access to this clinic's cards of a dependant at once; the codes go to a remaining guardian; the only guardian cannot be removed (409 last_guardian)",
+		Status: 204})
 	r.add("POST", "/v1/clinic/receipts", staffOnly, s.recordReceipt(), op{Tag: "reception", Summary: "Record a paid receipt and credit its cashback (idempotent on receipt_id)",
 		Req: wallet.ReceiptRequest{}, Resp: wallet.ReceiptResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/receipts/{receipt_id}/refund", staffOnly, s.refund(), op{Tag: "reception", Summary: "Refund lines (or the whole receipt): reverse cashback, return spent points",
