@@ -34,6 +34,9 @@ type Deps struct {
 	// ClientIPHeader names the header a trusted proxy sets to the client's
 	// address (see clientIP); "" uses the connection's address.
 	ClientIPHeader string
+	// CORSOrigins are the exact origins (https://app.example.com) that get
+	// CORS answers; none: no CORS header is ever sent.
+	CORSOrigins []string
 }
 
 // server holds the dependencies the handlers close over.
@@ -69,7 +72,11 @@ func New(d Deps) *fiber.App {
 		// for their whole life) hold none: 4 KiB per socket.
 		ReduceMemoryUsage: true,
 	})
-	f.Use(s.accessLog, securityHeaders, cleanPath, limitBody)
+	f.Use(s.accessLog)
+	if mw := cors(d.CORSOrigins); mw != nil {
+		f.Use(mw)
+	}
+	f.Use(securityHeaders, cleanPath, limitBody)
 	r := &router{f: f, s: s}
 	s.register(r)
 	s.routes = r.routes

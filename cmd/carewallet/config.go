@@ -32,6 +32,9 @@ type config struct {
 	// client's address in (CAREWALLET_CLIENT_IP_HEADER; "" trusts none and
 	// uses the connection's address).
 	ClientIPHeader string
+	// CORSOrigins are the exact browser origins that get CORS answers
+	// (CAREWALLET_CORS_ORIGINS, comma-separated; none by default).
+	CORSOrigins []string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -106,6 +109,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.ClientIPHeader = h
 	}
+	if v := get("CAREWALLET_CORS_ORIGINS", ""); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if !validOrigin(o) {
+				errs = append(errs, fmt.Errorf("CAREWALLET_CORS_ORIGINS: %q is not an origin such as https://app.example.com (scheme and host, optional port, no path or wildcard; comma-separated)", o))
+				continue
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
 	switch lv := strings.ToLower(get("CAREWALLET_LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -136,4 +149,22 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// validOrigin accepts what a browser sends in Origin: http or https, a
+// host, an optional port, and nothing else.
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.ContainsAny(u.Host, "*") {
+		return false
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return u.Hostname() != "" && o == u.Scheme+"://"+u.Host
 }

@@ -171,6 +171,7 @@ const burnEvery = 5 * time.Minute
 func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *slog.Logger) error {
 	deps := svc.deps(st)
 	deps.ClientIPHeader = cfg.ClientIPHeader
+	deps.CORSOrigins = cfg.CORSOrigins
 	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
