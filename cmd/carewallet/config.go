@@ -35,6 +35,10 @@ type config struct {
 	// CORSOrigins are the exact browser origins that get CORS answers
 	// (CAREWALLET_CORS_ORIGINS, comma-separated; none by default).
 	CORSOrigins []string
+	// MetricsAddr is the separate listener of GET /metrics
+	// (CAREWALLET_METRICS_ADDR; "" serves no metrics). It never shares the
+	// API's port.
+	MetricsAddr string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -108,6 +112,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			errs = append(errs, fmt.Errorf("CAREWALLET_CLIENT_IP_HEADER=%q: want a header name such as X-Forwarded-For", h))
 		}
 		c.ClientIPHeader = h
+	}
+	if c.MetricsAddr = get("CAREWALLET_METRICS_ADDR", ""); c.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		_, apiPort, _ := net.SplitHostPort(c.Addr)
+		switch {
+		case err != nil || port == "":
+			errs = append(errs, fmt.Errorf("CAREWALLET_METRICS_ADDR=%q: want host:port such as 127.0.0.1:9090", c.MetricsAddr))
+		case port == apiPort && port != "0":
+			errs = append(errs, fmt.Errorf("CAREWALLET_METRICS_ADDR=%q: must not use the API's port (CAREWALLET_ADDR=%q): metrics are never served on the public port", c.MetricsAddr, c.Addr))
+		}
 	}
 	if v := get("CAREWALLET_CORS_ORIGINS", ""); v != "" {
 		for _, o := range strings.Split(v, ",") {

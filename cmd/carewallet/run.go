@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -172,10 +173,24 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 	deps := svc.deps(st)
 	deps.ClientIPHeader = cfg.ClientIPHeader
 	deps.CORSOrigins = cfg.CORSOrigins
+	var metrics *app.Metrics
+	if cfg.MetricsAddr != "" {
+		metrics = app.NewMetrics()
+		metrics.WatchPush(svc.Push)
+		deps.Metrics = metrics
+	}
 	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, metrics, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	var jobs sync.WaitGroup
@@ -184,8 +199,8 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 			logger.Error("push workers stopped", "err", err)
 		}
 	})
-	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
-	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, logger) })
+	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, metrics, logger) })
+	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, metrics, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {
@@ -209,40 +224,73 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 }
 
 // pruneLoop drops the sign-in limits' ended windows every hour.
-func pruneLoop(ctx context.Context, ids *identity.Service, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := ids.PruneLimits(ctx); err != nil && ctx.Err() == nil {
+func pruneLoop(ctx context.Context, ids *identity.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "prune_limits", time.Hour, m, func() error {
+		_, err := ids.PruneLimits(ctx)
+		if err != nil && ctx.Err() == nil {
 			logger.Error("prune sign-in limits", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
-func burnLoop(ctx context.Context, w *wallet.Service, logger *slog.Logger) {
-	t := time.NewTicker(burnEvery)
-	defer t.Stop()
-	for {
+func burnLoop(ctx context.Context, w *wallet.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "burn", burnEvery, m, func() error {
 		rep, err := w.RunBurn(ctx, time.Now())
 		switch {
 		case ctx.Err() != nil:
-			return
 		case err != nil:
 			logger.Error("burn job", "err", err)
 		case rep.Lots+rep.Warned+rep.Birthdays > 0:
 			logger.Info("burn job", "lots", rep.Lots, "points", rep.Points, "warned", rep.Warned, "birthdays", rep.Birthdays)
 		}
+		return err
+	})
+}
+
+// every runs job at once and then every interval until ctx ends, and
+// records each run (its duration, and its lag: how long after it was due
+// it started, which grows when runs take longer than the interval).
+func every(ctx context.Context, name string, interval time.Duration, m *app.Metrics, job func() error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	due := time.Now()
+	for {
+		start := time.Now()
+		err := job()
+		if ctx.Err() != nil {
+			return
+		}
+		m.ObserveJob(name, due, start, time.Since(start), err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case due = <-t.C:
 		}
 	}
+}
+
+// serveMetrics serves GET /metrics on its own listener (never the API's);
+// stop closes it.
+func serveMetrics(addr string, m *app.Metrics, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("CAREWALLET_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 func runClinic(ctx context.Context, svc *services, args []string, stdout, stderr io.Writer) error {
