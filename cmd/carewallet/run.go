@@ -26,6 +26,7 @@ commands:
   serve                 run the API (the default)
   demo                  fill an empty data directory with a demo clinic, staff and patients
   burn                  run the burn job once (expired lots, burn warnings, birthday bonuses); serve runs it every 5 minutes
+  backup FILE           copy the embedded database to FILE (a new file) while serve runs; see README for restoring
   clinic create         create a clinic and its first manager; prints {"clinic_id","staff_id"}
       --name NAME --timezone ZONE --manager-email EMAIL --manager-password PASSWORD [--manager-name NAME]
   help                  show this text
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "demo", "clinic", "burn":
+	case "serve", "demo", "clinic", "burn", "backup":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -52,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if cmd == "backup" {
+		// Opens nothing else: no migrations, no key, no services.
+		return runBackup(ctx, cfg, args, stdout)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	st, err := openStores(ctx, cfg)
