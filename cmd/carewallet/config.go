@@ -41,6 +41,9 @@ type config struct {
 	MetricsAddr string
 }
 
+// defaultAddr is the API's listen address when CAREWALLET_ADDR is unset.
+const defaultAddr = ":8080"
+
 func loadConfig(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
@@ -49,7 +52,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		Addr:       get("CAREWALLET_ADDR", ":8080"),
+		Addr:       get("CAREWALLET_ADDR", defaultAddr),
 		DataDir:    get("CAREWALLET_DATA", "./data"),
 		MongoURI:   get("CAREWALLET_MONGO_URI", ""),
 		MongoDB:    get("CAREWALLET_MONGO_DB", "carewallet"),

@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer svc.Close()
 	switch cmd {
 	case "demo":
-		return runDemo(ctx, svc, stdout)
+		return runDemo(ctx, cfg, svc, stdout)
 	case "clinic":
 		return runClinic(ctx, svc, args, stdout, stderr)
 	case "burn":
