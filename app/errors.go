@@ -164,6 +164,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	}
 	e, retry := classify(err)
 	if e == nil {
+		s.Metrics.StoreError("request", err)
 		s.Logger.Error("unhandled error", "method", c.Method(), "route", c.Route().Path, "err", err)
 		e = &apiError{Status: 500, Code: "internal", Message: "internal error"}
 	}

@@ -146,7 +146,7 @@ type LedgerTx interface {
 	CacheLots(ctx context.Context, e *Entry, next *State) error
 }
 
-// commitAll is the ledger's one write path (ARCHITECTURE §2). For each
+// commitAll is the ledger's one write path (docs/architecture.md §2). For each
 // commit, inside one Atomically call:
 //
 //  1. an entry with (CardID, Key) exists: it is returned, marked Replayed

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"carewallet/app/identity"
 	"carewallet/wallet"
@@ -45,7 +47,7 @@ var demoPatients = []struct{ phone, first, last, birth string }{
 // runDemo fills an empty database with a clinic, a manager, an admin and
 // patients, and prints how to sign in. It refuses to touch a database
 // that already has a clinic.
-func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
+func runDemo(ctx context.Context, cfg config, svc *services, stdout io.Writer) error {
 	any, err := svc.Identity.AnyClinic(ctx)
 	if err != nil {
 		return err
@@ -105,6 +107,29 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	for _, p := range demoPatients {
 		fmt.Fprintf(stdout, "  %s  %s %s\n", p.phone, p.first, p.last)
 	}
-	fmt.Fprintln(stdout, "\nstart the API with: go run ./cmd/carewallet")
+	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
 	return nil
+}
+
+// serveCommand is the shell command that serves the demo's data: its data
+// directory as an absolute path (so it works from anywhere in the
+// repository), and the listen address when it is not the default.
+func serveCommand(cfg config) string {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	cmd := "CAREWALLET_DATA=" + shellQuote(dir)
+	if cfg.Addr != defaultAddr {
+		cmd += " CAREWALLET_ADDR=" + shellQuote(cfg.Addr)
+	}
+	return cmd + " go run ./cmd/carewallet"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+@%,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -199,13 +199,36 @@ func TestClinicCreateThenServe(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	vars := map[string]string{"CAREWALLET_DATA": t.TempDir()}
+	// A data directory whose path needs quoting, given relative to the
+	// working directory as README's walk-through does.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, filepath.Join(t.TempDir(), "demo data's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"CAREWALLET_DATA": rel}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"demo"}, env(vars), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), demoManagerEmail) || !strings.Contains(out.String(), demoAdminPassword) {
 		t.Fatalf("demo output lacks sign-in details:\n%s", out.String())
+	}
+	// It prints the exact command that serves its data: the data
+	// directory as an absolute path, shell-quoted.
+	abs, _ := filepath.Abs(rel)
+	want := "CAREWALLET_DATA='" + strings.ReplaceAll(abs, "'", `'\''`) + "' go run ./cmd/carewallet"
+	if !strings.Contains(out.String(), "\n  "+want+"\n") {
+		t.Fatalf("demo does not print %q:\n%s", want, out.String())
+	}
+	vars["CAREWALLET_DATA"] = abs // what the printed command sets
+	out.Reset()
+	if err := run(context.Background(), []string{"demo"}, env(map[string]string{"CAREWALLET_DATA": t.TempDir(), "CAREWALLET_ADDR": "127.0.0.1:8181"}), &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), " CAREWALLET_ADDR=127.0.0.1:8181 go run ./cmd/carewallet\n") {
+		t.Fatalf("demo with CAREWALLET_ADDR: %v\n%s", err, out.String())
 	}
 	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("demo ran twice on the same data")
