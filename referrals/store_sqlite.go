@@ -1,0 +1,272 @@
+package referrals
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"carewallet/app/storage"
+)
+
+// SQLiteStore is the embedded adapter. Records are JSON bodies beside the
+// columns they are looked up by; a link and its ancestor rows are written
+// in one transaction.
+type SQLiteStore struct {
+	db   *storage.SQLite
+	r, w storage.Querier
+}
+
+var sqliteErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate, Context: "referrals: sqlite"}
+
+var sqliteMigrations = []string{`
+CREATE TABLE referrals_programs (
+	clinic_id TEXT NOT NULL, version INTEGER NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL,
+	PRIMARY KEY (clinic_id, version));
+CREATE TABLE referrals_codes (code TEXT PRIMARY KEY, owner TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE referrals_links (
+	id TEXT PRIMARY KEY, clinic_id TEXT NOT NULL, referee_id TEXT NOT NULL, referrer_id TEXT NOT NULL,
+	created INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (clinic_id, referee_id));
+CREATE INDEX referrals_links_referrer ON referrals_links (clinic_id, referrer_id, created);
+CREATE INDEX referrals_links_clinic ON referrals_links (clinic_id, id);
+CREATE TABLE referrals_ancestors (
+	clinic_id TEXT NOT NULL, ancestor TEXT NOT NULL, created INTEGER NOT NULL, link_id TEXT NOT NULL,
+	PRIMARY KEY (clinic_id, ancestor, created, link_id)) WITHOUT ROWID;
+CREATE TABLE referrals_decisions (link_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE referrals_visits (
+	clinic_id TEXT NOT NULL, referee_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (clinic_id, referee_id));
+CREATE TABLE referrals_rewards (
+	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, level INTEGER NOT NULL, link_id TEXT NOT NULL,
+	card_id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id, level));
+CREATE INDEX referrals_rewards_link ON referrals_rewards (link_id) WHERE link_id != '';
+CREATE INDEX referrals_rewards_card ON referrals_rewards (card_id) WHERE card_id != '';
+CREATE TABLE referrals_clawbacks (
+	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, level INTEGER NOT NULL, refund_key TEXT NOT NULL,
+	created INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id, level, refund_key));
+CREATE TABLE referrals_cursors (clinic_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE referrals_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+`}
+
+// NewSQLiteStore migrates the referrals' tables (component "referrals").
+func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, error) {
+	if err := storage.Migrate(ctx, db.Write, "referrals", sqliteMigrations); err != nil {
+		return nil, err
+	}
+	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
+}
+
+func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
+	_, err := s.w.ExecContext(ctx, q, args...)
+	return sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) one(ctx context.Context, v any, q string, args ...any) error {
+	var b string
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&b); err != nil {
+		return sqliteErr.Map(err)
+	}
+	return json.Unmarshal([]byte(b), v)
+}
+
+func sqliteAll[T any](ctx context.Context, q storage.Querier, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			return nil, sqliteErr.Map(err)
+		}
+		var v T
+		if err := json.Unmarshal([]byte(b), &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, sqliteErr.Map(rows.Err())
+}
+
+func js(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain records are stored
+	}
+	return string(b)
+}
+
+func (s *SQLiteStore) InsertProgram(ctx context.Context, p *Program) error {
+	return s.exec(ctx, `INSERT INTO referrals_programs (clinic_id, version, created, body) VALUES (?, ?, ?, ?)`,
+		p.ClinicID, p.Version, storage.Nanos(p.Created), js(p))
+}
+
+func (s *SQLiteStore) ProgramAt(ctx context.Context, clinicID string, t time.Time) (*Program, error) {
+	var p Program
+	var err error
+	if t.IsZero() {
+		err = s.one(ctx, &p, `SELECT body FROM referrals_programs WHERE clinic_id = ? ORDER BY version DESC LIMIT 1`, clinicID)
+	} else {
+		err = s.one(ctx, &p, `SELECT body FROM referrals_programs WHERE clinic_id = ? AND created <= ? ORDER BY version DESC LIMIT 1`,
+			clinicID, storage.Nanos(t))
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.ClinicID = clinicID
+	return &p, nil
+}
+
+func (s *SQLiteStore) ProgramClinics(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT clinic_id FROM referrals_programs ORDER BY clinic_id`)
+	if err != nil {
+		return nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQLiteStore) InsertCode(ctx context.Context, c *Code) error {
+	return s.exec(ctx, `INSERT INTO referrals_codes (code, owner, body) VALUES (?, ?, ?)`, c.Code, c.Owner, js(c))
+}
+
+func (s *SQLiteStore) Code(ctx context.Context, code string) (*Code, error) {
+	var c Code
+	return &c, s.one(ctx, &c, `SELECT body FROM referrals_codes WHERE code = ?`, code)
+}
+
+func (s *SQLiteStore) CodeByOwner(ctx context.Context, owner string) (*Code, error) {
+	var c Code
+	return &c, s.one(ctx, &c, `SELECT body FROM referrals_codes WHERE owner = ?`, owner)
+}
+
+// InsertLink writes the link and its ancestor rows in one transaction.
+func (s *SQLiteStore) InsertLink(ctx context.Context, l *Link) error {
+	return sqliteErr.Map(s.db.Tx(ctx, func(q storage.Querier) error {
+		if _, err := q.ExecContext(ctx, `INSERT INTO referrals_links (id, clinic_id, referee_id, referrer_id, created, body) VALUES (?, ?, ?, ?, ?, ?)`,
+			l.ID, l.ClinicID, l.RefereeID, l.ReferrerID, storage.Nanos(l.Created), js(l)); err != nil {
+			return err
+		}
+		for _, a := range l.Ancestors {
+			if _, err := q.ExecContext(ctx, `INSERT INTO referrals_ancestors (clinic_id, ancestor, created, link_id) VALUES (?, ?, ?, ?)`,
+				l.ClinicID, a, storage.Nanos(l.Created), l.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func (s *SQLiteStore) Link(ctx context.Context, clinicID, refereeID string) (*Link, error) {
+	var l Link
+	return &l, s.one(ctx, &l, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
+}
+
+func (s *SQLiteStore) LinkByID(ctx context.Context, id string) (*Link, error) {
+	var l Link
+	return &l, s.one(ctx, &l, `SELECT body FROM referrals_links WHERE id = ?`, id)
+}
+
+func (s *SQLiteStore) Descendants(ctx context.Context, clinicID, ancestor string, after linkCursor, limit int) ([]Link, error) {
+	return sqliteAll[Link](ctx, s.r, `SELECT l.body FROM referrals_ancestors a JOIN referrals_links l ON l.id = a.link_id
+		WHERE a.clinic_id = ? AND a.ancestor = ? AND (a.created, a.link_id) > (?, ?)
+		ORDER BY a.created, a.link_id LIMIT ?`, clinicID, ancestor, storage.Nanos(after.Created), after.ID, limit)
+}
+
+func (s *SQLiteStore) JoinsSince(ctx context.Context, clinicID, referrerID string, t time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM referrals_links WHERE clinic_id = ? AND referrer_id = ? AND created >= ?`,
+		clinicID, referrerID, storage.Nanos(t)).Scan(&n)
+	return n, sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) ClinicLinks(ctx context.Context, clinicID, afterID string, limit int) ([]Link, error) {
+	return sqliteAll[Link](ctx, s.r, `SELECT body FROM referrals_links WHERE clinic_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		clinicID, afterID, limit)
+}
+
+func (s *SQLiteStore) InsertDecision(ctx context.Context, d *Decision) error {
+	return s.exec(ctx, `INSERT INTO referrals_decisions (link_id, body) VALUES (?, ?)`, d.LinkID, js(d))
+}
+
+func (s *SQLiteStore) Decision(ctx context.Context, linkID string) (*Decision, error) {
+	var d Decision
+	return &d, s.one(ctx, &d, `SELECT body FROM referrals_decisions WHERE link_id = ?`, linkID)
+}
+
+func (s *SQLiteStore) InsertVisit(ctx context.Context, v *Visit) error {
+	return s.exec(ctx, `INSERT INTO referrals_visits (clinic_id, referee_id, body) VALUES (?, ?, ?)`, v.ClinicID, v.RefereeID, js(v))
+}
+
+func (s *SQLiteStore) Visit(ctx context.Context, clinicID, refereeID string) (*Visit, error) {
+	var v Visit
+	return &v, s.one(ctx, &v, `SELECT body FROM referrals_visits WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
+}
+
+func (s *SQLiteStore) InsertReward(ctx context.Context, r *Reward) error {
+	return s.exec(ctx, `INSERT INTO referrals_rewards (clinic_id, receipt_id, level, link_id, card_id, body) VALUES (?, ?, ?, ?, ?, ?)`,
+		r.ClinicID, r.ReceiptID, r.Level, r.LinkID, r.BeneficiaryCard, js(r))
+}
+
+func (s *SQLiteStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
+	var r Reward
+	return &r, s.one(ctx, &r, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? AND level = ?`,
+		clinicID, receiptID, level)
+}
+
+func (s *SQLiteStore) RewardsByLink(ctx context.Context, linkID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE link_id = ? ORDER BY receipt_id, level`, linkID)
+}
+
+func (s *SQLiteStore) RewardsByCard(ctx context.Context, cardID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE card_id = ? ORDER BY receipt_id, level`, cardID)
+}
+
+func (s *SQLiteStore) ClinicRewards(ctx context.Context, clinicID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE clinic_id = ? ORDER BY receipt_id, level`, clinicID)
+}
+
+func (s *SQLiteStore) InsertClawback(ctx context.Context, c *Clawback) error {
+	return s.exec(ctx, `INSERT INTO referrals_clawbacks (clinic_id, receipt_id, level, refund_key, created, body) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ClinicID, c.ReceiptID, c.Level, c.RefundKey, storage.Nanos(c.Created), js(c))
+}
+
+func (s *SQLiteStore) Clawbacks(ctx context.Context, clinicID, receiptID string, level int) ([]Clawback, error) {
+	return sqliteAll[Clawback](ctx, s.r, `SELECT body FROM referrals_clawbacks WHERE clinic_id = ? AND receipt_id = ? AND level = ?
+		ORDER BY created, refund_key`, clinicID, receiptID, level)
+}
+
+func (s *SQLiteStore) Cursor(ctx context.Context, clinicID string) (time.Time, error) {
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT at FROM referrals_cursors WHERE clinic_id = ?`, clinicID).Scan(&at)
+	if err == sql.ErrNoRows {
+		return time.Time{}, nil
+	}
+	return storage.FromNanos(at), sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) SetCursor(ctx context.Context, clinicID string, t time.Time) error {
+	return s.exec(ctx, `INSERT INTO referrals_cursors (clinic_id, at) VALUES (?, ?)
+		ON CONFLICT (clinic_id) DO UPDATE SET at = max(at, excluded.at)`, clinicID, storage.Nanos(t))
+}
+
+func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO referrals_slots (key, n, at) VALUES (?, ?, ?)`, key, n, storage.Nanos(at))
+}
+
+func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM referrals_slots WHERE key = ?`, key).Scan(&n)
+	return n, sqliteErr.Map(err)
+}
+
+var _ Store = (*SQLiteStore)(nil)
