@@ -17,8 +17,10 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/identity/identitytest"
+	"carewallet/app/storage"
 	"carewallet/app/storage/storagetest"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -43,6 +45,7 @@ type testApp struct {
 	sms    *identitytest.SMS
 	clock  *testClock
 	tokens *Tokens
+	db     *storage.SQLite
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -57,7 +60,7 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}, db: db}
 	ta.tokens, err = NewTokens(testKey, ta.clock.now)
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +84,16 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refStore, err := referrals.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wallets := wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}})
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}}),
+		Wallet:      wallets,
+		Referrals:   referrals.NewService(refStore, ReferralWallet{wallets}, ReferralNotifier{pushes}, ReferralPeople{ids}, referrals.Options{Now: ta.clock.now}),
 		Idempotency: idem,
 		Tokens:      ta.tokens,
 		Now:         ta.clock.now,

@@ -57,6 +57,13 @@ func (s *server) putDevice() fiber.Handler {
 			Token: req.Token, Platform: req.Platform, AppVersion: req.AppVersion, Locale: req.Locale}); err != nil {
 			return err
 		}
+		if s.Referrals != nil && p.Kind == identity.KindPatient {
+			// The referrals remember which accounts used a device (a hash
+			// of the token), for the self-referral and shared-device checks.
+			if err := s.Referrals.SawDevice(c.UserContext(), p.ID, req.Token); err != nil {
+				return err
+			}
+		}
 		return c.SendStatus(204)
 	}
 }

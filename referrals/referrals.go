@@ -7,7 +7,7 @@
 //
 // It never imports app or another domain package: it declares the small
 // interfaces it needs (Wallet to read cards and receipts and to credit
-// and claw back points, Notifier, Devices, People) and app adapts the
+// and claw back points, Notifier, People) and app adapts the
 // other packages to them.
 //
 // Rewards follow durable facts (ARCHITECTURE §2): the reward job reads
@@ -147,19 +147,10 @@ type People interface {
 	Location(ctx context.Context, clinicID string) (*time.Location, error)
 }
 
-// Devices tells which push devices (FCM tokens) accounts have used.
-type Devices interface {
-	// SharedDevice reports whether the two accounts have registered the
-	// same device.
-	SharedDevice(ctx context.Context, a, b string) (bool, error)
-}
-
 // Options configures a Service.
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
-	// Devices is optional: without it the shared-device check is off.
-	Devices Devices
 	// Overlap is how far back each reward job run re-reads receipts
 	// before its cursor, for entries committed late (default 10 minutes).
 	Overlap time.Duration
@@ -171,7 +162,6 @@ type Service struct {
 	wallet   Wallet
 	notifier Notifier
 	people   People
-	devices  Devices
 	now      func() time.Time
 	rand     io.Reader
 	overlap  time.Duration
@@ -179,7 +169,7 @@ type Service struct {
 
 // NewService builds a Service.
 func NewService(store Store, w Wallet, n Notifier, people People, opts Options) *Service {
-	s := &Service{store: store, wallet: w, notifier: n, people: people, devices: opts.Devices,
+	s := &Service{store: store, wallet: w, notifier: n, people: people,
 		now: opts.Now, rand: opts.Rand, overlap: opts.Overlap}
 	if s.now == nil {
 		s.now = time.Now

@@ -16,6 +16,18 @@ type Store interface {
 	LinkStore
 	RewardStore
 	SlotStore
+	DeviceStore
+}
+
+// DeviceStore remembers which accounts registered which devices (the
+// SHA-256 of the FCM token, never the token): unique (device, patient),
+// kept after the token moves to another account, for the self-referral
+// and shared-device checks.
+type DeviceStore interface {
+	InsertDevice(ctx context.Context, deviceHash, patientID string, at time.Time) error
+	// DeviceUsers lists the patients who used any of the devices that
+	// patientID used (patientID included).
+	DeviceUsers(ctx context.Context, patientID string) ([]string, error)
 }
 
 // ProgramStore keeps programs: unique (clinic, version).
@@ -67,6 +79,7 @@ type RewardStore interface {
 	RewardsByLink(ctx context.Context, linkID string) ([]Reward, error)
 	RewardsByCard(ctx context.Context, cardID string) ([]Reward, error)
 	ClinicRewards(ctx context.Context, clinicID string) ([]Reward, error)
+	ClinicVisits(ctx context.Context, clinicID string) ([]Visit, error)
 	InsertClawback(ctx context.Context, c *Clawback) error
 	Clawbacks(ctx context.Context, clinicID, receiptID string, level int) ([]Clawback, error)
 	// Cursor is how far the reward job has read the clinic's receipts; a
@@ -104,7 +117,7 @@ type Link struct {
 	ReferrerID   string `json:"referrer_id,omitempty"`
 	ReferrerCard string `json:"referrer_card,omitempty"`
 	StaffID      string `json:"staff_id,omitempty"`
-	Code         string `json:"-"`
+	Code         string `json:"code"`
 	Depth        int    `json:"depth"`
 	// Ancestors are the referrers above, nearest first (at most
 	// maxAncestors): what lists a card's friends at every depth.

@@ -17,7 +17,7 @@ import (
 // (no transactions, no conditional updates). A link carries its ancestors
 // as an array field, so it is one document and one insert.
 type MongoStore struct {
-	programs, codes, links, decisions, visits, rewards, clawbacks, cursors, slots *mongo.Collection
+	programs, codes, links, decisions, visits, rewards, clawbacks, cursors, slots, devices *mongo.Collection
 }
 
 var mongoErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate, Context: "referrals: mongo"}
@@ -26,7 +26,7 @@ var mongoErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate, Co
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	c := func(n string) *mongo.Collection { return db.Collection("referrals_" + n) }
 	s := &MongoStore{programs: c("programs"), codes: c("codes"), links: c("links"), decisions: c("decisions"),
-		visits: c("visits"), rewards: c("rewards"), clawbacks: c("clawbacks"), cursors: c("cursors"), slots: c("slots")}
+		visits: c("visits"), rewards: c("rewards"), clawbacks: c("clawbacks"), cursors: c("cursors"), slots: c("slots"), devices: c("devices")}
 	keys := func(fields ...string) bson.D {
 		d := bson.D{}
 		for _, f := range fields {
@@ -52,6 +52,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			idx("r_link", "link_id"), idx("r_card", "card_id")}},
 		{s.clawbacks, []mongo.IndexModel{uniq("r_clinic_receipt_level_refund", "clinic_id", "receipt_id", "level", "refund_key")}},
 		{s.slots, []mongo.IndexModel{idx("r_key", "key")}},
+		{s.visits, []mongo.IndexModel{idx("r_clinic", "clinic_id")}},
+		{s.devices, []mongo.IndexModel{idx("r_patient", "patient_id"), idx("r_device", "device")}},
 	} {
 		if err := storage.EnsureIndexes(ctx, x.c, x.m...); err != nil {
 			return nil, err
@@ -192,7 +194,7 @@ func (s *MongoStore) Decision(ctx context.Context, linkID string) (*Decision, er
 
 // InsertVisit takes _id "clinic|referee" (ids hold no "|").
 func (s *MongoStore) InsertVisit(ctx context.Context, v *Visit) error {
-	return s.insert(ctx, s.visits, bson.M{"_id": v.ClinicID + "|" + v.RefereeID}, v)
+	return s.insert(ctx, s.visits, bson.M{"_id": v.ClinicID + "|" + v.RefereeID, "clinic_id": v.ClinicID}, v)
 }
 
 func (s *MongoStore) Visit(ctx context.Context, clinicID, refereeID string) (*Visit, error) {
@@ -260,6 +262,29 @@ func (s *MongoStore) InsertSlot(ctx context.Context, key string, n int, at time.
 func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {
 	n, err := s.slots.CountDocuments(ctx, bson.M{"key": key})
 	return int(n), mongoErr.Map(err)
+}
+
+func (s *MongoStore) ClinicVisits(ctx context.Context, clinicID string) ([]Visit, error) {
+	return mongoAll[Visit](ctx, s.visits, bson.M{"clinic_id": clinicID})
+}
+
+// InsertDevice takes _id "device|patient" (a hex hash and an id: no "|").
+func (s *MongoStore) InsertDevice(ctx context.Context, deviceHash, patientID string, at time.Time) error {
+	return s.insert(ctx, s.devices, bson.M{"_id": deviceHash + "|" + patientID, "device": deviceHash,
+		"patient_id": patientID, "at": storage.Nanos(at)}, nil)
+}
+
+func (s *MongoStore) DeviceUsers(ctx context.Context, patientID string) ([]string, error) {
+	var mine []string
+	if err := s.devices.Distinct(ctx, "device", bson.M{"patient_id": patientID}).Decode(&mine); err != nil {
+		return nil, mongoErr.Map(err)
+	}
+	if len(mine) == 0 {
+		return nil, nil
+	}
+	var out []string
+	err := s.devices.Distinct(ctx, "patient_id", bson.M{"device": bson.M{"$in": mine}}).Decode(&out)
+	return out, mongoErr.Map(err)
 }
 
 var _ Store = (*MongoStore)(nil)

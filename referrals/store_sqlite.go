@@ -45,6 +45,9 @@ CREATE TABLE referrals_clawbacks (
 	created INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id, level, refund_key));
 CREATE TABLE referrals_cursors (clinic_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE referrals_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+CREATE TABLE referrals_devices (
+	device TEXT NOT NULL, patient_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (device, patient_id)) WITHOUT ROWID;
+CREATE INDEX referrals_devices_patient ON referrals_devices (patient_id);
 `}
 
 // NewSQLiteStore migrates the referrals' tables (component "referrals").
@@ -66,6 +69,15 @@ func (s *SQLiteStore) one(ctx context.Context, v any, q string, args ...any) err
 		return sqliteErr.Map(err)
 	}
 	return json.Unmarshal([]byte(b), v)
+}
+
+// sqliteOne reads one record (nil and the error when there is none).
+func sqliteOne[T any](ctx context.Context, s *SQLiteStore, q string, args ...any) (*T, error) {
+	var v T
+	if err := s.one(ctx, &v, q, args...); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 func sqliteAll[T any](ctx context.Context, q storage.Querier, query string, args ...any) ([]T, error) {
@@ -140,13 +152,11 @@ func (s *SQLiteStore) InsertCode(ctx context.Context, c *Code) error {
 }
 
 func (s *SQLiteStore) Code(ctx context.Context, code string) (*Code, error) {
-	var c Code
-	return &c, s.one(ctx, &c, `SELECT body FROM referrals_codes WHERE code = ?`, code)
+	return sqliteOne[Code](ctx, s, `SELECT body FROM referrals_codes WHERE code = ?`, code)
 }
 
 func (s *SQLiteStore) CodeByOwner(ctx context.Context, owner string) (*Code, error) {
-	var c Code
-	return &c, s.one(ctx, &c, `SELECT body FROM referrals_codes WHERE owner = ?`, owner)
+	return sqliteOne[Code](ctx, s, `SELECT body FROM referrals_codes WHERE owner = ?`, owner)
 }
 
 // InsertLink writes the link and its ancestor rows in one transaction.
@@ -167,13 +177,11 @@ func (s *SQLiteStore) InsertLink(ctx context.Context, l *Link) error {
 }
 
 func (s *SQLiteStore) Link(ctx context.Context, clinicID, refereeID string) (*Link, error) {
-	var l Link
-	return &l, s.one(ctx, &l, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
+	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
 }
 
 func (s *SQLiteStore) LinkByID(ctx context.Context, id string) (*Link, error) {
-	var l Link
-	return &l, s.one(ctx, &l, `SELECT body FROM referrals_links WHERE id = ?`, id)
+	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE id = ?`, id)
 }
 
 func (s *SQLiteStore) Descendants(ctx context.Context, clinicID, ancestor string, after linkCursor, limit int) ([]Link, error) {
@@ -199,8 +207,7 @@ func (s *SQLiteStore) InsertDecision(ctx context.Context, d *Decision) error {
 }
 
 func (s *SQLiteStore) Decision(ctx context.Context, linkID string) (*Decision, error) {
-	var d Decision
-	return &d, s.one(ctx, &d, `SELECT body FROM referrals_decisions WHERE link_id = ?`, linkID)
+	return sqliteOne[Decision](ctx, s, `SELECT body FROM referrals_decisions WHERE link_id = ?`, linkID)
 }
 
 func (s *SQLiteStore) InsertVisit(ctx context.Context, v *Visit) error {
@@ -208,8 +215,7 @@ func (s *SQLiteStore) InsertVisit(ctx context.Context, v *Visit) error {
 }
 
 func (s *SQLiteStore) Visit(ctx context.Context, clinicID, refereeID string) (*Visit, error) {
-	var v Visit
-	return &v, s.one(ctx, &v, `SELECT body FROM referrals_visits WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
+	return sqliteOne[Visit](ctx, s, `SELECT body FROM referrals_visits WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
 }
 
 func (s *SQLiteStore) InsertReward(ctx context.Context, r *Reward) error {
@@ -218,8 +224,7 @@ func (s *SQLiteStore) InsertReward(ctx context.Context, r *Reward) error {
 }
 
 func (s *SQLiteStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
-	var r Reward
-	return &r, s.one(ctx, &r, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? AND level = ?`,
+	return sqliteOne[Reward](ctx, s, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? AND level = ?`,
 		clinicID, receiptID, level)
 }
 
@@ -267,6 +272,32 @@ func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM referrals_slots WHERE key = ?`, key).Scan(&n)
 	return n, sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) ClinicVisits(ctx context.Context, clinicID string) ([]Visit, error) {
+	return sqliteAll[Visit](ctx, s.r, `SELECT body FROM referrals_visits WHERE clinic_id = ?`, clinicID)
+}
+
+func (s *SQLiteStore) InsertDevice(ctx context.Context, deviceHash, patientID string, at time.Time) error {
+	return s.exec(ctx, `INSERT INTO referrals_devices (device, patient_id, at) VALUES (?, ?, ?)`, deviceHash, patientID, storage.Nanos(at))
+}
+
+func (s *SQLiteStore) DeviceUsers(ctx context.Context, patientID string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT o.patient_id FROM referrals_devices d
+		JOIN referrals_devices o ON o.device = d.device WHERE d.patient_id = ? ORDER BY o.patient_id`, patientID)
+	if err != nil {
+		return nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 var _ Store = (*SQLiteStore)(nil)

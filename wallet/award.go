@@ -221,29 +221,10 @@ func (s *Service) ReceiptFacts(ctx context.Context, clinicID string, from time.T
 		if err != nil {
 			return nil, "", err
 		}
-		for _, e := range page.Rows {
-			f := ReceiptFact{ClinicID: e.ClinicID, CardID: e.CardID, PatientID: e.PatientID, ReceiptID: e.ReceiptID,
-				Key: e.Key, At: e.Created}
-			switch e.Kind {
-			case KindCashback:
-				var d Earning
-				if json.Unmarshal(e.Details, &d) != nil {
-					continue
-				}
-				f.Kind, f.Paid, f.PointValue = KindCashback, d.Paid, d.PointValue
-			case KindRefund:
-				var d RefundDetails
-				if json.Unmarshal(e.Details, &d) != nil {
-					continue
-				}
-				f.Kind = KindRefund
-				for _, l := range d.Lines {
-					f.Reduced += l.PaidReduced
-				}
-			default:
-				continue
+		for i := range page.Rows {
+			if f, ok := FactOf(&page.Rows[i]); ok {
+				out = append(out, f)
 			}
-			out = append(out, f)
 		}
 		if len(page.Rows) > 0 {
 			last := page.Rows[len(page.Rows)-1]
@@ -256,4 +237,33 @@ func (s *Service) ReceiptFacts(ctx context.Context, clinicID string, from time.T
 			return out, after, nil
 		}
 	}
+}
+
+// FactOf is the receipt fact of a cashback or refund entry (ok false for
+// any other entry).
+func FactOf(e *Entry) (ReceiptFact, bool) {
+	if e == nil {
+		return ReceiptFact{}, false
+	}
+	f := ReceiptFact{Kind: e.Kind, ClinicID: e.ClinicID, CardID: e.CardID, PatientID: e.PatientID, ReceiptID: e.ReceiptID,
+		Key: e.Key, At: e.Created}
+	switch e.Kind {
+	case KindCashback:
+		var d Earning
+		if json.Unmarshal(e.Details, &d) != nil {
+			return ReceiptFact{}, false
+		}
+		f.Paid, f.PointValue = d.Paid, d.PointValue
+	case KindRefund:
+		var d RefundDetails
+		if json.Unmarshal(e.Details, &d) != nil {
+			return ReceiptFact{}, false
+		}
+		for _, l := range d.Lines {
+			f.Reduced += l.PaidReduced
+		}
+	default:
+		return ReceiptFact{}, false
+	}
+	return f, true
 }

@@ -16,6 +16,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -83,6 +84,7 @@ type services struct {
 	Identity    *identity.Service
 	Push        *push.Service
 	Wallet      *wallet.Service
+	Referrals   *referrals.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
 	Logger      *slog.Logger
@@ -135,10 +137,13 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	} else if n > 0 {
 		logger.Info("holder details moved to identity", "records", n)
 	}
+	refs := referrals.NewService(st.Referrals, app.ReferralWallet{Wallet: wallets}, app.ReferralNotifier{Push: pushes},
+		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
+		Referrals:   refs,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
@@ -151,6 +156,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Identity:    s.Identity,
 		Push:        s.Push,
 		Wallet:      s.Wallet,
+		Referrals:   s.Referrals,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
 		Logger:      s.Logger,
@@ -171,6 +177,7 @@ const burnEvery = 5 * time.Minute
 func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *slog.Logger) error {
 	deps := svc.deps(st)
 	deps.ClientIPHeader = cfg.ClientIPHeader
+	deps.PublicURL = cfg.PublicURL
 	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -184,6 +191,7 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 		}
 	})
 	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
+	jobs.Go(func() { rewardLoop(jobsCtx, svc.Referrals, logger) })
 	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
@@ -214,6 +222,33 @@ func pruneLoop(ctx context.Context, ids *identity.Service, logger *slog.Logger) 
 	for {
 		if _, err := ids.PruneLimits(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("prune sign-in limits", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// rewardEvery is how often serve runs the referral reward job. Every
+// instance runs it: each reward is keyed ref:{receipt}:{level}, so
+// concurrent runs pay once. Receipts recorded through the API are
+// rewarded at once; the job pays what a crash or an error left behind.
+const rewardEvery = time.Minute
+
+func rewardLoop(ctx context.Context, r *referrals.Service, logger *slog.Logger) {
+	t := time.NewTicker(rewardEvery)
+	defer t.Stop()
+	for {
+		rep, err := r.RunRewards(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.Error("referral reward job", "err", err)
+		case rep.Rewards+rep.Clawbacks > 0:
+			logger.Info("referral reward job", "rewards", rep.Rewards, "points", rep.Points, "clawbacks", rep.Clawbacks)
 		}
 		select {
 		case <-ctx.Done():
