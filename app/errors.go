@@ -73,6 +73,7 @@ var errorTable = []errorRow{
 	{referrals.ErrTooManyCodes, 429, "too_many_codes"},
 	{referrals.ErrDecided, 409, "already_decided"},
 	{referrals.ErrNotHeld, 409, "not_held"},
+	{referrals.ErrInsufficientRewards, 422, "insufficient_rewards"},
 }
 
 type errorBody struct {

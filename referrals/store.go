@@ -17,6 +17,31 @@ type Store interface {
 	RewardStore
 	SlotStore
 	DeviceStore
+	PayoutStore
+}
+
+// PayoutStore keeps the staff's rewards accounts: the staff rewards are
+// the records of level 0; payouts are numbered per staff member, unique
+// (staff, seq) (the insert at seq+1 after checking the balance is the
+// commit, so two payouts cannot both spend one balance) and unique
+// (staff, key) (a replay returns the first).
+type PayoutStore interface {
+	StaffRewards(ctx context.Context, clinicID, staffID string) ([]Reward, error)
+	InsertPayout(ctx context.Context, p *Payout) error
+	Payouts(ctx context.Context, staffID string) ([]Payout, error)
+	PayoutByKey(ctx context.Context, staffID, key string) (*Payout, error)
+}
+
+// Payout is cash paid to a staff member for their rewards points.
+type Payout struct {
+	StaffID  string    `json:"staff_id"`
+	ClinicID string    `json:"clinic_id"`
+	Seq      int64     `json:"seq"`
+	Key      string    `json:"-"`
+	Points   int64     `json:"points"`
+	Note     string    `json:"note"`
+	By       string    `json:"paid_by"`
+	Created  time.Time `json:"created_at"`
 }
 
 // DeviceStore remembers which accounts registered which devices (the

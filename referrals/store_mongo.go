@@ -17,7 +17,7 @@ import (
 // (no transactions, no conditional updates). A link carries its ancestors
 // as an array field, so it is one document and one insert.
 type MongoStore struct {
-	programs, codes, links, decisions, visits, rewards, clawbacks, cursors, slots, devices *mongo.Collection
+	programs, codes, links, decisions, visits, rewards, clawbacks, cursors, slots, devices, payouts *mongo.Collection
 }
 
 var mongoErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate, Context: "referrals: mongo"}
@@ -26,7 +26,7 @@ var mongoErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate, Co
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	c := func(n string) *mongo.Collection { return db.Collection("referrals_" + n) }
 	s := &MongoStore{programs: c("programs"), codes: c("codes"), links: c("links"), decisions: c("decisions"),
-		visits: c("visits"), rewards: c("rewards"), clawbacks: c("clawbacks"), cursors: c("cursors"), slots: c("slots"), devices: c("devices")}
+		visits: c("visits"), rewards: c("rewards"), clawbacks: c("clawbacks"), cursors: c("cursors"), slots: c("slots"), devices: c("devices"), payouts: c("payouts")}
 	keys := func(fields ...string) bson.D {
 		d := bson.D{}
 		for _, f := range fields {
@@ -49,7 +49,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		{s.links, []mongo.IndexModel{uniq("r_clinic_referee", "clinic_id", "referee_id"),
 			idx("r_clinic_referrer", "clinic_id", "referrer_id", "created"), idx("r_ancestors", "clinic_id", "ancestors", "created")}},
 		{s.rewards, []mongo.IndexModel{uniq("r_clinic_receipt_level", "clinic_id", "receipt_id", "level"),
-			idx("r_link", "link_id"), idx("r_card", "card_id")}},
+			idx("r_link", "link_id"), idx("r_card", "card_id"), idx("r_staff", "clinic_id", "staff_id")}},
+		{s.payouts, []mongo.IndexModel{uniq("r_staff_seq", "staff_id", "seq"), uniq("r_staff_key", "staff_id", "key")}},
 		{s.clawbacks, []mongo.IndexModel{uniq("r_clinic_receipt_level_refund", "clinic_id", "receipt_id", "level", "refund_key")}},
 		{s.slots, []mongo.IndexModel{idx("r_key", "key")}},
 		{s.visits, []mongo.IndexModel{idx("r_clinic", "clinic_id")}},
@@ -203,7 +204,7 @@ func (s *MongoStore) Visit(ctx context.Context, clinicID, refereeID string) (*Vi
 
 func (s *MongoStore) InsertReward(ctx context.Context, r *Reward) error {
 	return s.insert(ctx, s.rewards, bson.M{"clinic_id": r.ClinicID, "receipt_id": r.ReceiptID, "level": r.Level,
-		"link_id": r.LinkID, "card_id": r.BeneficiaryCard}, r)
+		"link_id": r.LinkID, "card_id": r.BeneficiaryCard, "staff_id": r.StaffID}, r)
 }
 
 func (s *MongoStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
@@ -285,6 +286,22 @@ func (s *MongoStore) DeviceUsers(ctx context.Context, patientID string) ([]strin
 	var out []string
 	err := s.devices.Distinct(ctx, "patient_id", bson.M{"device": bson.M{"$in": mine}}).Decode(&out)
 	return out, mongoErr.Map(err)
+}
+
+func (s *MongoStore) StaffRewards(ctx context.Context, clinicID, staffID string) ([]Reward, error) {
+	return mongoAll[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "staff_id": staffID, "level": 0}, sortBy("receipt_id"))
+}
+
+func (s *MongoStore) InsertPayout(ctx context.Context, p *Payout) error {
+	return s.insert(ctx, s.payouts, bson.M{"staff_id": p.StaffID, "seq": p.Seq, "key": p.Key}, p)
+}
+
+func (s *MongoStore) Payouts(ctx context.Context, staffID string) ([]Payout, error) {
+	return mongoAll[Payout](ctx, s.payouts, bson.M{"staff_id": staffID}, sortBy("seq"))
+}
+
+func (s *MongoStore) PayoutByKey(ctx context.Context, staffID, key string) (*Payout, error) {
+	return mongoOne[Payout](ctx, s.payouts, bson.M{"staff_id": staffID, "key": key})
 }
 
 var _ Store = (*MongoStore)(nil)

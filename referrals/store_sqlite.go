@@ -48,6 +48,10 @@ CREATE TABLE referrals_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER 
 CREATE TABLE referrals_devices (
 	device TEXT NOT NULL, patient_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (device, patient_id)) WITHOUT ROWID;
 CREATE INDEX referrals_devices_patient ON referrals_devices (patient_id);
+CREATE INDEX referrals_rewards_staff ON referrals_rewards (clinic_id, json_extract(body, '$.staff_id')) WHERE level = 0;
+CREATE TABLE referrals_payouts (
+	staff_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
+	PRIMARY KEY (staff_id, seq), UNIQUE (staff_id, key));
 `}
 
 // NewSQLiteStore migrates the referrals' tables (component "referrals").
@@ -298,6 +302,24 @@ func (s *SQLiteStore) DeviceUsers(ctx context.Context, patientID string) ([]stri
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+func (s *SQLiteStore) StaffRewards(ctx context.Context, clinicID, staffID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards
+		WHERE clinic_id = ? AND json_extract(body, '$.staff_id') = ? AND level = 0 ORDER BY receipt_id`, clinicID, staffID)
+}
+
+func (s *SQLiteStore) InsertPayout(ctx context.Context, p *Payout) error {
+	return s.exec(ctx, `INSERT INTO referrals_payouts (staff_id, seq, key, body) VALUES (?, ?, ?, ?)`,
+		p.StaffID, p.Seq, p.Key, js(p))
+}
+
+func (s *SQLiteStore) Payouts(ctx context.Context, staffID string) ([]Payout, error) {
+	return sqliteAll[Payout](ctx, s.r, `SELECT body FROM referrals_payouts WHERE staff_id = ? ORDER BY seq`, staffID)
+}
+
+func (s *SQLiteStore) PayoutByKey(ctx context.Context, staffID, key string) (*Payout, error) {
+	return sqliteOne[Payout](ctx, s, `SELECT body FROM referrals_payouts WHERE staff_id = ? AND key = ?`, staffID, key)
 }
 
 var _ Store = (*SQLiteStore)(nil)

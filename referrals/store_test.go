@@ -138,6 +138,33 @@ func TestStoreConformance(t *testing.T) {
 			t.Fatalf("cursor: %v %v", c, err)
 		}
 
+		// staff rewards and payouts: unique (staff, seq) and (staff, key)
+		must(s.InsertReward(ctx, &Reward{ClinicID: "c1", ReceiptID: "r1", Level: StaffLevel, StaffID: "s1", Points: 6}))
+		if rs, err := s.StaffRewards(ctx, "c1", "s1"); err != nil || len(rs) != 1 || rs[0].Points != 6 {
+			t.Fatalf("staff rewards: %+v %v", rs, err)
+		}
+		must(s.InsertPayout(ctx, &Payout{StaffID: "s1", Seq: 1, Key: "a", Points: 2}))
+		dup("payout seq", s.InsertPayout(ctx, &Payout{StaffID: "s1", Seq: 1, Key: "b"}))
+		dup("payout key", s.InsertPayout(ctx, &Payout{StaffID: "s1", Seq: 2, Key: "a"}))
+		if ps, err := s.Payouts(ctx, "s1"); err != nil || len(ps) != 1 {
+			t.Fatalf("payouts: %+v %v", ps, err)
+		}
+		if p, err := s.PayoutByKey(ctx, "s1", "a"); err != nil || p.Points != 2 {
+			t.Fatalf("payout by key: %+v %v", p, err)
+		}
+
+		// devices: who used a device, after it moved
+		must(s.InsertDevice(ctx, "h1", "p1", t0))
+		must(s.InsertDevice(ctx, "h1", "p2", t0))
+		dup("device", s.InsertDevice(ctx, "h1", "p2", t0))
+		must(s.InsertDevice(ctx, "h2", "p3", t0))
+		if us, err := s.DeviceUsers(ctx, "p2"); err != nil || len(us) != 2 {
+			t.Fatalf("device users: %v %v", us, err)
+		}
+		if vs, err := s.ClinicVisits(ctx, "c1"); err != nil || len(vs) != 1 {
+			t.Fatalf("clinic visits: %+v %v", vs, err)
+		}
+
 		// slots
 		must(s.InsertSlot(ctx, "k", 1, t0))
 		dup("slot", s.InsertSlot(ctx, "k", 1, t0))
