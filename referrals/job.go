@@ -13,6 +13,21 @@ type JobReport struct {
 	Rewards   int   `json:"rewards"`
 	Points    int64 `json:"points"`
 	Clawbacks int   `json:"clawbacks"`
+
+	names map[string]string // clinic names read during the run
+}
+
+// clinicName is the clinic's name for a push, read once per run.
+func (s *Service) clinicName(ctx context.Context, rep *JobReport, clinicID string) string {
+	if n, ok := rep.names[clinicID]; ok {
+		return n
+	}
+	n, _ := s.people.ClinicName(ctx, clinicID)
+	if rep.names == nil {
+		rep.names = map[string]string{}
+	}
+	rep.names[clinicID] = n
+	return n
 }
 
 // jobBatch is how many receipt facts the job asks the wallet for at once.
@@ -314,7 +329,7 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 	}
 	rep.Rewards++
 	rep.Points += posted.Points
-	name, _ := s.people.ClinicName(ctx, r.ClinicID)
+	name := s.clinicName(ctx, rep, r.ClinicID)
 	who, kto := "a friend you invited", "друг, которого вы пригласили,"
 	if r.Level > 1 {
 		who, kto = "a friend of your friend", "друг вашего друга"

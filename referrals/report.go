@@ -54,78 +54,52 @@ const topReferrers = 10
 
 // Report is the managers' referral report over the whole tree.
 func (s *Service) Report(ctx context.Context, clinicID string) (*Report, error) {
-	visits, err := s.store.ClinicVisits(ctx, clinicID)
+	rep := &Report{Depths: []DepthRow{}, Rewards: []LevelRewards{}, TopReferrers: []TopReferrer{}, Held: []HeldReferral{}}
+	dcs, refs, err := s.store.TreeCounts(ctx, clinicID)
 	if err != nil {
 		return nil, err
 	}
-	visited := make(map[string]bool, len(visits))
-	for _, v := range visits {
-		visited[v.RefereeID] = true
-	}
 	depths := map[int]*DepthRow{}
-	row := func(d int) *DepthRow {
-		if depths[d] == nil {
-			depths[d] = &DepthRow{Depth: d}
-		}
-		return depths[d]
+	for _, d := range dcs {
+		depths[d.Depth] = &DepthRow{Depth: d.Depth, Patients: d.Patients, Paid: d.Visited, NotYet: d.Patients - d.Visited}
 	}
-	linked := map[string]bool{}
+	// The roots: referrers nobody brought, at depth 1 beside those who
+	// joined with a staff code.
 	friends := map[string]int64{}
 	cardOf := map[string]string{}
-	rep := &Report{Depths: []DepthRow{}, Rewards: []LevelRewards{}, TopReferrers: []TopReferrer{}, Held: []HeldReferral{}}
-	after := ""
-	for {
-		ls, err := s.store.ClinicLinks(ctx, clinicID, after, 2000)
-		if err != nil {
-			return nil, err
-		}
-		for i := range ls {
-			l := &ls[i]
-			linked[l.RefereeID] = true
-			r := row(l.Depth)
-			r.Patients++
-			if visited[l.RefereeID] {
-				r.Paid++
-			} else {
-				r.NotYet++
-			}
-			if l.ReferrerID != "" {
-				friends[l.ReferrerID]++
-				cardOf[l.ReferrerID] = l.ReferrerCard
-			}
-			if l.Held {
-				if _, err := s.store.Decision(ctx, l.ID); errors.Is(err, ErrNotFound) {
-					first, last, err := s.people.Name(ctx, l.RefereeID)
-					if err != nil {
-						return nil, err
-					}
-					rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
-				} else if err != nil {
-					return nil, err
-				}
-			}
-		}
-		if len(ls) < 2000 {
-			break
-		}
-		after = ls[len(ls)-1].ID
-	}
-	// The roots: referrers nobody brought.
-	for id := range friends {
-		if linked[id] {
+	for _, r := range refs {
+		friends[r.ReferrerID], cardOf[r.ReferrerID] = r.Friends, r.CardID
+		if r.Linked {
 			continue
 		}
-		r := row(1)
-		r.Patients++
-		if c, err := s.wallet.OwnCard(ctx, clinicID, id); err == nil && c.Paid > 0 {
-			r.Paid++
+		if depths[1] == nil {
+			depths[1] = &DepthRow{Depth: 1}
+		}
+		depths[1].Patients++
+		if c, err := s.wallet.Card(ctx, r.CardID); err == nil && c.Paid > 0 {
+			depths[1].Paid++
 		} else {
-			r.NotYet++
+			depths[1].NotYet++
 		}
 	}
 	for d := 1; len(rep.Depths) < len(depths); d++ {
 		if r := depths[d]; r != nil {
 			rep.Depths = append(rep.Depths, *r)
+		}
+	}
+	held, err := s.store.HeldLinks(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range held {
+		if _, err := s.store.Decision(ctx, l.ID); errors.Is(err, ErrNotFound) {
+			first, last, err := s.people.Name(ctx, l.RefereeID)
+			if err != nil {
+				return nil, err
+			}
+			rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
+		} else if err != nil {
+			return nil, err
 		}
 	}
 	rs, err := s.store.ClinicRewards(ctx, clinicID)

@@ -3,6 +3,7 @@ package referrals
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strconv"
 	"time"
 
@@ -154,7 +155,8 @@ func (s *MongoStore) InsertLink(ctx context.Context, l *Link) error {
 		anc = []string{}
 	}
 	return s.insert(ctx, s.links, bson.M{"_id": l.ID, "clinic_id": l.ClinicID, "referee_id": l.RefereeID,
-		"referrer_id": l.ReferrerID, "ancestors": anc, "created": storage.Nanos(l.Created)}, l)
+		"referrer_id": l.ReferrerID, "referrer_card": l.ReferrerCard, "depth": l.Depth, "held": l.Held,
+		"ancestors": anc, "created": storage.Nanos(l.Created)}, l)
 }
 
 func (s *MongoStore) Link(ctx context.Context, clinicID, refereeID string) (*Link, error) {
@@ -183,6 +185,70 @@ func (s *MongoStore) JoinsSince(ctx context.Context, clinicID, referrerID string
 func (s *MongoStore) ClinicLinks(ctx context.Context, clinicID, afterID string, limit int) ([]Link, error) {
 	return mongoAll[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "_id": bson.M{"$gt": afterID}},
 		sortBy("_id").SetLimit(int64(limit)))
+}
+
+// TreeCounts reads the clinic's links' few fields and counts them here
+// (FerretDB has no $lookup).
+func (s *MongoStore) TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error) {
+	cur, err := s.links.Find(ctx, bson.M{"clinic_id": clinicID}, options.Find().SetProjection(
+		bson.M{"referee_id": 1, "referrer_id": 1, "referrer_card": 1, "depth": 1}))
+	if err != nil {
+		return nil, nil, mongoErr.Map(err)
+	}
+	var docs []struct {
+		Referee  string `bson:"referee_id"`
+		Referrer string `bson:"referrer_id"`
+		Card     string `bson:"referrer_card"`
+		Depth    int    `bson:"depth"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, nil, mongoErr.Map(err)
+	}
+	var visited []string
+	if err := s.visits.Distinct(ctx, "body", bson.M{"clinic_id": clinicID}).Decode(&visited); err != nil {
+		return nil, nil, mongoErr.Map(err)
+	}
+	seen := map[string]bool{}
+	for _, b := range visited {
+		var v Visit
+		if json.Unmarshal([]byte(b), &v) == nil {
+			seen[v.RefereeID] = true
+		}
+	}
+	depths := map[int]*DepthCount{}
+	refs := map[string]*ReferrerCount{}
+	linked := map[string]bool{}
+	for _, d := range docs {
+		linked[d.Referee] = true
+		if depths[d.Depth] == nil {
+			depths[d.Depth] = &DepthCount{Depth: d.Depth}
+		}
+		depths[d.Depth].Patients++
+		if seen[d.Referee] {
+			depths[d.Depth].Visited++
+		}
+		if d.Referrer != "" {
+			if refs[d.Referrer] == nil {
+				refs[d.Referrer] = &ReferrerCount{ReferrerID: d.Referrer, CardID: d.Card}
+			}
+			refs[d.Referrer].Friends++
+		}
+	}
+	var ds []DepthCount
+	for _, d := range depths {
+		ds = append(ds, *d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Depth < ds[j].Depth })
+	var rs []ReferrerCount
+	for id, r := range refs {
+		r.Linked = linked[id]
+		rs = append(rs, *r)
+	}
+	return ds, rs, nil
+}
+
+func (s *MongoStore) HeldLinks(ctx context.Context, clinicID string) ([]Link, error) {
+	return mongoAll[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "held": true}, sortBy("created", "_id"))
 }
 
 func (s *MongoStore) InsertDecision(ctx context.Context, d *Decision) error {

@@ -52,6 +52,15 @@ CREATE INDEX referrals_rewards_staff ON referrals_rewards (clinic_id, json_extra
 CREATE TABLE referrals_payouts (
 	staff_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL,
 	PRIMARY KEY (staff_id, seq), UNIQUE (staff_id, key));
+`, `
+-- The report counts the tree in SQL: its columns beside the body.
+ALTER TABLE referrals_links ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals_links ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE referrals_links ADD COLUMN referrer_card TEXT NOT NULL DEFAULT '';
+UPDATE referrals_links SET depth = json_extract(body, '$.depth'), held = coalesce(json_extract(body, '$.held'), 0),
+	referrer_card = coalesce(json_extract(body, '$.referrer_card'), '');
+CREATE INDEX referrals_links_depth ON referrals_links (clinic_id, depth, referee_id);
+CREATE INDEX referrals_links_held ON referrals_links (clinic_id) WHERE held = 1;
 `}
 
 // NewSQLiteStore migrates the referrals' tables (component "referrals").
@@ -166,8 +175,9 @@ func (s *SQLiteStore) CodeByOwner(ctx context.Context, owner string) (*Code, err
 // InsertLink writes the link and its ancestor rows in one transaction.
 func (s *SQLiteStore) InsertLink(ctx context.Context, l *Link) error {
 	return sqliteErr.Map(s.db.Tx(ctx, func(q storage.Querier) error {
-		if _, err := q.ExecContext(ctx, `INSERT INTO referrals_links (id, clinic_id, referee_id, referrer_id, created, body) VALUES (?, ?, ?, ?, ?, ?)`,
-			l.ID, l.ClinicID, l.RefereeID, l.ReferrerID, storage.Nanos(l.Created), js(l)); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO referrals_links (id, clinic_id, referee_id, referrer_id, created, body,
+			depth, held, referrer_card) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.ClinicID, l.RefereeID, l.ReferrerID, storage.Nanos(l.Created), js(l), l.Depth, l.Held, l.ReferrerCard); err != nil {
 			return err
 		}
 		for _, a := range l.Ancestors {
@@ -204,6 +214,48 @@ func (s *SQLiteStore) JoinsSince(ctx context.Context, clinicID, referrerID strin
 func (s *SQLiteStore) ClinicLinks(ctx context.Context, clinicID, afterID string, limit int) ([]Link, error) {
 	return sqliteAll[Link](ctx, s.r, `SELECT body FROM referrals_links WHERE clinic_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		clinicID, afterID, limit)
+}
+
+func (s *SQLiteStore) TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT l.depth, count(*), count(v.referee_id) FROM referrals_links l
+		LEFT JOIN referrals_visits v ON v.clinic_id = l.clinic_id AND v.referee_id = l.referee_id
+		WHERE l.clinic_id = ? GROUP BY l.depth ORDER BY l.depth`, clinicID)
+	if err != nil {
+		return nil, nil, sqliteErr.Map(err)
+	}
+	var ds []DepthCount
+	for rows.Next() {
+		var d DepthCount
+		if err := rows.Scan(&d.Depth, &d.Patients, &d.Visited); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		ds = append(ds, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT l.referrer_id, max(l.referrer_card), count(*),
+		EXISTS (SELECT 1 FROM referrals_links x WHERE x.clinic_id = l.clinic_id AND x.referee_id = l.referrer_id)
+		FROM referrals_links l WHERE l.clinic_id = ? AND l.referrer_id != '' GROUP BY l.referrer_id`, clinicID)
+	if err != nil {
+		return nil, nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	var rs []ReferrerCount
+	for rows.Next() {
+		var r ReferrerCount
+		if err := rows.Scan(&r.ReferrerID, &r.CardID, &r.Friends, &r.Linked); err != nil {
+			return nil, nil, err
+		}
+		rs = append(rs, r)
+	}
+	return ds, rs, rows.Err()
+}
+
+func (s *SQLiteStore) HeldLinks(ctx context.Context, clinicID string) ([]Link, error) {
+	return sqliteAll[Link](ctx, s.r, `SELECT body FROM referrals_links WHERE clinic_id = ? AND held = 1 ORDER BY created, id`, clinicID)
 }
 
 func (s *SQLiteStore) InsertDecision(ctx context.Context, d *Decision) error {

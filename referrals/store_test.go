@@ -9,7 +9,7 @@ import (
 	"carewallet/app/storage/storagetest"
 )
 
-func openStore(t *testing.T, b storagetest.Backend) Store {
+func openStore(t testing.TB, b storagetest.Backend) Store {
 	t.Helper()
 	return storagetest.Open[Store](t, b, NewSQLiteStore, NewMongoStore)
 }
@@ -126,6 +126,24 @@ func TestStoreConformance(t *testing.T) {
 		dup("clawback", s.InsertClawback(ctx, &Clawback{ClinicID: "c1", ReceiptID: "r1", Level: 1, RefundKey: "f1"}))
 		if cs, err := s.Clawbacks(ctx, "c1", "r1", 1); err != nil || len(cs) != 2 || cs[0].RefundKey != "f1" {
 			t.Fatalf("clawbacks: %+v %v", cs, err)
+		}
+
+		// the report's counts: l1 (p2, depth 2) and l2 (p3, depth 3, visited)
+		must(s.InsertLink(ctx, &Link{ID: "l5", ClinicID: "c1", RefereeID: "p4", ReferrerID: "p1", Depth: 2, Held: true,
+			Checks: []Check{{Rule: RuleVelocity, Reason: "x"}}, Created: t0}))
+		dcs, refs, err := s.TreeCounts(ctx, "c1")
+		if err != nil || len(dcs) != 2 || dcs[0] != (DepthCount{Depth: 2, Patients: 2}) || dcs[1] != (DepthCount{Depth: 3, Patients: 1, Visited: 1}) {
+			t.Fatalf("depth counts: %+v %v", dcs, err)
+		}
+		byID := map[string]ReferrerCount{}
+		for _, r := range refs {
+			byID[r.ReferrerID] = r
+		}
+		if len(refs) != 2 || byID["p1"].Friends != 2 || byID["p1"].Linked || !byID["p2"].Linked {
+			t.Fatalf("referrer counts: %+v", refs)
+		}
+		if hs, err := s.HeldLinks(ctx, "c1"); err != nil || len(hs) != 1 || hs[0].ID != "l5" || len(hs[0].Checks) != 1 {
+			t.Fatalf("held: %+v %v", hs, err)
 		}
 
 		// cursor: a forward-only cache
