@@ -49,7 +49,7 @@ func (s *server) putReferralProgram() fiber.Handler {
 		if err := s.referralsOn(); err != nil {
 			return err
 		}
-		var req referrals.Program
+		var req referrals.ProgramRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func (s *server) register(r *router) {
 	// referrals: managers
 	r.add("GET", "/v1/clinic/referral-program", managerOnly, s.getReferralProgram(), op{Tag: "referrals", Summary: "The clinic's referral program", Resp: referrals.Program{}})
 	r.add("PUT", "/v1/clinic/referral-program", managerOnly, s.putReferralProgram(), op{Tag: "referrals", Summary: "Replace the referral program (a new version, for receipts from now on)",
-		Req: referrals.Program{}, Resp: referrals.Program{}})
+		Req: referrals.ProgramRequest{}, Resp: referrals.Program{}})
 	r.add("POST", "/v1/clinic/referrals/{id}/approve", managerOnly, s.decideReferral(true), op{Tag: "referrals", Summary: "Approve a held referral with a reason: its held bonus and rewards are paid",
 		Req: decisionRequest{}, Resp: referrals.Decision{}})
 	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "The referral tree per depth, rewards per level, top referrers, held referrals (JSON or ?format=csv)",

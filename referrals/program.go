@@ -55,6 +55,23 @@ type Program struct {
 	Created        time.Time `json:"created_at"`
 }
 
+// ProgramRequest is the body of PUT /v1/clinic/referral-program: the
+// settable fields of a Program, of which only enabled and reward_on are
+// required (the rest default to zero: no bonus, no level, no cap).
+type ProgramRequest struct {
+	Enabled             bool    `json:"enabled"`
+	RefereeBonus        Bonus   `json:"referee_bonus,omitzero"`
+	ReferrerBonus       Points  `json:"referrer_bonus,omitzero"`
+	Levels              []Level `json:"levels,omitempty"`
+	RewardOn            string  `json:"reward_on"`
+	WindowDays          int     `json:"window_days,omitempty"`
+	MinPaid             int64   `json:"min_paid,omitempty"`
+	RewardBurnDays      int     `json:"reward_burn_days,omitempty"`
+	StaffRewardBP       int64   `json:"staff_reward_bp,omitempty"`
+	MaxRewardedPerMonth int     `json:"max_rewarded_per_month,omitempty"`
+	MaxJoinsPerDay      int     `json:"max_joins_per_day,omitempty"`
+}
+
 // Bonus is fixed points with a burn period.
 type Bonus struct {
 	Points   int64 `json:"points"`
@@ -161,7 +178,10 @@ func (s *Service) programAt(ctx context.Context, clinicID string, t time.Time) (
 // PutProgram validates p and stores it as the clinic's next version; a
 // concurrent change makes the version taken, and the newer one wins after
 // a re-read.
-func (s *Service) PutProgram(ctx context.Context, clinicID, staffID string, p Program) (*Program, error) {
+func (s *Service) PutProgram(ctx context.Context, clinicID, staffID string, req ProgramRequest) (*Program, error) {
+	p := Program{Enabled: req.Enabled, RefereeBonus: req.RefereeBonus, ReferrerBonus: req.ReferrerBonus, Levels: req.Levels,
+		RewardOn: req.RewardOn, WindowDays: req.WindowDays, MinPaid: req.MinPaid, RewardBurnDays: req.RewardBurnDays,
+		StaffRewardBP: req.StaffRewardBP, MaxRewardedPerMonth: req.MaxRewardedPerMonth, MaxJoinsPerDay: req.MaxJoinsPerDay}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ type fixture struct {
 	clock time.Time
 }
 
-func newFixture(t testing.TB, st Store, p Program) *fixture {
+func newFixture(t testing.TB, st Store, p ProgramRequest) *fixture {
 	t.Helper()
 	f := &fixture{w: newFakeWallet(), clock: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
 	f.s = NewService(st, f.w, fakeNotifier{}, fakePeople{}, Options{Now: func() time.Time { return f.clock }})
@@ -171,7 +171,7 @@ func (f *fixture) receipt(patient, id string, paid int64) *ReceiptFact {
 	return &r
 }
 
-var testProgram = Program{Enabled: true, RefereeBonus: Bonus{Points: 300, BurnDays: 60}, ReferrerBonus: Points{Points: 100},
+var testProgram = ProgramRequest{Enabled: true, RefereeBonus: Bonus{Points: 300, BurnDays: 60}, ReferrerBonus: Points{Points: 100},
 	Levels: []Level{{700}, {200}, {100}}, RewardOn: RewardFirstPaidVisit, MinPaid: 100_000, StaffRewardBP: 60}
 
 // TestCrashBetweenRewardAndCredit: the level 2 reward is recorded but

@@ -78,7 +78,7 @@ func (s *Service) StaffAccount(ctx context.Context, clinicID, staffID string) (*
 // PayoutRequest is POST /v1/clinic/staff/{id}/payouts.
 type PayoutRequest struct {
 	Points int64  `json:"points"`
-	Note   string `json:"note"`
+	Note   string `json:"note,omitempty"`
 }
 
 // Payout records cash paid to a staff member for their points: never

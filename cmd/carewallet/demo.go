@@ -45,8 +45,8 @@ var demoPatients = []struct{ phone, first, last, birth string }{
 }
 
 // demoReferralProgram is the example referral program.
-func demoReferralProgram() referrals.Program {
-	return referrals.Program{Enabled: true, RefereeBonus: referrals.Bonus{Points: 300, BurnDays: 60},
+func demoReferralProgram() referrals.ProgramRequest {
+	return referrals.ProgramRequest{Enabled: true, RefereeBonus: referrals.Bonus{Points: 300, BurnDays: 60},
 		ReferrerBonus: referrals.Points{Points: 100}, Levels: []referrals.Level{{RateBP: 700}, {RateBP: 200}, {RateBP: 100}},
 		RewardOn: referrals.RewardFirstPaidVisit, MinPaid: 100_000, RewardBurnDays: 365, StaffRewardBP: 60, MaxRewardedPerMonth: 20}
 }
