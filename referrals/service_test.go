@@ -327,3 +327,50 @@ func getenvInt(name string) int {
 	fmt.Sscan(os.Getenv(name), &n)
 	return n
 }
+
+// TestConcurrentJoins: a patient entering two friends' codes at once from
+// two devices ends up under one referrer, with one referee bonus, on
+// both stores.
+func TestConcurrentJoins(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		f := newFixture(t, openStore(t, b), testProgram)
+		f.join(t, "a", "")
+		f.join(t, "b", "")
+		ca, _ := f.s.CardCode(ctx, "a", "card-a")
+		cb, _ := f.s.CardCode(ctx, "b", "card-b")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := map[string]int{}
+		for i := range 8 {
+			code := ca.Code
+			if i%2 == 1 {
+				code = cb.Code
+			}
+			wg.Go(func() {
+				_, err := f.s.Join(ctx, "n", "", code)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins[code]++
+				case !errors.Is(err, ErrAlreadyReferred):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(wins) != 1 {
+			t.Fatalf("joined under %d referrers: %v", len(wins), wins)
+		}
+		l, err := f.s.store.Link(ctx, "c1", "n")
+		if err != nil || wins[l.Code] == 0 {
+			t.Fatalf("link %+v %v, wins %v", l, err, wins)
+		}
+		f.w.mu.Lock()
+		defer f.w.mu.Unlock()
+		if len(f.w.posted) != 1 || f.w.posted["card-n|referee:"+l.ID] != 300 {
+			t.Fatalf("postings: %v", f.w.posted)
+		}
+	})
+}
