@@ -292,6 +292,42 @@ func (s *Service) capped(ctx context.Context, p *Program, referrerID string, at 
 	return true, nil
 }
 
+// heldCapped applies max_rewarded_per_month to a held level-1 reward when
+// it is approved: the verdict is recorded once per reward (a marker slot),
+// so paying it again neither takes another month slot nor changes it. A
+// crash between the month slot and the marker may cost the referrer a
+// slot: the cap errs on the clinic's side.
+func (s *Service) heldCapped(ctx context.Context, r *Reward) (bool, error) {
+	over, counted := "capped:"+r.ClinicID+":"+r.ReceiptID, "counted:"+r.ClinicID+":"+r.ReceiptID
+	for _, k := range []string{over, counted} {
+		n, err := s.store.Slots(ctx, k)
+		if err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return k == over, nil
+		}
+	}
+	p, err := s.programAt(ctx, r.ClinicID, r.Created)
+	if err != nil {
+		return false, err
+	}
+	capped := false
+	if p.MaxRewardedPerMonth > 0 {
+		if capped, err = s.capped(ctx, p, r.BeneficiaryPatient, r.Created); err != nil {
+			return false, err
+		}
+	}
+	mark := counted
+	if capped {
+		mark = over
+	}
+	if err := s.store.InsertSlot(ctx, mark, 1, s.clock()); err != nil && !errors.Is(err, errDuplicate) {
+		return false, err
+	}
+	return s.heldCapped(ctx, r) // the first verdict recorded stands
+}
+
 // effective reports whether a reward is (to be) paid: credited when
 // recorded, or held and since approved.
 func (s *Service) effective(ctx context.Context, r *Reward) (bool, error) {
@@ -318,6 +354,11 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 	ok, err := s.effective(ctx, r)
 	if err != nil || !ok {
 		return err
+	}
+	if r.Status == RewardHeld && r.Level == 1 {
+		if capped, err := s.heldCapped(ctx, r); err != nil || capped {
+			return err
+		}
 	}
 	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
 		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: rewardDetails(r)})

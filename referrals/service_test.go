@@ -374,3 +374,37 @@ func TestConcurrentJoins(t *testing.T) {
 		}
 	})
 }
+
+// TestApprovedHeldPays: a held referral approved by a manager gets its
+// referee bonus and the rewards recorded while held, once.
+func TestApprovedHeldPays(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, openStore(t, storagetest.Backend{Name: "sqlite", SQLite: storagetest.SQLite(t)}), testProgram)
+	f.join(t, "a", "")
+	for _, p := range []string{"x", "b"} {
+		if err := f.s.SawDevice(ctx, p, "shared"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.join(t, "b", "a")
+	if err := f.s.HandleFact(ctx, f.receipt("b", "R1", 1_000_000), nil); err != nil {
+		t.Fatal(err)
+	}
+	l, _ := f.s.store.Link(ctx, "c1", "b")
+	for range 2 {
+		if _, err := f.s.Decide(ctx, "c1", "m1", l.ID, true, "known family"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.s.Decide(ctx, "c1", "m1", l.ID, false, "no"); !errors.Is(err, ErrDecided) {
+		t.Fatalf("a second, other decision: %v", err)
+	}
+	if got := f.w.earned("card-a"); got != 800 {
+		t.Fatalf("a earned %d, want 800", got)
+	}
+	f.w.mu.Lock()
+	defer f.w.mu.Unlock()
+	if f.w.posted["card-b|referee:"+l.ID] != 300 {
+		t.Fatalf("referee bonus: %v", f.w.posted)
+	}
+}
