@@ -106,3 +106,25 @@ func TestReferralReport(t *testing.T) {
 	}
 	ta.must(403, "GET", "/v1/clinic/reports/referrals", cl.admin, nil)
 }
+
+// TestStaffOwnAccountEarnsNothing: a staff member who issues a card to
+// their own patient account (one sharing a device with their staff
+// account) earns no enrolment reward on it.
+func TestStaffOwnAccountEarnsNothing(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.referralClinic("Smile", "smile.test")
+	desk := ta.deskID("smile.test")
+	ta.must(204, "PUT", "/v1/me/devices", cl.admin, map[string]string{"token": "desk-phone", "platform": "android"})
+	pid, ptok := ta.patient("+79990000001")
+	ta.must(204, "PUT", "/v1/me/devices", ptok, map[string]string{"token": "desk-phone", "platform": "android"})
+	card := ta.issueConfirmed(cl, map[string]string{"phone": "+79990000001"}, pid)
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(card, "R-1", 1_000_000))
+	pid2, _ := ta.patient("+79990000002")
+	card2 := ta.issueConfirmed(cl, map[string]string{"phone": "+79990000002"}, pid2)
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(card2, "R-2", 1_000_000))
+	var acct staffRewardsResponse
+	ta.must(200, "GET", "/v1/clinic/staff/"+desk+"/rewards", cl.admin, nil).decode(t, &acct)
+	if acct.Earned != 60 || acct.Patients != 1 {
+		t.Fatalf("staff account: %+v", acct.StaffAccount)
+	}
+}

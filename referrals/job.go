@@ -111,6 +111,7 @@ type beneficiary struct {
 	patient string
 	staff   string // the enrolling staff member (level 0)
 	terms   Terms
+	status  string // "" : decided by the link
 }
 
 func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobReport) error {
@@ -142,7 +143,19 @@ func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobRep
 		staff = link.StaffID
 	}
 	if t, ok := StaffTerms(p, f.PointValue); ok && staff != "" {
-		bs = append(bs, beneficiary{level: StaffLevel, staff: staff, terms: t})
+		b := beneficiary{level: StaffLevel, staff: staff, terms: t}
+		// A staff member earns nothing on their own patient account: one
+		// that shares a device with theirs.
+		users, err := s.store.DeviceUsers(ctx, f.PatientID)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u == StaffAccountID(staff) {
+				b.status = RewardRejected
+			}
+		}
+		bs = append(bs, b)
 	}
 	if link != nil && link.ReferrerID != "" {
 		first, err := s.firstVisit(ctx, f, p)
@@ -216,6 +229,9 @@ func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, 
 			RefereeCard: f.CardID, BeneficiaryCard: b.card, BeneficiaryPatient: b.patient, StaffID: b.staff,
 			Terms: b.terms, Paid: f.Paid, Points: b.terms.Owed(f.Paid), Status: RewardCredited,
 			ProgramVersion: p.Version, BurnDays: p.RewardBurnDays, Created: s.clock()}
+		if b.status != "" {
+			r.Status = b.status
+		}
 		if link != nil && b.level != StaffLevel {
 			r.LinkID = link.ID
 			if r.Status, err = s.linkStatus(ctx, link); err != nil {

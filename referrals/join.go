@@ -315,6 +315,10 @@ func (s *Service) SawDevice(ctx context.Context, patientID, token string) error 
 	return nil
 }
 
+// StaffAccountID is how a staff member's devices are recorded beside
+// patients' (SawDevice), for the collusion check.
+func StaffAccountID(staffID string) string { return "staff:" + staffID }
+
 // slotAdapter adapts the store to app/otp's slots.
 type slotAdapter struct{ st SlotStore }
 

@@ -207,7 +207,7 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 		return nil, err
 	}
 	for _, r := range rs {
-		if r.Level != StaffLevel {
+		if r.Level != StaffLevel || r.Status != RewardCredited {
 			continue
 		}
 		sr := row(r.StaffID)

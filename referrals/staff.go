@@ -47,6 +47,9 @@ func (s *Service) StaffAccount(ctx context.Context, clinicID, staffID string) (*
 	}
 	patients := map[string]bool{}
 	for _, r := range rs {
+		if r.Status != RewardCredited {
+			continue // collusion: the staff member's own patient account
+		}
 		patients[r.RefereeID] = true
 		a.Earned += r.Points
 		a.Entries = append(a.Entries, StaffEntry{Kind: "reward", Points: r.Points, ReceiptID: r.ReceiptID, Created: r.Created})
