@@ -20,8 +20,10 @@
 //
 // Files: program (the program and its rules of validity), code (personal
 // codes), reward (pure reward rules), join (joining with a code and the
-// fraud checks), job (the reward job), view (what patients and managers
-// see), store (the Store and its records) and its two adapters.
+// fraud checks), job (the reward job), clawback (refunds), cap (the
+// monthly cap), view (what patients see, managers' decisions), staff (the
+// staff's rewards accounts and payouts), report (managers' reports),
+// store (the Store and its records) and its two adapters.
 package referrals
 
 import (
