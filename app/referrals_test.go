@@ -144,6 +144,16 @@ func TestReferralChainPaysOnce(t *testing.T) {
 	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(d.card, "R-2", 2_000_000)) // not the first visit
 	check("replays, job runs and a second receipt")
 
+	// The entry explains itself: friend (masked), level, receipt, rate.
+	hist := string(ta.must(200, "GET", "/v1/cards/"+c.card+"/history", c.tok, nil).Body)
+	for _, want := range []string{`"kind":"referral"`, `"friend":"Daria I."`, `"level":1`, `"receipt_id":"R-1"`, `"rate_bp":700`} {
+		if !strings.Contains(hist, want) {
+			t.Fatalf("C's history lacks %s: %s", want, hist)
+		}
+	}
+	if strings.Contains(hist, "+7999") {
+		t.Fatal("a phone in the history")
+	}
 	// The push: RU and EN, no name.
 	ev := ta.lastEvent(c.id, referrals.NoteReward)
 	if !strings.Contains(string(ev.Data), `"points":800`) {

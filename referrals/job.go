@@ -313,7 +313,7 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 		}
 	}
 	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
-		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: rewardDetails(r)})
+		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r)})
 	if err != nil {
 		return fmt.Errorf("referrals: credit %s: %w", r.Key(), err)
 	}
@@ -335,9 +335,11 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 	return nil
 }
 
-// rewardDetails explains a reward entry: which friend (the referral id,
-// never a name), which level, which receipt, which rate.
-func rewardDetails(r *Reward) map[string]any {
-	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "level": r.Level, "receipt_id": r.ReceiptID,
+// rewardDetails explains a reward entry: which friend (the referral id
+// and the masked name, "Anna I."), which level, which receipt, which rate.
+func (s *Service) rewardDetails(ctx context.Context, r *Reward) map[string]any {
+	first, last, _ := s.people.Name(ctx, r.RefereeID)
+	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": MaskName(first, last),
+		"level": r.Level, "receipt_id": r.ReceiptID,
 		"rate_bp": r.Terms.RateBP, "bonus": r.Terms.Bonus, "paid": r.Paid, "program_version": r.ProgramVersion}
 }
