@@ -18,6 +18,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -27,12 +28,16 @@ type Deps struct {
 	Identity    *identity.Service
 	Wallet      *wallet.Service
 	Push        *push.Service
+	Referrals   *referrals.Service
 	Idempotency idempotency.Store
 	Tokens      *Tokens
 	Logger      *slog.Logger
 	Now         func() time.Time
 	// Ready reports whether every store answers; /readyz calls it.
 	Ready func(ctx context.Context) error
+	// PublicURL is the public base address of the API (referral links:
+	// {PublicURL}/r/{code}).
+	PublicURL string
 	// ClientIPHeader names the header a trusted proxy sets to the client's
 	// address (see clientIP); "" uses the connection's address.
 	ClientIPHeader string
@@ -62,6 +67,9 @@ func New(d Deps) *fiber.App {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.PublicURL == "" {
+		d.PublicURL = "http://localhost:8080"
 	}
 	s := &server{Deps: d}
 	f := fiber.New(fiber.Config{

@@ -10,6 +10,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/app/problem"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -61,6 +62,20 @@ var errorTable = []errorRow{
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},
+
+	{referrals.ErrNotFound, 404, "not_found"},
+	{referrals.ErrInvalid, 400, "invalid_input"},
+	{referrals.ErrInvalidProgram, 400, "invalid_referral_program"},
+	{referrals.ErrUnknownCode, 404, "unknown_referral_code"},
+	{referrals.ErrDisabled, 409, "referrals_disabled"},
+	{referrals.ErrSelfReferral, 422, "self_referral"},
+	{referrals.ErrAlreadyReferred, 409, "already_referred"},
+	{referrals.ErrNotNewPatient, 409, "not_new_patient"},
+	{referrals.ErrNotOwnCard, 409, "not_own_card"},
+	{referrals.ErrTooManyCodes, 429, "too_many_codes"},
+	{referrals.ErrDecided, 409, "already_decided"},
+	{referrals.ErrNotHeld, 409, "not_held"},
+	{referrals.ErrInsufficientRewards, 422, "insufficient_rewards"},
 }
 
 type errorBody struct {

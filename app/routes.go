@@ -1,6 +1,9 @@
 package app
 
-import "carewallet/wallet"
+import (
+	"carewallet/referrals"
+	"carewallet/wallet"
+)
 
 // register lists the whole API. Each line is a method, a path, who may
 // call it, the handler, and its documentation; the OpenAPI document at
@@ -107,4 +110,31 @@ func (s *server) register(r *router) {
 		Resp: wallet.CardsPage{}, CSV: true, RespHeaders: csvNext, Query: append(rangeQuery, pageQuery...)})
 	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
 		Resp: wallet.Totals{}, CSV: true, Query: rangeQuery})
+
+	// referrals: patients
+	r.add("GET", "/v1/cards/{id}/referral", patientOnly, s.cardReferral(), op{Tag: "referrals", Summary: "The own card's personal referral code, link, QR address and figures per level",
+		Resp: referralResponse{}})
+	r.add("GET", "/v1/cards/{id}/referral/qr.png", patientOnly, s.cardReferralQR(), op{Tag: "referrals", Summary: "The referral link as a QR image", Produces: "image/png"})
+	r.add("GET", "/v1/cards/{id}/referrals", patientOnly, s.cardFriends(), op{Tag: "referrals", Summary: "The people this card brought, at every depth, oldest first (masked names only)",
+		Resp: referrals.FriendsPage{}, Query: pageQuery})
+	r.add("POST", "/v1/me/referral", patientOnly, s.joinWithCode(), op{Tag: "referrals", Summary: "Join the code's clinic under its owner: card, welcome and referee bonus (at most 10 wrong codes an hour)",
+		Req: referralCodeRequest{}, Resp: referrals.JoinResult{}, Status: 201, Idempotent: true})
+	r.add("GET", "/r/{code}", public, s.referralPageHandler(), op{Tag: "referrals", Summary: "The public page of a referral code (HTML, no script)", Produces: "text/html"})
+
+	// referrals: managers
+	r.add("GET", "/v1/clinic/referral-program", managerOnly, s.getReferralProgram(), op{Tag: "referrals", Summary: "The clinic's referral program", Resp: referrals.Program{}})
+	r.add("PUT", "/v1/clinic/referral-program", managerOnly, s.putReferralProgram(), op{Tag: "referrals", Summary: "Replace the referral program (a new version, for receipts from now on)",
+		Req: referrals.ProgramRequest{}, Resp: referrals.Program{}})
+	r.add("POST", "/v1/clinic/referrals/{id}/approve", managerOnly, s.decideReferral(true), op{Tag: "referrals", Summary: "Approve a held referral with a reason: its held bonus and rewards are paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
+	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "The referral tree per depth, rewards per level, top referrers, held referrals (JSON or ?format=csv)",
+		Resp: referrals.Report{}, Query: []param{{Name: "format", Description: "json (default) or csv"}}})
+	r.add("GET", "/v1/clinic/reports/staff-rewards", managerOnly, s.staffRewardsReport(), op{Tag: "referrals", Summary: "Enrolments, enrolment rewards and payouts per staff member (JSON or ?format=csv)",
+		Resp: staffRewardsReport{}, Query: rangeQuery})
+	r.add("GET", "/v1/clinic/staff/{id}/rewards", staffOnly, s.staffRewards(), op{Tag: "referrals", Summary: "A staff member's enrolment rewards account, code and link (the staff member or a manager)",
+		Resp: staffRewardsResponse{}})
+	r.add("POST", "/v1/clinic/staff/{id}/payouts", managerOnly, s.staffPayout(), op{Tag: "referrals", Summary: "Record a cash payout of a staff member's reward points (never over the balance)",
+		Req: referrals.PayoutRequest{}, Resp: referrals.Payout{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/referrals/{id}/reject", managerOnly, s.decideReferral(false), op{Tag: "referrals", Summary: "Reject a held referral with a reason: its rewards are never paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
 }

@@ -39,6 +39,10 @@ type config struct {
 	// (CAREWALLET_METRICS_ADDR; "" serves no metrics). It never shares the
 	// API's port.
 	MetricsAddr string
+	// PublicURL is the public base address of the API, where referral
+	// links point ({PublicURL}/r/{code}): CAREWALLET_PUBLIC_URL, default
+	// http://localhost plus the port of CAREWALLET_ADDR.
+	PublicURL string
 }
 
 // defaultAddr is the API's listen address when CAREWALLET_ADDR is unset.
@@ -63,6 +67,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var errs []error
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("CAREWALLET_ADDR=%q: want host:port such as :8080 or 127.0.0.1:8080", c.Addr))
+	} else {
+		c.PublicURL = "http://localhost:" + port
+	}
+	if v := get("CAREWALLET_PUBLIC_URL", ""); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("CAREWALLET_PUBLIC_URL=%q: want an absolute http(s) URL such as https://wallet.example.com", v))
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
 	}
 	if c.MongoURI != "" {
 		if !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {

@@ -17,6 +17,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -97,6 +98,7 @@ type services struct {
 	Identity    *identity.Service
 	Push        *push.Service
 	Wallet      *wallet.Service
+	Referrals   *referrals.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
 	Logger      *slog.Logger
@@ -149,10 +151,13 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	} else if n > 0 {
 		logger.Info("holder details moved to identity", "records", n)
 	}
+	refs := referrals.NewService(st.Referrals, app.ReferralWallet{Wallet: wallets}, app.ReferralNotifier{Push: pushes},
+		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
+		Referrals:   refs,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
@@ -165,6 +170,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Identity:    s.Identity,
 		Push:        s.Push,
 		Wallet:      s.Wallet,
+		Referrals:   s.Referrals,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
 		Logger:      s.Logger,
@@ -192,6 +198,7 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 		metrics.WatchPush(svc.Push)
 		deps.Metrics = metrics
 	}
+	deps.PublicURL = cfg.PublicURL
 	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -214,6 +221,7 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 	})
 	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, metrics, logger) })
 	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, metrics, logger) })
+	jobs.Go(func() { rewardLoop(jobsCtx, svc.Referrals, metrics, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {
@@ -242,6 +250,26 @@ func pruneLoop(ctx context.Context, ids *identity.Service, m *app.Metrics, logge
 		_, err := ids.PruneLimits(ctx)
 		if err != nil && ctx.Err() == nil {
 			logger.Error("prune sign-in limits", "err", err)
+		}
+		return err
+	})
+}
+
+// rewardEvery is how often serve runs the referral reward job. Every
+// instance runs it: each reward is keyed ref:{receipt}:{level}, so
+// concurrent runs pay once. Receipts recorded through the API are
+// rewarded at once; the job pays what a crash or an error left behind.
+const rewardEvery = time.Minute
+
+func rewardLoop(ctx context.Context, r *referrals.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "referral_rewards", rewardEvery, m, func() error {
+		rep, err := r.RunRewards(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			logger.Error("referral reward job", "err", err)
+		case rep.Rewards+rep.Clawbacks > 0:
+			logger.Info("referral reward job", "rewards", rep.Rewards, "points", rep.Points, "clawbacks", rep.Clawbacks)
 		}
 		return err
 	})

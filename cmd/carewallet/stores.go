@@ -19,6 +19,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/app/storage"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -27,6 +28,7 @@ type stores struct {
 	Identity    identity.Store
 	Push        push.Store
 	Wallet      wallet.Store
+	Referrals   referrals.Store
 	Idempotency idempotency.Store
 	sqlite      *storage.SQLite
 	mongo       *mongo.Client
@@ -69,6 +71,9 @@ func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) 
 	if s.Wallet, err = wallet.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
+	if s.Referrals, err = referrals.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
 	s.Idempotency, err = idempotency.NewMongoStore(ctx, db)
 	return err
 }
@@ -81,6 +86,9 @@ func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error)
 		return err
 	}
 	if s.Wallet, err = wallet.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Referrals, err = referrals.NewSQLiteStore(ctx, db); err != nil {
 		return err
 	}
 	s.Idempotency, err = idempotency.NewSQLiteStore(ctx, db)
