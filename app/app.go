@@ -15,6 +15,7 @@ import (
 
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/wallet"
 )
@@ -25,6 +26,7 @@ type Deps struct {
 	Identity    *identity.Service
 	Wallet      *wallet.Service
 	Push        *push.Service
+	News        *news.Service
 	Idempotency idempotency.Store
 	Tokens      *Tokens
 	Logger      *slog.Logger

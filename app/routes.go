@@ -1,6 +1,9 @@
 package app
 
-import "carewallet/wallet"
+import (
+	"carewallet/news"
+	"carewallet/wallet"
+)
 
 // register lists the whole API. Each line is a method, a path, who may
 // call it, the handler, and its documentation; the OpenAPI document at
@@ -97,4 +100,24 @@ func (s *server) register(r *router) {
 		Resp: wallet.CardsPage{}, Query: append(rangeQuery, pageQuery...)})
 	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
 		Resp: wallet.Totals{}, Query: rangeQuery})
+
+	// news and polls: managers compose, patients read and vote
+	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096",
+		Req: news.Draft{}, Resp: news.ManagerView{}, Status: 201})
+	r.add("GET", "/v1/clinic/news", managerOnly, s.clinicPosts(), op{Tag: "news", Summary: "The clinic's posts, newest first, with recipients, pushes sent and failed, and reads",
+		Resp: news.ManagerPage{}, Query: newsPageQuery})
+	r.add("GET", "/v1/clinic/news/{id}", managerOnly, s.clinicPost(), op{Tag: "news", Summary: "One of the clinic's posts with its delivery counts", Resp: news.ManagerView{}})
+	r.add("PATCH", "/v1/clinic/news/{id}", managerOnly, s.editPost(), op{Tag: "news", Summary: "Change a post: a scheduled one entirely, a published one only its title, body and image (no second push)",
+		Req: news.Edit{}, Resp: news.ManagerView{}})
+	r.add("DELETE", "/v1/clinic/news/{id}", managerOnly, s.withdrawPost(), op{Tag: "news", Summary: "Cancel a scheduled post (its week is free again) or withdraw a published one (it leaves the feeds)", Status: 204})
+	r.add("GET", "/v1/clinic/news/{id}/results", managerOnly, s.pollResults(), op{Tag: "news", Summary: "A poll's counts and shares (JSON or ?format=csv)",
+		Resp: news.Results{}, Query: []param{{Name: "format", Description: "json (default) or csv"}}})
+	r.add("GET", "/v1/news", patientOnly, s.feed(), op{Tag: "news", Summary: "Posts of every clinic where the caller holds a card, newest first, each with read",
+		Resp: news.FeedPage{}, Query: newsPageQuery})
+	r.add("GET", "/v1/news/{id}", patientOnly, s.newsPost(), op{Tag: "news", Summary: "One post (withdrawn ones too, marked so), with the caller's vote and, after voting, the results", Resp: news.PostView{}})
+	r.add("POST", "/v1/news/{id}/read", patientOnly, s.readPost(), op{Tag: "news", Summary: "Mark a post read (idempotent)", Status: 204})
+	r.add("POST", "/v1/news/{id}/vote", patientOnly, s.vote(), op{Tag: "news", Summary: "Vote once in the post's poll (option is 1-based); 409 already_voted or poll_closed; answers the results",
+		Req: voteRequest{}, Resp: news.Results{}})
+	r.add("GET", "/v1/news/{id}/results", patientOnly, s.myResults(), op{Tag: "news", Summary: "A poll's results, after the caller voted", Resp: news.Results{}})
+	r.add("GET", "/v1/news/{id}/image", anyUser, s.postImage(), op{Tag: "news", Summary: "A post's image (JPEG or PNG) for its readers and its clinic's staff", Produces: "image/*"})
 }

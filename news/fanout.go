@@ -25,8 +25,9 @@ type PostNote struct {
 // recipients are counted as failed and the fan-out moves on.
 const maxPageFailures = 5
 
-// RunFanout delivers due posts every interval until ctx ends. Every
-// instance may run it: each page's publish is idempotent per recipient.
+// RunFanout delivers due posts every interval, and at once when this
+// instance publishes a post, until ctx ends. Every instance may run it:
+// each page's publish is idempotent per recipient.
 func (s *Service) RunFanout(ctx context.Context, every time.Duration, onErr func(error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -38,7 +39,16 @@ func (s *Service) RunFanout(ctx context.Context, every time.Duration, onErr func
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-s.kick:
 		}
+	}
+}
+
+// wake asks RunFanout for a pass now.
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 

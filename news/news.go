@@ -124,6 +124,7 @@ type Options struct {
 type Service struct {
 	store Store
 	opts  Options
+	kick  chan struct{} // wakes RunFanout when a post is published now
 }
 
 // NewService builds the service over store.
@@ -134,7 +135,7 @@ func NewService(store Store, opts Options) *Service {
 	if opts.FanoutPage <= 0 {
 		opts.FanoutPage = 500
 	}
-	return &Service{store: store, opts: opts}
+	return &Service{store: store, opts: opts, kick: make(chan struct{}, 1)}
 }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }

@@ -218,6 +218,9 @@ func (s *Service) CreatePost(ctx context.Context, clinicID, authorID string, d D
 		_ = s.store.ReleaseWeek(ctx, clinicID, p.Week, p.ID)
 		return nil, err
 	}
+	if !p.PublishAt.After(now) {
+		s.wake()
+	}
 	return p, nil
 }
 

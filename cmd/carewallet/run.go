@@ -15,6 +15,7 @@ import (
 	"carewallet/app"
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/wallet"
 )
@@ -83,6 +84,7 @@ type services struct {
 	Identity    *identity.Service
 	Push        *push.Service
 	Wallet      *wallet.Service
+	News        *news.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
 	Logger      *slog.Logger
@@ -135,10 +137,14 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	} else if n > 0 {
 		logger.Info("holder details moved to identity", "records", n)
 	}
+	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
+		Audience: app.NewsAudience{Wallet: wallets}, Clinics: app.NewsClinics{Identity: ids},
+		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
+		News:        newsSvc,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
@@ -151,6 +157,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Identity:    s.Identity,
 		Push:        s.Push,
 		Wallet:      s.Wallet,
+		News:        s.News,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
 		Logger:      s.Logger,
@@ -163,6 +170,11 @@ func (s *services) deps(st *stores) app.Deps {
 // each burn is an insert under the deterministic key expire:{lot}, so
 // concurrent runs burn each lot once.
 const burnEvery = 5 * time.Minute
+
+// fanoutEvery is how often serve looks for news posts that are due (a
+// scheduled post, or one another instance published); a post published
+// on this instance starts at once.
+const fanoutEvery = 10 * time.Second
 
 // serve runs the API until ctx ends (SIGINT/SIGTERM), then stops taking
 // connections, lets in-flight requests finish (up to 30 s), stops the
@@ -184,6 +196,11 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 		}
 	})
 	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
+	jobs.Go(func() {
+		// Every instance runs it: a page published twice reaches nobody
+		// twice (the inbox key news:{post} per recipient).
+		svc.News.RunFanout(jobsCtx, fanoutEvery, func(err error) { logger.Error("news fan-out", "err", err) })
+	})
 	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
