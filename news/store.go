@@ -14,6 +14,7 @@ type Store interface {
 	PostStore
 	FanoutStore
 	PollStore
+	ChatStore
 }
 
 // PostStore keeps posts, their images and the weekly claims: unique

@@ -46,8 +46,9 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		{s.recipients, []mongo.IndexModel{idx("post_id", "status")}},
 		{s.reads, []mongo.IndexModel{idx("post_id"), idx("user_id")}},
 		{s.votes, []mongo.IndexModel{idx("post_id")}},
-		{s.threads, []mongo.IndexModel{uniq("clinic_id", "patient_id"), idx("clinic_id", "last_at")}},
+		{s.threads, []mongo.IndexModel{uniq("clinic_id", "patient_id"), idx("clinic_id", "last_at"), idx("patient_id")}},
 		{s.messages, []mongo.IndexModel{uniq("thread_id", "seq")}},
+		{s.slots, []mongo.IndexModel{idx("key")}},
 	} {
 		if err := storage.EnsureIndexes(ctx, x.c, x.m...); err != nil {
 			return nil, err

@@ -37,6 +37,19 @@ CREATE TABLE news_reads (post_id TEXT NOT NULL, user_id TEXT NOT NULL, at INTEGE
 	PRIMARY KEY (post_id, user_id)) WITHOUT ROWID;
 CREATE TABLE news_votes (post_id TEXT NOT NULL, patient_id TEXT NOT NULL, option INTEGER NOT NULL, at INTEGER NOT NULL,
 	PRIMARY KEY (post_id, patient_id)) WITHOUT ROWID;
+`, `
+CREATE TABLE news_threads (
+	id TEXT PRIMARY KEY, clinic_id TEXT NOT NULL, patient_id TEXT NOT NULL, status TEXT NOT NULL, created INTEGER NOT NULL,
+	last_at INTEGER NOT NULL, last_seq INTEGER NOT NULL, last_patient_seq INTEGER NOT NULL, last_manager_seq INTEGER NOT NULL,
+	patient_read INTEGER NOT NULL, manager_read INTEGER NOT NULL,
+	UNIQUE (clinic_id, patient_id));
+CREATE INDEX news_threads_clinic ON news_threads (clinic_id, last_at, id);
+CREATE INDEX news_threads_patient ON news_threads (patient_id);
+CREATE TABLE news_messages (
+	thread_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, author TEXT NOT NULL, author_id TEXT NOT NULL,
+	text TEXT NOT NULL, bonus_points INTEGER NOT NULL, bonus_reason TEXT NOT NULL, at INTEGER NOT NULL,
+	PRIMARY KEY (thread_id, seq)) WITHOUT ROWID;
+CREATE TABLE news_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
 `}
 
 // NewSQLiteStore migrates the news tables.
