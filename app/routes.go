@@ -120,4 +120,24 @@ func (s *server) register(r *router) {
 		Req: voteRequest{}, Resp: news.Results{}})
 	r.add("GET", "/v1/news/{id}/results", patientOnly, s.myResults(), op{Tag: "news", Summary: "A poll's results, after the caller voted", Resp: news.Results{}})
 	r.add("GET", "/v1/news/{id}/image", anyUser, s.postImage(), op{Tag: "news", Summary: "A post's image (JPEG or PNG) for its readers and its clinic's staff", Produces: "image/*"})
+
+	// chat: a patient writes first; only managers read and answer
+	r.add("POST", "/v1/chats", patientOnly, s.startChat(), op{Tag: "chat", Summary: "Write to a clinic where the caller holds a card: opens the one thread of (clinic, patient) or adds to it",
+		Req: chatStartRequest{}, Resp: chatStartResponse{}, Status: 201})
+	r.add("GET", "/v1/chats", patientOnly, s.myChats(), op{Tag: "chat", Summary: "The caller's chat threads with unread counts", Resp: myChatsResponse{}})
+	r.add("GET", "/v1/chats/{id}", patientOnly, s.myChat(), op{Tag: "chat", Summary: "A thread's messages after a seq, oldest first", Resp: patientConversation{}, Query: chatAfterQuery})
+	r.add("POST", "/v1/chats/{id}/messages", patientOnly, s.patientMessage(), op{Tag: "chat", Summary: "Write in the caller's thread (at most 30 messages a minute: 429 with Retry-After); a closed thread opens again",
+		Req: chatTextRequest{}, Resp: chatMessage{}, Status: 201})
+	r.add("POST", "/v1/chats/{id}/read", patientOnly, s.patientChatRead(), op{Tag: "chat", Summary: "Mark the thread read up to a seq (0: everything so far)",
+		Req: chatReadRequest{}, Status: 204})
+	r.add("GET", "/v1/clinic/chats", managerOnly, s.clinicChats(), op{Tag: "chat", Summary: "The clinic's threads by last message, newest first, with the patient's name and unread count",
+		Resp: clinicChatsResponse{}, Query: clinicChatsQuery})
+	r.add("GET", "/v1/clinic/chats/{id}", managerOnly, s.clinicChat(), op{Tag: "chat", Summary: "A thread's messages with the patient's cards in this clinic and visits",
+		Resp: managerConversation{}, Query: chatAfterQuery})
+	r.add("POST", "/v1/clinic/chats/{id}/messages", managerOnly, s.managerMessage(), op{Tag: "chat", Summary: "Answer, signed with the manager's name; an optional bonus credits the patient's card once (Idempotency-Key)",
+		Req: news.Reply{}, Resp: chatMessage{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/chats/{id}/read", managerOnly, s.managerChatRead(), op{Tag: "chat", Summary: "Mark the thread read for the clinic up to a seq (0: everything so far)",
+		Req: chatReadRequest{}, Status: 204})
+	r.add("POST", "/v1/clinic/chats/{id}/close", managerOnly, s.setChatStatus(news.ThreadClosed), op{Tag: "chat", Summary: "Close a thread (no answers until it is reopened or the patient writes again)", Resp: news.ThreadView{}})
+	r.add("POST", "/v1/clinic/chats/{id}/reopen", managerOnly, s.setChatStatus(news.ThreadOpen), op{Tag: "chat", Summary: "Reopen a closed thread", Resp: news.ThreadView{}})
 }

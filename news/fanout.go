@@ -79,9 +79,8 @@ func (s *Service) Fanout(ctx context.Context) (int, error) {
 }
 
 // fanoutPost walks the post's audience from its stored cursor. Each page
-// is: record the recipients (unique (post, user)), publish with the key
-// news:{post} (the inbox skips users who have it), mark them sent, then
-// move the cursor. A stop anywhere repeats at most the current page on
+// is: publish with the key news:{post} (the inbox skips users who have
+// it), record the recipients (unique (post, user)), then move the cursor. A stop anywhere repeats at most the current page on
 // restart, and the keys make the repeat deliver nothing twice.
 func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool, err error) {
 	c, err := s.opts.Clinics.Clinic(ctx, p.ClinicID)
@@ -100,9 +99,6 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 		users = dedupe(users)
 		status, failures := RecipientSent, 0
 		if len(users) > 0 {
-			if err := s.store.AddRecipients(ctx, p.ID, users); err != nil {
-				return false, moved, err
-			}
 			if err := s.opts.Inbox.PublishMany(ctx, users, note); err != nil {
 				if ctx.Err() != nil {
 					return false, moved, ctx.Err()
@@ -114,7 +110,9 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 				}
 				status, failures = RecipientFailed, 0
 			}
-			if err := s.store.SetRecipients(ctx, p.ID, users, status); err != nil {
+			// Recorded after the publish: a stop in between repeats the
+			// page, whose publish then adds nothing, and records it.
+			if err := s.store.AddRecipients(ctx, p.ID, users, status); err != nil {
 				return false, moved, err
 			}
 		}

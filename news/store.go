@@ -51,11 +51,9 @@ type FanoutStore interface {
 	// done and failures) if it is still at from; false if another run
 	// moved it first.
 	AdvanceFanout(ctx context.Context, postID, from, to string, done bool, failures int) (bool, error)
-	// AddRecipients inserts (post, user) rows that do not exist yet with
-	// status pending; existing rows are left alone.
-	AddRecipients(ctx context.Context, postID string, users []string) error
-	// SetRecipients sets the status of the post's rows for users.
-	SetRecipients(ctx context.Context, postID string, users []string, status int) error
+	// AddRecipients inserts (post, user) rows with the status, leaving
+	// rows that exist alone.
+	AddRecipients(ctx context.Context, postID string, users []string, status int) error
 	// RecipientCounts counts the post's rows by status.
 	RecipientCounts(ctx context.Context, postID string) (map[int]int64, error)
 	// MarkRead records that user opened the post (once; a repeat is no
@@ -68,9 +66,8 @@ type FanoutStore interface {
 
 // Recipient statuses.
 const (
-	RecipientPending = 0
-	RecipientSent    = 1
-	RecipientFailed  = 2
+	RecipientSent   = 1
+	RecipientFailed = 2
 )
 
 // PollStore keeps votes: unique (post, patient).

@@ -215,10 +215,10 @@ func (s *MongoStore) AdvanceFanout(ctx context.Context, postID, from, to string,
 	return res.MatchedCount == 1, nil
 }
 
-func (s *MongoStore) AddRecipients(ctx context.Context, postID string, users []string) error {
+func (s *MongoStore) AddRecipients(ctx context.Context, postID string, users []string, status int) error {
 	docs := make([]any, len(users))
 	for i, u := range users {
-		docs[i] = bson.M{"_id": postID + "/" + u, "post_id": postID, "user_id": u, "status": RecipientPending}
+		docs[i] = bson.M{"_id": postID + "/" + u, "post_id": postID, "user_id": u, "status": status}
 	}
 	return insertIgnoringDuplicates(ctx, s.recipients, docs)
 }
@@ -241,18 +241,9 @@ func insertIgnoringDuplicates(ctx context.Context, c *mongo.Collection, docs []a
 	return dbErr.Map(err)
 }
 
-func (s *MongoStore) SetRecipients(ctx context.Context, postID string, users []string, status int) error {
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = postID + "/" + u
-	}
-	_, err := s.recipients.UpdateMany(ctx, bson.M{"_id": bson.M{"$in": ids}}, bson.M{"$set": bson.M{"status": status}})
-	return dbErr.Map(err)
-}
-
 func (s *MongoStore) RecipientCounts(ctx context.Context, postID string) (map[int]int64, error) {
 	out := map[int]int64{}
-	for _, st := range []int{RecipientPending, RecipientSent, RecipientFailed} {
+	for _, st := range []int{RecipientSent, RecipientFailed} {
 		n, err := s.recipients.CountDocuments(ctx, bson.M{"post_id": postID, "status": st})
 		if err != nil {
 			return nil, dbErr.Map(err)

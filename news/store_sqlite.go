@@ -226,26 +226,19 @@ func (s *SQLiteStore) AdvanceFanout(ctx context.Context, postID, from, to string
 	return n == 1, dbErr.Map(err)
 }
 
-func (s *SQLiteStore) AddRecipients(ctx context.Context, postID string, users []string) error {
-	return s.batch(ctx, users, func(q storage.Querier, u string) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO news_recipients (post_id, user_id, status) VALUES (?, ?, 0)
-			ON CONFLICT DO NOTHING`, postID, u)
-		return err
-	})
-}
-
-func (s *SQLiteStore) SetRecipients(ctx context.Context, postID string, users []string, status int) error {
-	return s.batch(ctx, users, func(q storage.Querier, u string) error {
-		_, err := q.ExecContext(ctx, `UPDATE news_recipients SET status = ? WHERE post_id = ? AND user_id = ?`, status, postID, u)
-		return err
-	})
-}
-
-// batch runs fn for each user in one transaction.
-func (s *SQLiteStore) batch(ctx context.Context, users []string, fn func(storage.Querier, string) error) error {
+// AddRecipients inserts in multi-row statements (300 rows, 900
+// parameters, under SQLite's limit), in one transaction.
+func (s *SQLiteStore) AddRecipients(ctx context.Context, postID string, users []string, status int) error {
+	const chunk = 300
 	return dbErr.Map(s.db.Tx(ctx, func(q storage.Querier) error {
-		for _, u := range users {
-			if err := fn(q, u); err != nil {
+		for start := 0; start < len(users); start += chunk {
+			part := users[start:min(start+chunk, len(users))]
+			args := make([]any, 0, 3*len(part))
+			for _, u := range part {
+				args = append(args, postID, u, status)
+			}
+			if _, err := q.ExecContext(ctx, `INSERT INTO news_recipients (post_id, user_id, status) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?,?,?),", len(part)), ",")+` ON CONFLICT DO NOTHING`, args...); err != nil {
 				return err
 			}
 		}

@@ -72,11 +72,13 @@ func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
 	if _, err := svc.Wallet.PutProgram(ctx, c.ID, manager.ID, demoProgram()); err != nil {
 		return err
 	}
+	var patientIDs []string
 	for i, p := range demoPatients {
 		pt, err := svc.Identity.EnsurePatient(ctx, p.phone)
 		if err != nil {
 			return err
 		}
+		patientIDs = append(patientIDs, pt.ID)
 		first, last, birth := p.first, p.last, p.birth
 		if _, err := svc.Identity.UpdateProfile(ctx, pt.ID, identity.ProfileUpdate{FirstName: &first, LastName: &last, BirthDate: &birth}); err != nil {
 			return err
@@ -104,6 +106,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 `, c.Name, c.ID, demoManagerEmail, demoManagerPassword, demoAdminEmail, demoAdminPassword)
 	for _, p := range demoPatients {
 		fmt.Fprintf(stdout, "  %s  %s %s\n", p.phone, p.first, p.last)
+	}
+	if err := demoNews(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintln(stdout, "\nstart the API with: go run ./cmd/carewallet")
 	return nil
