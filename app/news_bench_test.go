@@ -115,7 +115,7 @@ func BenchmarkNewsFanOut(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	var rawTime, newsTime time.Duration
+	var rawTime, newsTime, rawInbox, newsInbox time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		t0 := time.Now()
@@ -124,6 +124,7 @@ func BenchmarkNewsFanOut(b *testing.B) {
 			Alert: &push.Alert{Title: "Smile Dental", Body: "Новая публикация / New post"}}); err != nil {
 			b.Fatal(err)
 		}
+		rawInbox += time.Since(t0)
 		wait()
 		rawTime += time.Since(t0)
 
@@ -136,6 +137,7 @@ func BenchmarkNewsFanOut(b *testing.B) {
 		if done, err := svc.Fanout(ctx); err != nil || done != 1 {
 			b.Fatalf("fan-out: %d %v", done, err)
 		}
+		newsInbox += time.Since(t0)
 		wait()
 		newsTime += time.Since(t0)
 		if v, err := svc.ManagerPost(ctx, "cl_bench", p.ID); err != nil || v.Sent != int64(n) {
@@ -150,4 +152,7 @@ func BenchmarkNewsFanOut(b *testing.B) {
 	b.ReportMetric(total/newsTime.Seconds(), "news-recipients/s")
 	b.ReportMetric(total/rawTime.Seconds(), "raw-recipients/s")
 	b.ReportMetric(rawTime.Seconds()/newsTime.Seconds(), "news/raw")
+	// Until the last inbox write (the pushes are still going out).
+	b.ReportMetric(total/newsInbox.Seconds(), "news-inbox/s")
+	b.ReportMetric(total/rawInbox.Seconds(), "raw-inbox/s")
 }
