@@ -126,10 +126,19 @@ func TestSecurityHeaders(t *testing.T) {
 func TestWebsocketsPerAccount(t *testing.T) {
 	ta := newTestApp(t)
 	addr := ta.serve()
-	_, tok := ta.patient("+79991000105")
+	pid, tok := ta.patient("+79991000105")
 	var conns []*fws.Conn
 	for range push.DefaultMaxSocketsPerUser {
 		conns = append(conns, mustDialWS(t, addr, tok, ""))
+	}
+	// The server registers a socket just after its 101 reaches the client;
+	// an upgrade racing with the tenth registration is closed with 1008
+	// by Subscribe instead of refused with a 429. Wait for all ten.
+	for deadline := time.Now().Add(10 * time.Second); ta.deps.Push.Sockets(pid) < push.DefaultMaxSocketsPerUser; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d websockets registered", ta.deps.Push.Sockets(pid), push.DefaultMaxSocketsPerUser)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	_, res, err := dialWS(t, addr, tok, "")
 	if err == nil || res == nil || res.StatusCode != 429 {

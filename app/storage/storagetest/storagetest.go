@@ -119,9 +119,12 @@ func startFerret() (string, error) {
 		return "", err
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:  "sqlite",
+		// FerretDB's default busy timeout (10 s) is shorter than a
+		// write can queue behind the concurrency tests on a loaded
+		// 2-core machine; SQLITE_BUSY would surface as a 5xx there.
+		SQLiteURL: "file:" + dir + "/?_pragma=busy_timeout(120000)",
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
