@@ -28,15 +28,16 @@ func scanThread(sc interface{ Scan(...any) error }) (*Thread, error) {
 	return &t, nil
 }
 
-// Thread reads on the writer: a reply reads the status and read marks it
-// has just changed.
+// Thread reads from the read pool: in WAL mode each read sees every
+// committed write, and the writer connection stays free for the inserts
+// that order the messages.
 func (s *SQLiteStore) Thread(ctx context.Context, id string) (*Thread, error) {
-	t, err := scanThread(s.w.QueryRowContext(ctx, `SELECT `+threadCols+` FROM news_threads WHERE id = ?`, id))
+	t, err := scanThread(s.r.QueryRowContext(ctx, `SELECT `+threadCols+` FROM news_threads WHERE id = ?`, id))
 	return t, dbErr.Map(err)
 }
 
 func (s *SQLiteStore) ThreadOf(ctx context.Context, clinicID, patientID string) (*Thread, error) {
-	t, err := scanThread(s.w.QueryRowContext(ctx, `SELECT `+threadCols+` FROM news_threads WHERE clinic_id = ? AND patient_id = ?`,
+	t, err := scanThread(s.r.QueryRowContext(ctx, `SELECT `+threadCols+` FROM news_threads WHERE clinic_id = ? AND patient_id = ?`,
 		clinicID, patientID))
 	return t, dbErr.Map(err)
 }
@@ -156,6 +157,7 @@ func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time
 
 func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {
 	var n int
-	err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM news_slots WHERE key = ?`, key).Scan(&n)
+	// A count behind a concurrent insert only costs a duplicate and a retry.
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM news_slots WHERE key = ?`, key).Scan(&n)
 	return n, dbErr.Map(err)
 }
