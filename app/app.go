@@ -17,6 +17,7 @@ import (
 
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -29,6 +30,7 @@ type Deps struct {
 	Wallet      *wallet.Service
 	Push        *push.Service
 	Referrals   *referrals.Service
+	News        *news.Service
 	Idempotency idempotency.Store
 	Tokens      *Tokens
 	Logger      *slog.Logger

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
 	"carewallet/app/problem"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -20,6 +22,8 @@ type apiError struct {
 	Code    string
 	Message string
 	Field   string
+	// NextAllowedAt: when a refused news post may be published (weekly_limit).
+	NextAllowedAt *time.Time
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -76,6 +80,17 @@ var errorTable = []errorRow{
 	{referrals.ErrDecided, 409, "already_decided"},
 	{referrals.ErrNotHeld, 409, "not_held"},
 	{referrals.ErrInsufficientRewards, 422, "insufficient_rewards"},
+	{news.ErrInvalid, 400, "invalid_input"},
+	{news.ErrNotFound, 404, "not_found"},
+	{news.ErrWeeklyLimit, 409, "weekly_limit"},
+	{news.ErrPublished, 409, "already_published"},
+	{news.ErrWithdrawn, 409, "withdrawn"},
+	{news.ErrNoPoll, 404, "no_poll"},
+	{news.ErrPollClosed, 409, "poll_closed"},
+	{news.ErrVoted, 409, "already_voted"},
+	{news.ErrNotVoted, 403, "vote_first"},
+	{news.ErrThreadClosed, 409, "chat_closed"},
+	{news.ErrRateLimited, 429, "rate_limited"},
 }
 
 type errorBody struct {
@@ -86,6 +101,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// NextAllowedAt is set with weekly_limit.
+	NextAllowedAt *time.Time `json:"next_allowed_at,omitempty"`
 }
 
 // classify turns any error into the response the client sees.
@@ -95,9 +112,12 @@ func classify(err error) (e *apiError, retryAfter int) {
 	var lim *problem.Limited
 	var ref *problem.Refused
 	var fe *fiber.Error
+	var wl *news.WeeklyLimitError
 	switch {
 	case errors.As(err, &ae):
 		return ae, 0
+	case errors.As(err, &wl):
+		return &apiError{Status: 409, Code: "weekly_limit", Message: messageOf(wl), NextAllowedAt: &wl.NextAllowedAt}, 0
 	case errors.As(err, &inv):
 		// The kind's row in the table names the code (invalid_program);
 		// the status is always 400.
@@ -186,5 +206,5 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	if retry > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retry))
 	}
-	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, NextAllowedAt: e.NextAllowedAt}})
 }

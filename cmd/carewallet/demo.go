@@ -83,6 +83,7 @@ func runDemo(ctx context.Context, cfg config, svc *services, stdout io.Writer) e
 	if _, err := svc.Wallet.PutProgram(ctx, c.ID, manager.ID, demoProgram()); err != nil {
 		return err
 	}
+	var patientIDs []string
 	if _, err := svc.Referrals.PutProgram(ctx, c.ID, manager.ID, demoReferralProgram()); err != nil {
 		return err
 	}
@@ -96,6 +97,7 @@ func runDemo(ctx context.Context, cfg config, svc *services, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
+		patientIDs = append(patientIDs, pt.ID)
 		first, last, birth := p.first, p.last, p.birth
 		if _, err := svc.Identity.UpdateProfile(ctx, pt.ID, identity.ProfileUpdate{FirstName: &first, LastName: &last, BirthDate: &birth}); err != nil {
 			return err
@@ -147,6 +149,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 `, c.Name, c.ID, demoManagerEmail, demoManagerPassword, demoAdminEmail, demoAdminPassword)
 	for _, p := range demoPatients {
 		fmt.Fprintf(stdout, "  %s  %s %s\n", p.phone, p.first, p.last)
+	}
+	if err := demoNews(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
 	return nil

@@ -16,6 +16,7 @@ import (
 	"carewallet/app"
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -99,6 +100,7 @@ type services struct {
 	Push        *push.Service
 	Wallet      *wallet.Service
 	Referrals   *referrals.Service
+	News        *news.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
 	Logger      *slog.Logger
@@ -153,11 +155,15 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	}
 	refs := referrals.NewService(st.Referrals, app.ReferralWallet{Wallet: wallets}, app.ReferralNotifier{Push: pushes},
 		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
+	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
+		Audience: app.NewsAudience{Wallet: wallets}, Clinics: app.NewsClinics{Identity: ids},
+		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
 		Referrals:   refs,
+		News:        newsSvc,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
@@ -171,6 +177,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Push:        s.Push,
 		Wallet:      s.Wallet,
 		Referrals:   s.Referrals,
+		News:        s.News,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
 		Logger:      s.Logger,
@@ -183,6 +190,11 @@ func (s *services) deps(st *stores) app.Deps {
 // each burn is an insert under the deterministic key expire:{lot}, so
 // concurrent runs burn each lot once.
 const burnEvery = 5 * time.Minute
+
+// fanoutEvery is how often serve looks for news posts that are due (a
+// scheduled post, or one another instance published); a post published
+// on this instance starts at once.
+const fanoutEvery = 10 * time.Second
 
 // serve runs the API until ctx ends (SIGINT/SIGTERM), then stops taking
 // connections, lets in-flight requests finish (up to 30 s), stops the
@@ -222,6 +234,11 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, metrics, logger) })
 	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, metrics, logger) })
 	jobs.Go(func() { rewardLoop(jobsCtx, svc.Referrals, metrics, logger) })
+	jobs.Go(func() {
+		// Every instance runs it: a page published twice reaches nobody
+		// twice (the inbox key news:{post} per recipient).
+		svc.News.RunFanout(jobsCtx, fanoutEvery, func(err error) { logger.Error("news fan-out", "err", err) })
+	})
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {

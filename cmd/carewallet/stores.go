@@ -18,6 +18,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/storage"
+	"carewallet/news"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -29,6 +30,7 @@ type stores struct {
 	Push        push.Store
 	Wallet      wallet.Store
 	Referrals   referrals.Store
+	News        news.Store
 	Idempotency idempotency.Store
 	sqlite      *storage.SQLite
 	mongo       *mongo.Client
@@ -74,6 +76,9 @@ func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) 
 	if s.Referrals, err = referrals.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
+	if s.News, err = news.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
 	s.Idempotency, err = idempotency.NewMongoStore(ctx, db)
 	return err
 }
@@ -89,6 +94,9 @@ func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error)
 		return err
 	}
 	if s.Referrals, err = referrals.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.News, err = news.NewSQLiteStore(ctx, db); err != nil {
 		return err
 	}
 	s.Idempotency, err = idempotency.NewSQLiteStore(ctx, db)
