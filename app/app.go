@@ -7,7 +7,9 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -45,7 +47,10 @@ type Deps struct {
 type server struct {
 	Deps
 	routes []route
+	doc    map[string]any // the OpenAPI document
 }
+
+func (s *server) serveOpenAPI(c *fiber.Ctx) error { return c.JSON(s.doc) }
 
 // New builds the Fiber application with every route registered.
 func New(d Deps) *fiber.App {
@@ -81,13 +86,33 @@ func New(d Deps) *fiber.App {
 	r := &router{f: f, s: s}
 	s.register(r)
 	s.routes = r.routes
-	doc := openAPI(s.routes)
-	f.Get("/openapi.json", func(c *fiber.Ctx) error { return c.JSON(doc) })
-	f.Use(func(c *fiber.Ctx) error { return errNoRoute })
+	s.doc = openAPI(s.routes)
+	f.Use(noRoute)
 	return f
 }
 
 var errNoRoute = errors.New("no such route")
+
+// noRoute answers what no route matched: a path that another method
+// serves is a 405 whose Allow header lists the methods that do (Fiber
+// fills it in as it looks), anything else a 404.
+func noRoute(c *fiber.Ctx) error {
+	if err := c.Next(); !errors.Is(err, fiber.ErrMethodNotAllowed) {
+		return errNoRoute
+	}
+	allow := string(c.Response().Header.Peek(fiber.HeaderAllow))
+	return &apiError{Status: 405, Code: "method_not_allowed",
+		Message: fmt.Sprintf("%s is not allowed on this path; allowed: %s", c.Method(), allow)}
+}
+
+// OpenAPIDocument is the OpenAPI 3 document GET /openapi.json serves, as
+// indented JSON. It needs no services: the route table alone makes it.
+func OpenAPIDocument() ([]byte, error) {
+	s := &server{Deps: Deps{Now: time.Now, Logger: slog.Default()}}
+	r := &router{f: fiber.New(fiber.Config{DisableStartupMessage: true}), s: s}
+	s.register(r)
+	return json.MarshalIndent(openAPI(r.routes), "", "  ")
+}
 
 // accessLog logs one line per request: the route pattern, never the path
 // or query, which can carry tokens, tickets or phone numbers.

@@ -56,7 +56,9 @@ var errorTable = []errorRow{
 	{wallet.ErrInvalidCode, 422, "invalid_code"},
 	{wallet.ErrCodeExpired, 410, "code_expired"},
 	{wallet.ErrCodeUsed, 409, "code_used"},
+	{wallet.ErrCardActive, 409, "card_active"},
 	{wallet.ErrTooManyAttempts, 429, "too_many_attempts"},
+	{wallet.ErrLastGuardian, 409, "last_guardian"},
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},
@@ -91,6 +93,7 @@ func classify(err error) (e *apiError, retryAfter int) {
 	var ae *apiError
 	var inv *problem.Invalid
 	var lim *problem.Limited
+	var ref *problem.Refused
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &ae):
@@ -109,6 +112,12 @@ func classify(err error) (e *apiError, retryAfter int) {
 			code = row.code
 		}
 		return &apiError{Status: 429, Code: code, Message: lim.Error()}, lim.RetryAfterSeconds()
+	case errors.As(err, &ref):
+		// The kind's row names status and code; the message is the
+		// refusal's own, which says what limit or state stands in the way.
+		if row, ok := lookup(ref.Kind); ok {
+			return &apiError{Status: row.status, Code: row.code, Message: ref.Message}, 0
+		}
 	case errors.Is(err, errNoRoute):
 		return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
 	case errors.As(err, &fe):

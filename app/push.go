@@ -36,8 +36,8 @@ const (
 var errPushOff = &apiError{Status: 503, Code: "push_unavailable", Message: "realtime delivery is not configured"}
 
 type deviceRequest struct {
-	Token      string `json:"token"`
-	Platform   string `json:"platform"`
+	Token      string `json:"token" api:"required"`
+	Platform   string `json:"platform" api:"required,enum=android|ios|web"`
 	AppVersion string `json:"app_version,omitempty"`
 	Locale     string `json:"locale,omitempty"`
 }
@@ -81,7 +81,7 @@ func (s *server) deleteDevice() fiber.Handler {
 		}
 		token, err := url.PathUnescape(c.Params("token"))
 		if err != nil || token == "" {
-			return badRequest("token must be a URL-escaped device token")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "token must be a URL-escaped device token", Field: "token"}
 		}
 		if err := s.Push.RemoveDevice(c.UserContext(), principal(c).ID, token); err != nil {
 			return err

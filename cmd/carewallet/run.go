@@ -26,6 +26,7 @@ commands:
   serve                 run the API (the default)
   demo                  fill an empty data directory with a demo clinic, staff and patients
   burn                  run the burn job once (expired lots, burn warnings, birthday bonuses); serve runs it every 5 minutes
+  openapi               print the OpenAPI 3 document (what GET /openapi.json serves) and exit
   clinic create         create a clinic and its first manager; prints {"clinic_id","staff_id"}
       --name NAME --timezone ZONE --manager-email EMAIL --manager-password PASSWORD [--manager-name NAME]
   help                  show this text
@@ -44,6 +45,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "openapi":
+		doc, err := app.OpenAPIDocument()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", doc)
+		return err
 	case "serve", "demo", "clinic", "burn":
 	default:
 		fmt.Fprint(stderr, usage)

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"carewallet/app"
+	"carewallet/app/apicontract"
 	"carewallet/app/storage/storagetest"
 )
 
@@ -59,32 +63,62 @@ func postJSON(t *testing.T, url, token string, body any) (*http.Response, map[st
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	res, resBody := exchange(t, req, b)
+	var out map[string]any
+	_ = json.Unmarshal(resBody, &out)
+	return res, out
+}
+
+var (
+	contractOnce sync.Once
+	contract     *apicontract.Contract
+	contractErr  error
+)
+
+// exchange sends req (whose body is reqBody) and validates the request and
+// the answer against the OpenAPI document (app/apicontract), as the app
+// tests do: a drift between the API and its document fails the test.
+func exchange(t *testing.T, req *http.Request, reqBody []byte) (*http.Response, []byte) {
+	t.Helper()
+	contractOnce.Do(func() {
+		doc, err := app.OpenAPIDocument()
+		if err != nil {
+			contractErr = err
+			return
+		}
+		contract, contractErr = apicontract.Load(doc)
+	})
+	if contractErr != nil {
+		t.Fatalf("OpenAPI document: %v", contractErr)
+	}
+	check := req.Clone(req.Context())
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res, out
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := contract.Check(check, reqBody, false, res.StatusCode, res.Header, body); msg != "" {
+		t.Errorf("OpenAPI contract: %s %s → %d %s\n%s", req.Method, req.URL.Path, res.StatusCode, body, msg)
+	}
+	return res, body
 }
 
-// serveUntilCancel runs `carewallet serve` and waits for /healthz.
 // getJSON GETs url with a bearer token and decodes the JSON object.
 func getJSON(t *testing.T, url, token string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	_, body := exchange(t, req, nil)
 	var v map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&v)
+	_ = json.Unmarshal(body, &v)
 	return v
 }
 
+// serveUntilCancel runs `carewallet serve` and waits for /healthz.
 func serveUntilCancel(t *testing.T, vars map[string]string) (base string, stop func() error, logs *bytes.Buffer) {
 	t.Helper()
 	addr := freeAddr(t)
