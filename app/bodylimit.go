@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,9 +32,19 @@ const (
 	drainIdle = 250 * time.Millisecond
 )
 
-// limitBody refuses a body over maxBody with a 413.
+// maxPostBody is what a news post may send: its image (at most 2 MiB)
+// base64-encoded in the JSON, and the text.
+const maxPostBody = 3 << 20
+
+// limitBody refuses a body over maxBody (maxPostBody for a news post and
+// its edits) with a 413.
 func limitBody(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > maxBody {
+	limit := maxBody
+	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
+		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
+		limit = maxPostBody
+	}
+	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge
 	}
 	return c.Next()

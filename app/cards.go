@@ -16,6 +16,9 @@ import (
 
 type joinRequest struct {
 	ClinicID string `json:"clinic_id" api:"required"`
+	// ReferralCode, when set, joins under the code's owner (POST
+	// /v1/me/referral's rules and refusals).
+	ReferralCode string `json:"referral_code,omitempty"`
 }
 
 // joinClinic creates the patient's own electronic card at a clinic at
@@ -32,6 +35,9 @@ func (s *server) joinClinic() fiber.Handler {
 		ctx := c.UserContext()
 		if _, err := s.Identity.Clinic(ctx, req.ClinicID); err != nil {
 			return err
+		}
+		if req.ReferralCode != "" {
+			return s.joinClinicWithCode(c, req.ClinicID, req.ReferralCode)
 		}
 		v, err := s.Wallet.Join(ctx, principal(c).ID, req.ClinicID)
 		if err != nil {

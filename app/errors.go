@@ -4,12 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
 	"carewallet/app/problem"
+	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -19,6 +22,8 @@ type apiError struct {
 	Code    string
 	Message string
 	Field   string
+	// NextAllowedAt: when a refused news post may be published (weekly_limit).
+	NextAllowedAt *time.Time
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -61,6 +66,31 @@ var errorTable = []errorRow{
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},
+
+	{referrals.ErrNotFound, 404, "not_found"},
+	{referrals.ErrInvalid, 400, "invalid_input"},
+	{referrals.ErrInvalidProgram, 400, "invalid_referral_program"},
+	{referrals.ErrUnknownCode, 404, "unknown_referral_code"},
+	{referrals.ErrDisabled, 409, "referrals_disabled"},
+	{referrals.ErrSelfReferral, 422, "self_referral"},
+	{referrals.ErrAlreadyReferred, 409, "already_referred"},
+	{referrals.ErrNotNewPatient, 409, "not_new_patient"},
+	{referrals.ErrNotOwnCard, 409, "not_own_card"},
+	{referrals.ErrTooManyCodes, 429, "too_many_codes"},
+	{referrals.ErrDecided, 409, "already_decided"},
+	{referrals.ErrNotHeld, 409, "not_held"},
+	{referrals.ErrInsufficientRewards, 422, "insufficient_rewards"},
+	{news.ErrInvalid, 400, "invalid_input"},
+	{news.ErrNotFound, 404, "not_found"},
+	{news.ErrWeeklyLimit, 409, "weekly_limit"},
+	{news.ErrPublished, 409, "already_published"},
+	{news.ErrWithdrawn, 409, "withdrawn"},
+	{news.ErrNoPoll, 404, "no_poll"},
+	{news.ErrPollClosed, 409, "poll_closed"},
+	{news.ErrVoted, 409, "already_voted"},
+	{news.ErrNotVoted, 403, "vote_first"},
+	{news.ErrThreadClosed, 409, "chat_closed"},
+	{news.ErrRateLimited, 429, "rate_limited"},
 }
 
 type errorBody struct {
@@ -71,6 +101,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// NextAllowedAt is set with weekly_limit.
+	NextAllowedAt *time.Time `json:"next_allowed_at,omitempty"`
 }
 
 // classify turns any error into the response the client sees.
@@ -80,9 +112,12 @@ func classify(err error) (e *apiError, retryAfter int) {
 	var lim *problem.Limited
 	var ref *problem.Refused
 	var fe *fiber.Error
+	var wl *news.WeeklyLimitError
 	switch {
 	case errors.As(err, &ae):
 		return ae, 0
+	case errors.As(err, &wl):
+		return &apiError{Status: 409, Code: "weekly_limit", Message: messageOf(wl), NextAllowedAt: &wl.NextAllowedAt}, 0
 	case errors.As(err, &inv):
 		// The kind's row in the table names the code (invalid_program);
 		// the status is always 400.
@@ -164,11 +199,12 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	}
 	e, retry := classify(err)
 	if e == nil {
+		s.Metrics.StoreError("request", err)
 		s.Logger.Error("unhandled error", "method", c.Method(), "route", c.Route().Path, "err", err)
 		e = &apiError{Status: 500, Code: "internal", Message: "internal error"}
 	}
 	if retry > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retry))
 	}
-	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field}})
+	return c.Status(e.Status).JSON(errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, NextAllowedAt: e.NextAllowedAt}})
 }

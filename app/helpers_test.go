@@ -16,8 +16,10 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/identity/identitytest"
+	"carewallet/app/storage"
 	"carewallet/app/storage/storagetest"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -46,6 +48,7 @@ type testApp struct {
 	// (for tests that send invalid input throughout); responses are
 	// always validated. See contract_test.go.
 	rawRequests bool
+	db          *storage.SQLite
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -60,7 +63,7 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}, db: db}
 	ta.tokens, err = NewTokens(testKey, ta.clock.now)
 	if err != nil {
 		t.Fatal(err)
@@ -84,10 +87,16 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refStore, err := referrals.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wallets := wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}})
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}}),
+		Wallet:      wallets,
+		Referrals:   referrals.NewService(refStore, ReferralWallet{wallets}, ReferralNotifier{pushes}, ReferralPeople{ids}, referrals.Options{Now: ta.clock.now}),
 		Idempotency: idem,
 		Tokens:      ta.tokens,
 		Now:         ta.clock.now,

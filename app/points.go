@@ -73,6 +73,7 @@ func (s *server) recordReceipt() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		s.referralFact(c.UserContext(), res.Entry)
 		return c.JSON(res)
 	}
 }
@@ -130,6 +131,9 @@ func (s *server) refund() fiber.Handler {
 			ReceiptID: c.Params("receipt_id"), IdempotencyKey: c.Get("Idempotency-Key"), Lines: req.Lines})
 		if err != nil {
 			return err
+		}
+		if len(res.Entries) > 0 {
+			s.referralFact(c.UserContext(), &res.Entries[0])
 		}
 		return c.JSON(res)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"carewallet/app/identity"
 	"carewallet/push"
+	"carewallet/referrals"
 )
 
 // Websocket limits. The heartbeat comes from push.Options (PingInterval,
@@ -56,6 +57,18 @@ func (s *server) putDevice() fiber.Handler {
 		if err := s.Push.RegisterDevice(c.UserContext(), p.ID, p.SessionID, push.Device{
 			Token: req.Token, Platform: req.Platform, AppVersion: req.AppVersion, Locale: req.Locale}); err != nil {
 			return err
+		}
+		if s.Referrals != nil {
+			// The referrals remember which accounts used a device (a hash
+			// of the token), for the self-referral, shared-device and
+			// staff collusion checks.
+			who := p.ID
+			if p.Kind != identity.KindPatient {
+				who = referrals.StaffAccountID(p.ID)
+			}
+			if err := s.Referrals.SawDevice(c.UserContext(), who, req.Token); err != nil {
+				return err
+			}
 		}
 		return c.SendStatus(204)
 	}

@@ -1,6 +1,10 @@
 package app
 
-import "carewallet/wallet"
+import (
+	"carewallet/news"
+	"carewallet/referrals"
+	"carewallet/wallet"
+)
 
 // register lists the whole API. Each line is a method, a path, who may
 // call it, the handler, and its documentation; the OpenAPI document at
@@ -107,4 +111,71 @@ func (s *server) register(r *router) {
 		Resp: wallet.CardsPage{}, CSV: true, RespHeaders: csvNext, Query: append(rangeQuery, pageQuery...)})
 	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
 		Resp: wallet.Totals{}, CSV: true, Query: rangeQuery})
+
+	// referrals: patients
+	r.add("GET", "/v1/cards/{id}/referral", patientOnly, s.cardReferral(), op{Tag: "referrals", Summary: "The own card's personal referral code, link, QR address and figures per level",
+		Resp: referralResponse{}})
+	r.add("GET", "/v1/cards/{id}/referral/qr.png", patientOnly, s.cardReferralQR(), op{Tag: "referrals", Summary: "The referral link as a QR image", Produces: "image/png"})
+	r.add("GET", "/v1/cards/{id}/referrals", patientOnly, s.cardFriends(), op{Tag: "referrals", Summary: "The people this card brought, at every depth, oldest first (masked names only)",
+		Resp: referrals.FriendsPage{}, Query: pageQuery})
+	r.add("POST", "/v1/me/referral", patientOnly, s.joinWithCode(), op{Tag: "referrals", Summary: "Join the code's clinic under its owner: card, welcome and referee bonus (at most 10 wrong codes an hour)",
+		Req: referralCodeRequest{}, Resp: referrals.JoinResult{}, Status: 201, Idempotent: true})
+	r.add("GET", "/r/{code}", public, s.referralPageHandler(), op{Tag: "referrals", Summary: "The public page of a referral code (HTML, no script)", Produces: "text/html"})
+
+	// referrals: managers
+	r.add("GET", "/v1/clinic/referral-program", managerOnly, s.getReferralProgram(), op{Tag: "referrals", Summary: "The clinic's referral program", Resp: referrals.Program{}})
+	r.add("PUT", "/v1/clinic/referral-program", managerOnly, s.putReferralProgram(), op{Tag: "referrals", Summary: "Replace the referral program (a new version, for receipts from now on)",
+		Req: referrals.ProgramRequest{}, Resp: referrals.Program{}})
+	r.add("POST", "/v1/clinic/referrals/{id}/approve", managerOnly, s.decideReferral(true), op{Tag: "referrals", Summary: "Approve a held referral with a reason: its held bonus and rewards are paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
+	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "The referral tree per depth, rewards per level, top referrers, held referrals (JSON or ?format=csv)",
+		Resp: referrals.Report{}, Query: []param{{Name: "format", Description: "json (default) or csv"}}})
+	r.add("GET", "/v1/clinic/reports/staff-rewards", managerOnly, s.staffRewardsReport(), op{Tag: "referrals", Summary: "Enrolments, enrolment rewards and payouts per staff member (JSON or ?format=csv)",
+		Resp: staffRewardsReport{}, Query: rangeQuery})
+	r.add("GET", "/v1/clinic/staff/{id}/rewards", staffOnly, s.staffRewards(), op{Tag: "referrals", Summary: "A staff member's enrolment rewards account, code and link (the staff member or a manager)",
+		Resp: staffRewardsResponse{}})
+	r.add("POST", "/v1/clinic/staff/{id}/payouts", managerOnly, s.staffPayout(), op{Tag: "referrals", Summary: "Record a cash payout of a staff member's reward points (never over the balance)",
+		Req: referrals.PayoutRequest{}, Resp: referrals.Payout{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/referrals/{id}/reject", managerOnly, s.decideReferral(false), op{Tag: "referrals", Summary: "Reject a held referral with a reason: its rewards are never paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
+
+	// news and polls: managers compose, patients read and vote
+	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096",
+		Req: news.Draft{}, Resp: news.ManagerView{}, Status: 201})
+	r.add("GET", "/v1/clinic/news", managerOnly, s.clinicPosts(), op{Tag: "news", Summary: "The clinic's posts, newest first, with recipients, pushes sent and failed, and reads",
+		Resp: news.ManagerPage{}, Query: newsPageQuery})
+	r.add("GET", "/v1/clinic/news/{id}", managerOnly, s.clinicPost(), op{Tag: "news", Summary: "One of the clinic's posts with its delivery counts", Resp: news.ManagerView{}})
+	r.add("PATCH", "/v1/clinic/news/{id}", managerOnly, s.editPost(), op{Tag: "news", Summary: "Change a post: a scheduled one entirely, a published one only its title, body and image (no second push)",
+		Req: news.Edit{}, Resp: news.ManagerView{}})
+	r.add("DELETE", "/v1/clinic/news/{id}", managerOnly, s.withdrawPost(), op{Tag: "news", Summary: "Cancel a scheduled post (its week is free again) or withdraw a published one (it leaves the feeds)", Status: 204})
+	r.add("GET", "/v1/clinic/news/{id}/results", managerOnly, s.pollResults(), op{Tag: "news", Summary: "A poll's counts and shares (JSON or ?format=csv)",
+		Resp: news.Results{}, Query: []param{{Name: "format", Description: "json (default) or csv"}}})
+	r.add("GET", "/v1/news", patientOnly, s.feed(), op{Tag: "news", Summary: "Posts of every clinic where the caller holds a card, newest first, each with read",
+		Resp: news.FeedPage{}, Query: newsPageQuery})
+	r.add("GET", "/v1/news/{id}", patientOnly, s.newsPost(), op{Tag: "news", Summary: "One post (withdrawn ones too, marked so), with the caller's vote and, after voting, the results", Resp: news.PostView{}})
+	r.add("POST", "/v1/news/{id}/read", patientOnly, s.readPost(), op{Tag: "news", Summary: "Mark a post read (idempotent)", Status: 204})
+	r.add("POST", "/v1/news/{id}/vote", patientOnly, s.vote(), op{Tag: "news", Summary: "Vote once in the post's poll (option is 1-based); 409 already_voted or poll_closed; answers the results",
+		Req: voteRequest{}, Resp: news.Results{}})
+	r.add("GET", "/v1/news/{id}/results", patientOnly, s.myResults(), op{Tag: "news", Summary: "A poll's results, after the caller voted", Resp: news.Results{}})
+	r.add("GET", "/v1/news/{id}/image", anyUser, s.postImage(), op{Tag: "news", Summary: "A post's image (JPEG or PNG) for its readers and its clinic's staff", Produces: "image/*"})
+
+	// chat: a patient writes first; only managers read and answer
+	r.add("POST", "/v1/chats", patientOnly, s.startChat(), op{Tag: "chat", Summary: "Write to a clinic where the caller holds a card: opens the one thread of (clinic, patient) or adds to it",
+		Req: chatStartRequest{}, Resp: chatStartResponse{}, Status: 201})
+	r.add("GET", "/v1/chats", patientOnly, s.myChats(), op{Tag: "chat", Summary: "The caller's chat threads with unread counts", Resp: myChatsResponse{}})
+	r.add("GET", "/v1/chats/{id}", patientOnly, s.myChat(), op{Tag: "chat", Summary: "A thread's messages after a seq, oldest first", Resp: patientConversation{}, Query: chatAfterQuery})
+	r.add("POST", "/v1/chats/{id}/messages", patientOnly, s.patientMessage(), op{Tag: "chat", Summary: "Write in the caller's thread (at most 30 messages a minute: 429 with Retry-After); a closed thread opens again",
+		Req: chatTextRequest{}, Resp: chatMessage{}, Status: 201})
+	r.add("POST", "/v1/chats/{id}/read", patientOnly, s.patientChatRead(), op{Tag: "chat", Summary: "Mark the thread read up to a seq (0: everything so far)",
+		Req: chatReadRequest{}, Status: 204})
+	r.add("GET", "/v1/clinic/chats", managerOnly, s.clinicChats(), op{Tag: "chat", Summary: "The clinic's threads by last message, newest first, with the patient's name and unread count",
+		Resp: clinicChatsResponse{}, Query: clinicChatsQuery})
+	r.add("GET", "/v1/clinic/chats/{id}", managerOnly, s.clinicChat(), op{Tag: "chat", Summary: "A thread's messages with the patient's cards in this clinic and visits",
+		Resp: managerConversation{}, Query: chatAfterQuery})
+	r.add("POST", "/v1/clinic/chats/{id}/messages", managerOnly, s.managerMessage(), op{Tag: "chat", Summary: "Answer, signed with the manager's name; an optional bonus credits the patient's card once (Idempotency-Key)",
+		Req: news.Reply{}, Resp: chatMessage{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/chats/{id}/read", managerOnly, s.managerChatRead(), op{Tag: "chat", Summary: "Mark the thread read for the clinic up to a seq (0: everything so far)",
+		Req: chatReadRequest{}, Status: 204})
+	r.add("POST", "/v1/clinic/chats/{id}/close", managerOnly, s.setChatStatus(news.ThreadClosed), op{Tag: "chat", Summary: "Close a thread (no answers until it is reopened or the patient writes again)", Resp: news.ThreadView{}})
+	r.add("POST", "/v1/clinic/chats/{id}/reopen", managerOnly, s.setChatStatus(news.ThreadOpen), op{Tag: "chat", Summary: "Reopen a closed thread", Resp: news.ThreadView{}})
 }

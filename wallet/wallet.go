@@ -4,7 +4,7 @@
 // bonuses, rotating QR card codes and the managers' reports.
 //
 // Correctness rests on unique keys, never on read-modify-write of a
-// counter (ARCHITECTURE §2): a ledger entry is committed by inserting it at
+// counter (docs/architecture.md §2): a ledger entry is committed by inserting it at
 // (card, seq+1); a duplicate seq means another writer won and the writer
 // re-reads and retries; a duplicate (card, idempotency key) means the
 // operation already happened and its stored result is returned. Balances

@@ -199,13 +199,36 @@ func TestClinicCreateThenServe(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	vars := map[string]string{"CAREWALLET_DATA": t.TempDir()}
+	// A data directory whose path needs quoting, given relative to the
+	// working directory as README's walk-through does.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, filepath.Join(t.TempDir(), "demo data's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"CAREWALLET_DATA": rel}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"demo"}, env(vars), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), demoManagerEmail) || !strings.Contains(out.String(), demoAdminPassword) {
 		t.Fatalf("demo output lacks sign-in details:\n%s", out.String())
+	}
+	// It prints the exact command that serves its data: the data
+	// directory as an absolute path, shell-quoted.
+	abs, _ := filepath.Abs(rel)
+	want := "CAREWALLET_DATA='" + strings.ReplaceAll(abs, "'", `'\''`) + "' go run ./cmd/carewallet"
+	if !strings.Contains(out.String(), "\n  "+want+"\n") {
+		t.Fatalf("demo does not print %q:\n%s", want, out.String())
+	}
+	vars["CAREWALLET_DATA"] = abs // what the printed command sets
+	out.Reset()
+	if err := run(context.Background(), []string{"demo"}, env(map[string]string{"CAREWALLET_DATA": t.TempDir(), "CAREWALLET_ADDR": "127.0.0.1:8181"}), &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), " CAREWALLET_ADDR=127.0.0.1:8181 go run ./cmd/carewallet\n") {
+		t.Fatalf("demo with CAREWALLET_ADDR: %v\n%s", err, out.String())
 	}
 	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("demo ran twice on the same data")
@@ -229,8 +252,15 @@ func TestDemo(t *testing.T) {
 			manager, _ = body["access_token"].(string)
 		}
 	}
-	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000) {
+	// Three patients with 500 welcome + 500 cashback; Dmitry's 500 welcome;
+	// 300 referee bonus to Boris, Vera and Dmitry; rewards of Boris's and
+	// Vera's first visits: 800 to Anna, then 800 to Boris and 200 to Anna;
+	// and the chat's 200-point bonus.
+	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200) {
 		t.Fatalf("demo totals: %v", tot)
+	}
+	if rep := getJSON(t, base+"/v1/clinic/reports/referrals", manager); len(rep["depths"].([]any)) != 4 {
+		t.Fatalf("demo referral tree: %v", rep)
 	}
 }
 

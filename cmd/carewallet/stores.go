@@ -18,7 +18,9 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/storage"
+	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -27,6 +29,8 @@ type stores struct {
 	Identity    identity.Store
 	Push        push.Store
 	Wallet      wallet.Store
+	Referrals   referrals.Store
+	News        news.Store
 	Idempotency idempotency.Store
 	sqlite      *storage.SQLite
 	mongo       *mongo.Client
@@ -69,6 +73,12 @@ func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) 
 	if s.Wallet, err = wallet.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
+	if s.Referrals, err = referrals.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
+	if s.News, err = news.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
 	s.Idempotency, err = idempotency.NewMongoStore(ctx, db)
 	return err
 }
@@ -81,6 +91,12 @@ func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error)
 		return err
 	}
 	if s.Wallet, err = wallet.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Referrals, err = referrals.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.News, err = news.NewSQLiteStore(ctx, db); err != nil {
 		return err
 	}
 	s.Idempotency, err = idempotency.NewSQLiteStore(ctx, db)

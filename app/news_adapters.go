@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"carewallet/app/identity"
+	"carewallet/news"
+	"carewallet/push"
+	"carewallet/wallet"
+)
+
+// NewsInbox publishes news's notes through push: the inbox and websockets
+// always, FCM when the note has an alert (FCM data carries only the event
+// id, seq and type).
+type NewsInbox struct{ Push *push.Service }
+
+func newsDraft(n news.Note) (push.Draft, error) {
+	data, err := json.Marshal(n.Data)
+	if err != nil {
+		return push.Draft{}, fmt.Errorf("news note: %w", err)
+	}
+	d := push.Draft{Key: n.Key, Type: n.Type, Data: data}
+	if n.AlertTitle != "" {
+		d.Alert = &push.Alert{Title: n.AlertTitle, Body: n.AlertBody}
+	}
+	return d, nil
+}
+
+// Publish implements news.Inbox.
+func (b NewsInbox) Publish(ctx context.Context, userID string, n news.Note) error {
+	d, err := newsDraft(n)
+	if err != nil {
+		return err
+	}
+	_, err = b.Push.Publish(ctx, userID, d)
+	return err
+}
+
+// PublishMany implements news.Inbox.
+func (b NewsInbox) PublishMany(ctx context.Context, userIDs []string, n news.Note) error {
+	d, err := newsDraft(n)
+	if err != nil {
+		return err
+	}
+	return b.Push.PublishMany(ctx, userIDs, d)
+}
+
+// NewsAudience tells news who holds a clinic's cards, from the wallet.
+type NewsAudience struct{ Wallet *wallet.Service }
+
+// Holders implements news.Audience.
+func (a NewsAudience) Holders(ctx context.Context, clinicID, after string, limit int) ([]string, string, error) {
+	return a.Wallet.Holders(ctx, clinicID, after, limit)
+}
+
+// Clinics implements news.Audience.
+func (a NewsAudience) Clinics(ctx context.Context, patientID string) ([]string, error) {
+	cards, err := a.Wallet.MyCards(ctx, patientID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range cards {
+		if c.Status == wallet.StatusActive && !seen[c.ClinicID] {
+			seen[c.ClinicID] = true
+			out = append(out, c.ClinicID)
+		}
+	}
+	return out, nil
+}
+
+// NewsClinics gives news clinics' names and time zones from identity.
+type NewsClinics struct{ Identity *identity.Service }
+
+// Clinic implements news.Clinics.
+func (c NewsClinics) Clinic(ctx context.Context, id string) (news.Clinic, error) {
+	cl, err := c.Identity.Clinic(ctx, id)
+	if errors.Is(err, identity.ErrNotFound) {
+		return news.Clinic{}, fmt.Errorf("%w: %w", news.ErrNotFound, err)
+	}
+	if err != nil {
+		return news.Clinic{}, err
+	}
+	loc, err := time.LoadLocation(cl.Timezone)
+	if err != nil {
+		return news.Clinic{}, fmt.Errorf("clinic %s time zone: %w", id, err)
+	}
+	return news.Clinic{Name: cl.Name, Location: loc}, nil
+}
+
+// NewsStaff lists a clinic's active managers from identity.
+type NewsStaff struct{ Identity *identity.Service }
+
+// Managers implements news.Staff.
+func (s NewsStaff) Managers(ctx context.Context, clinicID string) ([]string, error) {
+	staff, err := s.Identity.ListStaff(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range staff {
+		if st.Role == identity.RoleManager && !st.Disabled() {
+			out = append(out, st.ID)
+		}
+	}
+	return out, nil
+}
+
+// NewsBonus credits a chat bonus as a wallet adjustment.
+type NewsBonus struct{ Wallet *wallet.Service }
+
+// Credit implements news.Bonus: the patient's own active card in the
+// clinic unless a card is named (it must be one of the patient's there).
+func (b NewsBonus) Credit(ctx context.Context, c news.BonusCredit) error {
+	cards, err := b.Wallet.LookupPatient(ctx, c.ClinicID, c.PatientID)
+	if err != nil {
+		return err
+	}
+	cardID := ""
+	for _, card := range cards {
+		if card.Status != wallet.StatusActive {
+			continue
+		}
+		if card.ID == c.CardID || (c.CardID == "" && card.Holder.Kind == wallet.HolderSelf) {
+			cardID = card.ID
+			break
+		}
+	}
+	if cardID == "" {
+		return fmt.Errorf("%w: the patient has no such active card in this clinic", wallet.ErrNotFound)
+	}
+	_, err = b.Wallet.Adjust(ctx, wallet.AdjustRequest{ClinicID: c.ClinicID, StaffID: c.StaffID, IdempotencyKey: c.Key,
+		CardID: cardID, Points: c.Points, Reason: c.Reason})
+	return err
+}

@@ -1,0 +1,149 @@
+package news
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Note types.
+const (
+	NotePost = "news.post" // data: PostNote
+)
+
+// PostNote is the inbox payload of a published post; the app fetches the
+// post itself (GET /v1/news/{id}), which may have been edited or withdrawn
+// since.
+type PostNote struct {
+	PostID   string `json:"post_id"`
+	ClinicID string `json:"clinic_id"`
+	Title    string `json:"title"`
+	HasPoll  bool   `json:"has_poll"`
+}
+
+// maxPageFailures is how often one fan-out page is retried before its
+// recipients are counted as failed and the fan-out moves on.
+const maxPageFailures = 5
+
+// RunFanout delivers due posts every interval, and at once when this
+// instance publishes a post, until ctx ends. Every instance may run it:
+// each page's publish is idempotent per recipient.
+func (s *Service) RunFanout(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.Fanout(ctx); err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+	}
+}
+
+// wake asks RunFanout for a pass now.
+func (s *Service) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Fanout delivers every due post to the rest of its audience and returns
+// how many posts it finished.
+func (s *Service) Fanout(ctx context.Context) (int, error) {
+	done := 0
+	for {
+		posts, err := s.store.DuePosts(ctx, s.now(), 20)
+		if err != nil || len(posts) == 0 {
+			return done, err
+		}
+		progressed := false
+		for i := range posts {
+			finished, moved, err := s.fanoutPost(ctx, &posts[i])
+			if err != nil {
+				return done, err
+			}
+			if finished {
+				done++
+			}
+			progressed = progressed || moved
+		}
+		if !progressed {
+			return done, nil // every due post is failing a page: retry next tick
+		}
+	}
+}
+
+// fanoutPost walks the post's audience from its stored cursor. Each page
+// is: publish with the key news:{post} (the inbox skips users who have
+// it), record the recipients (unique (post, user)), then move the cursor. A stop anywhere repeats at most the current page on
+// restart, and the keys make the repeat deliver nothing twice.
+func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool, err error) {
+	c, err := s.opts.Clinics.Clinic(ctx, p.ClinicID)
+	if err != nil {
+		return false, false, err
+	}
+	note := Note{Key: "news:" + p.ID, Type: NotePost,
+		Data:       PostNote{PostID: p.ID, ClinicID: p.ClinicID, Title: p.Title, HasPoll: p.Poll != nil},
+		AlertTitle: c.Name, AlertBody: "Новая публикация / New post"}
+	cursor := p.FanoutCursor
+	for {
+		users, next, err := s.opts.Audience.Holders(ctx, p.ClinicID, cursor, s.opts.FanoutPage)
+		if err != nil {
+			return false, moved, err
+		}
+		users = dedupe(users)
+		status, failures := RecipientSent, 0
+		if len(users) > 0 {
+			if err := s.opts.Inbox.PublishMany(ctx, users, note); err != nil {
+				if ctx.Err() != nil {
+					return false, moved, ctx.Err()
+				}
+				failures = p.FanoutFailures + 1
+				if failures < maxPageFailures {
+					_, aerr := s.store.AdvanceFanout(ctx, p.ID, cursor, cursor, false, failures)
+					return false, moved, joinErr(fmt.Errorf("news: fan-out of %s: %w", p.ID, err), aerr)
+				}
+				status, failures = RecipientFailed, 0
+			}
+			// Recorded after the publish: a stop in between repeats the
+			// page, whose publish then adds nothing, and records it.
+			if err := s.store.AddRecipients(ctx, p.ID, users, status); err != nil {
+				return false, moved, err
+			}
+		}
+		ok, err := s.store.AdvanceFanout(ctx, p.ID, cursor, next, next == "", failures)
+		if err != nil || !ok {
+			return false, moved, err // another instance is on this post
+		}
+		moved = true
+		p.FanoutFailures = failures
+		if next == "" {
+			return true, true, nil
+		}
+		cursor = next
+	}
+}
+
+func joinErr(a, b error) error {
+	if b != nil {
+		return fmt.Errorf("%w (and saving the retry: %v)", a, b)
+	}
+	return a
+}
+
+func dedupe(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,53 @@
+package wallet
+
+import (
+	"slices"
+	"testing"
+
+	"carewallet/app/storage/storagetest"
+)
+
+// TestHolders: a clinic's audience is the accounts holding its active
+// cards — own cards, the guardian whose app holds a child's card and the
+// child's other guardians — page by page; pending cards and other clinics'
+// cards are not in it.
+func TestHolders(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := newEnv(t, b)
+		e.setupClinic(t, "cl_1", testProgram())
+		e.setupClinic(t, "cl_2", testProgram())
+		e.joined(t, "pt_ann", "cl_1")
+		e.joined(t, "pt_bob", "cl_1")
+		e.joined(t, "pt_other", "cl_2")
+		r := must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_1", StaffID: "st_a",
+			GuardianID: "pt_mum", FirstName: "Petya", LastName: "Ivanov", BirthDate: "2018-03-10"}))
+		must[*IssueCardResult](t)(e.svc.ConfirmCard(ctx, "cl_1", r.CardID, e.notes.cardCode(t, "pt_mum", r.CardID)))
+		if err := e.svc.AddGuardian(ctx, "cl_1", "st_a", r.CardID, "pt_dad"); err != nil {
+			t.Fatal(err)
+		}
+		// Issued, never confirmed: pending, not an audience yet.
+		must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_1", StaffID: "st_a",
+			PatientID: "pt_pending", FirstName: "Pen", LastName: "Ding", BirthDate: "1990-01-01"}))
+
+		var got []string
+		after := ""
+		for pages := 0; ; pages++ {
+			ids, next, err := e.svc.Holders(ctx, "cl_1", after, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, ids...)
+			if next == "" {
+				break
+			}
+			if pages > 10 {
+				t.Fatal("paging does not end")
+			}
+			after = next
+		}
+		slices.Sort(got)
+		if want := []string{"pt_ann", "pt_bob", "pt_dad", "pt_mum"}; !slices.Equal(got, want) {
+			t.Fatalf("holders %v, want %v", got, want)
+		}
+	})
+}
