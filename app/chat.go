@@ -15,12 +15,12 @@ import (
 )
 
 type chatStartRequest struct {
-	ClinicID string `json:"clinic_id"`
-	Text     string `json:"text"`
+	ClinicID string `json:"clinic_id" api:"required"`
+	Text     string `json:"text" api:"required"`
 }
 
 type chatTextRequest struct {
-	Text string `json:"text"`
+	Text string `json:"text" api:"required"`
 }
 
 type chatReadRequest struct {

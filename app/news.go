@@ -152,7 +152,7 @@ func (s *server) readPost() fiber.Handler {
 }
 
 type voteRequest struct {
-	Option int `json:"option"` // 1-based
+	Option int `json:"option" api:"required"` // 1-based
 }
 
 func (s *server) vote() fiber.Handler {

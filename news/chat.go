@@ -282,14 +282,14 @@ func (s *Service) tellManagers(ctx context.Context, t *Thread, m *Message) error
 
 // Reply is a manager's answer.
 type Reply struct {
-	Text  string      `json:"text"`
+	Text  string      `json:"text" api:"required"`
 	Bonus *ReplyBonus `json:"bonus,omitempty"`
 }
 
 // ReplyBonus credits the patient's card with the reply.
 type ReplyBonus struct {
-	Points int64  `json:"points"`
-	Reason string `json:"reason"`
+	Points int64  `json:"points" api:"required"`
+	Reason string `json:"reason" api:"required"`
 	// CardID names one of the patient's cards in the clinic (a child's);
 	// default: the patient's own card.
 	CardID string `json:"card_id,omitempty"`

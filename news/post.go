@@ -51,8 +51,8 @@ type Poll struct {
 
 // Draft is POST /v1/clinic/news.
 type Draft struct {
-	Title string `json:"title"`
-	Body  string `json:"body"`
+	Title string `json:"title" api:"required"`
+	Body  string `json:"body" api:"required"`
 	// Image is a JPEG or PNG, base64 in JSON.
 	Image     []byte     `json:"image,omitempty"`
 	Audience  string     `json:"audience,omitempty"`
@@ -62,7 +62,7 @@ type Draft struct {
 
 // PollDraft is a post's poll as sent.
 type PollDraft struct {
-	Options  []string   `json:"options"`
+	Options  []string   `json:"options" api:"required"`
 	ClosesAt *time.Time `json:"closes_at,omitempty"`
 }
 
