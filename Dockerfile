@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Build: a static, pure-Go binary (SQLite is modernc.org/sqlite, no cgo).
-FROM golang:1.26-bookworm AS build
+# Build: a static, pure-Go binary (SQLite is modernc.org/sqlite, no cgo),
+# with the Go version go.mod names (a test in cmd/carewallet checks they agree).
+FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

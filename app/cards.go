@@ -15,7 +15,10 @@ import (
 // ---- patient side ----
 
 type joinRequest struct {
-	ClinicID string `json:"clinic_id"`
+	ClinicID string `json:"clinic_id" api:"required"`
+	// ReferralCode, when set, joins under the code's owner (POST
+	// /v1/me/referral's rules and refusals).
+	ReferralCode string `json:"referral_code,omitempty"`
 }
 
 // joinClinic creates the patient's own electronic card at a clinic at
@@ -32,6 +35,9 @@ func (s *server) joinClinic() fiber.Handler {
 		ctx := c.UserContext()
 		if _, err := s.Identity.Clinic(ctx, req.ClinicID); err != nil {
 			return err
+		}
+		if req.ReferralCode != "" {
+			return s.joinClinicWithCode(c, req.ClinicID, req.ReferralCode)
 		}
 		v, err := s.Wallet.Join(ctx, principal(c).ID, req.ClinicID)
 		if err != nil {
@@ -138,7 +144,9 @@ func (s *server) cardQR() fiber.Handler {
 
 // issueCardRequest: "phone" issues the patient's own card; "guardian_phone"
 // issues a card for a dependant (the names and birth date are the
-// dependant's) that lives in that guardian's app.
+// dependant's) that lives in that guardian's app. Exactly one of the two
+// phones is given; the names and birth date are required for a dependant
+// and may be left out for the patient's own card.
 type issueCardRequest struct {
 	Phone         string `json:"phone,omitempty"`
 	GuardianPhone string `json:"guardian_phone,omitempty"`
@@ -157,7 +165,7 @@ func (s *server) issueCard() fiber.Handler {
 		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
 		ctx := c.UserContext()
 		if (req.Phone == "") == (req.GuardianPhone == "") {
-			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`}
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`, Field: "phone"}
 		}
 		// Validate before ensurePatient may create an account: bad input writes nothing.
 		if err := s.Wallet.CheckIssue(req.FirstName, req.LastName, req.BirthDate, req.GuardianPhone != ""); err != nil {
@@ -195,7 +203,7 @@ func (s *server) ensurePatient(c *fiber.Ctx, raw, field string) (identity.Patien
 }
 
 type codeRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required"`
 }
 
 func (s *server) confirmCard() fiber.Handler {
@@ -226,7 +234,7 @@ func (s *server) lookupCard() fiber.Handler {
 		ctx := c.UserContext()
 		switch {
 		case (code == "") == (phone == ""):
-			return badRequest("give exactly one of ?code= and ?phone=")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "give exactly one of ?code= and ?phone=", Field: "code"}
 		case code != "":
 			v, err := s.Wallet.LookupCode(ctx, clinic, code)
 			if err != nil {
@@ -266,7 +274,7 @@ func (s *server) staffCardHistory() fiber.Handler {
 func (s *server) staffCardLots() fiber.Handler { return cardList(callerClinic, s.Wallet.StaffLots) }
 
 type guardianRequest struct {
-	Phone string `json:"phone"`
+	Phone string `json:"phone" api:"required"`
 }
 
 // addGuardian lets another guardian (a second parent) see a dependant's card.
@@ -291,6 +299,34 @@ func (s *server) addGuardian() fiber.Handler {
 			return err
 		}
 		if err := s.Wallet.AddGuardian(c.UserContext(), p.ClinicID, p.ID, card.ID, pt.ID); err != nil {
+			return err
+		}
+		return c.SendStatus(204)
+	}
+}
+
+type guardiansResponse struct {
+	Guardians []wallet.Grant `json:"guardians"`
+}
+
+// listGuardians shows who holds a dependant's cards at this clinic (the
+// patient ids that DELETE .../guardians/{patient_id} takes).
+func (s *server) listGuardians() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		gs, err := s.Wallet.Guardians(c.UserContext(), principal(c).ClinicID, c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(guardiansResponse{Guardians: nonNil(gs)})
+	}
+}
+
+// removeGuardian ends a guardian's access to a dependant's cards at this
+// clinic at once; the card's codes go to a remaining guardian. The only
+// guardian cannot be removed (409 last_guardian).
+func (s *server) removeGuardian() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if err := s.Wallet.RemoveGuardian(c.UserContext(), principal(c).ClinicID, c.Params("id"), c.Params("patient_id")); err != nil {
 			return err
 		}
 		return c.SendStatus(204)

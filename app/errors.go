@@ -12,6 +12,7 @@ import (
 	"carewallet/app/problem"
 	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -59,11 +60,26 @@ var errorTable = []errorRow{
 	{wallet.ErrInvalidCode, 422, "invalid_code"},
 	{wallet.ErrCodeExpired, 410, "code_expired"},
 	{wallet.ErrCodeUsed, 409, "code_used"},
+	{wallet.ErrCardActive, 409, "card_active"},
 	{wallet.ErrTooManyAttempts, 429, "too_many_attempts"},
+	{wallet.ErrLastGuardian, 409, "last_guardian"},
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},
 
+	{referrals.ErrNotFound, 404, "not_found"},
+	{referrals.ErrInvalid, 400, "invalid_input"},
+	{referrals.ErrInvalidProgram, 400, "invalid_referral_program"},
+	{referrals.ErrUnknownCode, 404, "unknown_referral_code"},
+	{referrals.ErrDisabled, 409, "referrals_disabled"},
+	{referrals.ErrSelfReferral, 422, "self_referral"},
+	{referrals.ErrAlreadyReferred, 409, "already_referred"},
+	{referrals.ErrNotNewPatient, 409, "not_new_patient"},
+	{referrals.ErrNotOwnCard, 409, "not_own_card"},
+	{referrals.ErrTooManyCodes, 429, "too_many_codes"},
+	{referrals.ErrDecided, 409, "already_decided"},
+	{referrals.ErrNotHeld, 409, "not_held"},
+	{referrals.ErrInsufficientRewards, 422, "insufficient_rewards"},
 	{news.ErrInvalid, 400, "invalid_input"},
 	{news.ErrNotFound, 404, "not_found"},
 	{news.ErrWeeklyLimit, 409, "weekly_limit"},
@@ -94,6 +110,7 @@ func classify(err error) (e *apiError, retryAfter int) {
 	var ae *apiError
 	var inv *problem.Invalid
 	var lim *problem.Limited
+	var ref *problem.Refused
 	var fe *fiber.Error
 	var wl *news.WeeklyLimitError
 	switch {
@@ -115,6 +132,12 @@ func classify(err error) (e *apiError, retryAfter int) {
 			code = row.code
 		}
 		return &apiError{Status: 429, Code: code, Message: lim.Error()}, lim.RetryAfterSeconds()
+	case errors.As(err, &ref):
+		// The kind's row names status and code; the message is the
+		// refusal's own, which says what limit or state stands in the way.
+		if row, ok := lookup(ref.Kind); ok {
+			return &apiError{Status: row.status, Code: row.code, Message: ref.Message}, 0
+		}
 	case errors.Is(err, errNoRoute):
 		return &apiError{Status: 404, Code: "not_found", Message: "no such route"}, 0
 	case errors.As(err, &fe):
@@ -176,6 +199,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	}
 	e, retry := classify(err)
 	if e == nil {
+		s.Metrics.StoreError("request", err)
 		s.Logger.Error("unhandled error", "method", c.Method(), "route", c.Route().Path, "err", err)
 		e = &apiError{Status: 500, Code: "internal", Message: "internal error"}
 	}

@@ -82,7 +82,7 @@ func TestStrictJSONShape(t *testing.T) {
 			`{"card_id":"` + a.ID + `","receipt_id":"S-\u202e2",` + lines + `}`, "receipt_id"},
 		{"null body on refund", "POST", "/v1/clinic/receipts/S-1/refund", `null`, ""},
 	} {
-		r := ta.do(tc.method, tc.path, cl.admin, tc.body)
+		r := ta.doRaw(tc.method, tc.path, cl.admin, tc.body)
 		var e errorBody
 		r.decode(t, &e)
 		if r.Status != 400 || e.Error.Field != tc.field {
@@ -111,7 +111,7 @@ func TestSecurityHeaders(t *testing.T) {
 		ta.must(200, "GET", "/v1/me", tok.AccessToken, nil),
 		ta.must(200, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": tok.RefreshToken}),
 		ta.must(401, "GET", "/v1/me", "", nil),
-		ta.do("GET", "/v1/no-such-route", "", nil),
+		ta.doRaw("GET", "/v1/no-such-route", "", nil),
 	} {
 		if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%d %s: Cache-Control %q, X-Content-Type-Options %q", r.Status, r.Body,
@@ -173,9 +173,9 @@ func TestPathsMatchAsSent(t *testing.T) {
 	ta := newTestApp(t)
 	tok := ta.signInPatient("+79991000107")
 	ta.must(200, "GET", "/v1/me", tok.AccessToken, nil)
-	ta.must(404, "GET", "/V1/ME", tok.AccessToken, nil)
+	ta.mustRaw(404, "GET", "/V1/ME", tok.AccessToken, nil)
 	for _, p := range []string{"/v1/clinic/../me", "/v1/./me", "/v1/clinic%2F..%2Fme", "/v1/%2e%2e/v1/me", `/v1\me`} {
-		if r := ta.do("GET", p, tok.AccessToken, nil); r.Status != 400 || r.errorCode(t) != "invalid_path" {
+		if r := ta.doRaw("GET", p, tok.AccessToken, nil); r.Status != 400 || r.errorCode(t) != "invalid_path" {
 			t.Errorf("GET %s: %d %s; want 400 invalid_path", p, r.Status, r.Body)
 		}
 	}

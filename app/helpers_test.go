@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,8 +16,10 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/app/identity/identitytest"
+	"carewallet/app/storage"
 	"carewallet/app/storage/storagetest"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -43,6 +44,11 @@ type testApp struct {
 	sms    *identitytest.SMS
 	clock  *testClock
 	tokens *Tokens
+	// rawRequests skips validating requests against the OpenAPI document
+	// (for tests that send invalid input throughout); responses are
+	// always validated. See contract_test.go.
+	rawRequests bool
+	db          *storage.SQLite
 }
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
@@ -57,7 +63,7 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}, db: db}
 	ta.tokens, err = NewTokens(testKey, ta.clock.now)
 	if err != nil {
 		t.Fatal(err)
@@ -81,10 +87,16 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refStore, err := referrals.NewSQLiteStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wallets := wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}})
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,
-		Wallet:      wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}}),
+		Wallet:      wallets,
+		Referrals:   referrals.NewService(refStore, ReferralWallet{wallets}, ReferralNotifier{pushes}, ReferralPeople{ids}, referrals.Options{Now: ta.clock.now}),
 		Idempotency: idem,
 		Tokens:      ta.tokens,
 		Now:         ta.clock.now,
@@ -115,37 +127,63 @@ func (r resp) errorCode(t *testing.T) string {
 }
 
 // do sends a request; body may be nil, a string/[]byte (sent as is) or a
-// value encoded as JSON.
+// value encoded as JSON. The request and the response are validated
+// against the served OpenAPI document (contract_test.go): a drift fails
+// the test.
 func (ta *testApp) do(method, path, token string, body any, headers ...string) resp {
 	ta.t.Helper()
-	var rd io.Reader
+	return ta.send(ta.rawRequests, method, path, token, body, headers...)
+}
+
+// doRaw is do for a request that is invalid on purpose (strict JSON,
+// fuzzing, bad paths): the request is not validated against the document,
+// the response still is.
+func (ta *testApp) doRaw(method, path, token string, body any, headers ...string) resp {
+	ta.t.Helper()
+	return ta.send(true, method, path, token, body, headers...)
+}
+
+func (ta *testApp) send(raw bool, method, path, token string, body any, headers ...string) resp {
+	ta.t.Helper()
+	var reqBody []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		reqBody = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		reqBody = b
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
 			ta.t.Fatal(err)
 		}
-		rd = bytes.NewReader(enc)
+		reqBody = enc
 	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	newReq := func() *http.Request {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(reqBody)
+		}
+		req := httptest.NewRequest(method, path, rd)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		return req
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
+	k, err := loadContract(ta)
+	if err != nil {
+		ta.t.Fatalf("the served OpenAPI document does not load: %v", err)
 	}
 	// No client-side timeout: on a loaded machine 1,000 concurrent
 	// requests can queue for longer than any fixed bound; a request that
 	// never answers fails the test at go test's -timeout with the stacks.
-	res, err := ta.f.Test(req, -1)
+	res, err := ta.f.Test(newReq(), -1)
 	if err != nil {
 		ta.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -154,13 +192,34 @@ func (ta *testApp) do(method, path, token string, body any, headers ...string) r
 	if err != nil {
 		ta.t.Fatal(err)
 	}
+	if msg := k.Check(newReq(), reqBody, raw, res.StatusCode, res.Header, b); msg != "" {
+		// Errorf, not Fatalf: do runs in goroutines too.
+		ta.t.Errorf("OpenAPI contract: %s %s → %d %s\n%s", method, path, res.StatusCode, truncate(b, 400), msg)
+	}
 	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
 }
 
 // must sends a request and fails the test unless the status is want.
 func (ta *testApp) must(want int, method, path, token string, body any, headers ...string) resp {
 	ta.t.Helper()
 	r := ta.do(method, path, token, body, headers...)
+	if r.Status != want {
+		ta.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// mustRaw is must for a request that is invalid on purpose (see doRaw).
+func (ta *testApp) mustRaw(want int, method, path, token string, body any, headers ...string) resp {
+	ta.t.Helper()
+	r := ta.doRaw(method, path, token, body, headers...)
 	if r.Status != want {
 		ta.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, r.Status, want, r.Body)
 	}

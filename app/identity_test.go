@@ -94,7 +94,7 @@ func TestStaffAndClinicIsolation(t *testing.T) {
 	}
 	ta.must(409, "POST", "/v1/clinic/staff", m1.AccessToken, map[string]string{
 		"email": "desk@smile.test", "password": "reception-pass", "role": "admin", "name": "Desk"})
-	ta.must(400, "POST", "/v1/clinic/staff", m1.AccessToken, map[string]string{
+	ta.mustRaw(400, "POST", "/v1/clinic/staff", m1.AccessToken, map[string]string{
 		"email": "x@smile.test", "password": "reception-pass", "role": "owner"})
 
 	admin := ta.staffLogin("desk@smile.test", "reception-pass")
@@ -145,7 +145,7 @@ func TestStrictJSON(t *testing.T) {
 		{"empty", ``, "must be a JSON object", 400},
 	}
 	for _, tc := range cases {
-		r := ta.do("POST", "/v1/clinic/staff", m.AccessToken, tc.body)
+		r := ta.doRaw("POST", "/v1/clinic/staff", m.AccessToken, tc.body)
 		var e errorBody
 		_ = json.Unmarshal(r.Body, &e)
 		if r.Status != tc.status || !strings.Contains(e.Error.Message, tc.want) {
@@ -159,7 +159,7 @@ func TestStrictJSON(t *testing.T) {
 	if len(l.Staff) != 1 {
 		t.Fatalf("bad requests wrote staff: %+v", l.Staff)
 	}
-	r := ta.do("POST", "/v1/clinic/staff", m.AccessToken, `{}`, "Content-Type", "text/plain")
+	r := ta.doRaw("POST", "/v1/clinic/staff", m.AccessToken, `{}`, "Content-Type", "text/plain")
 	if r.Status != 415 {
 		t.Fatalf("text/plain body: %d %s", r.Status, r.Body)
 	}
@@ -231,7 +231,7 @@ func TestHealthAndUnknownRoutes(t *testing.T) {
 	ta := newTestApp(t)
 	ta.must(200, "GET", "/healthz", "", nil)
 	ta.must(200, "GET", "/readyz", "", nil)
-	r := ta.must(404, "GET", "/v1/nope", "", nil)
+	r := ta.mustRaw(404, "GET", "/v1/nope", "", nil)
 	if r.errorCode(t) != "not_found" {
 		t.Fatalf("unknown route: %s", r.Body)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"carewallet/app/text"
 )
 
 // checkShape is the part of strict decoding that encoding/json does not
@@ -34,6 +36,9 @@ func (w shapeWalker) value(t reflect.Type, path string) error {
 	tok, err := w.dec.Token()
 	if err != nil {
 		return nil // the decoder reports malformed JSON
+	}
+	if err := checkKind(t, tok, path); err != nil {
+		return err
 	}
 	switch d := tok.(type) {
 	case json.Delim:
@@ -84,6 +89,7 @@ func (w shapeWalker) object(t reflect.Type, path string) error {
 						return fieldError(p, "unknown field "+strconv.Quote(key)+" (field names are case-sensitive: "+strconv.Quote(name)+")")
 					}
 				}
+				return fieldError(p, "unknown field "+strconv.Quote(key))
 			}
 		}
 		if err := w.value(ft, p); err != nil {
@@ -174,11 +180,62 @@ func checkText(s, path string) error {
 		return fieldError(path, "must be valid UTF-8")
 	}
 	for _, r := range s {
-		if (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) {
+		if text.Bidi(r) {
 			return fieldError(path, "must not contain bidirectional control characters (U+202A–U+202E, U+2066–U+2069)")
 		}
 	}
 	return nil
+}
+
+// checkKind refuses a JSON value of the wrong kind for its target, naming
+// the field in the walker's notation (lines[0].amount), which
+// encoding/json's errors cannot (they drop array indices). null is left to
+// the decoder (it leaves the zero value).
+func checkKind(t reflect.Type, tok json.Token, path string) error {
+	if t == nil || tok == nil {
+		return nil
+	}
+	got := ""
+	switch v := tok.(type) {
+	case json.Delim:
+		got = map[json.Delim]string{'{': "an object", '[': "an array"}[v]
+	case string:
+		got = "a string"
+	case bool:
+		got = "true or false"
+	case json.Number:
+		got = "a number"
+		if isInt(t.Kind()) {
+			if _, err := v.Int64(); err == nil || !strings.ContainsAny(string(v), ".eE") {
+				got = "an integer"
+			}
+		}
+	}
+	want := jsonKind(t.Kind().String())
+	if t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64 {
+		if got == "a number" {
+			return nil
+		}
+	}
+	if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && got == "a string" {
+		return nil // []byte takes base64
+	}
+	if got == "" || got == want {
+		return nil
+	}
+	if path == "" {
+		return badRequest("request body must be " + want + ", not " + got)
+	}
+	return &apiError{Status: 400, Code: "invalid_input", Message: "field " + strconv.Quote(path) + " must be " + want + ", not " + got, Field: path}
+}
+
+func isInt(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
 }
 
 func joinField(path, key string) string {

@@ -16,16 +16,42 @@ func (s *server) getProgram() fiber.Handler {
 	}
 }
 
+// programRequest is the body of PUT /v1/clinic/program: the program's
+// settings without what the server owns (clinic_id, version, updated_by,
+// updated_at). point_value and cashback_burn_days have no valid zero, so
+// they are required; every other field may be left out (zero, empty).
+type programRequest struct {
+	PointValue       int64                    `json:"point_value" api:"required"`
+	Levels           []wallet.Level           `json:"levels"`
+	CashbackBP       int64                    `json:"cashback_bp"`
+	ServiceOverrides []wallet.ServiceOverride `json:"service_overrides"`
+	ExcludedServices []string                 `json:"excluded_services"`
+	MaxShareBP       int64                    `json:"max_share_bp"`
+	MaxReceiptPoints int64                    `json:"max_receipt_points"`
+	WelcomeBonus     wallet.Bonus             `json:"welcome_bonus"`
+	BookingBonus     wallet.Bonus             `json:"booking_bonus"`
+	BirthdayBonus    wallet.Bonus             `json:"birthday_bonus"`
+	CashbackBurnDays int                      `json:"cashback_burn_days" api:"required"`
+	BurnWarningDays  int                      `json:"burn_warning_days"`
+}
+
+func (r programRequest) program() wallet.Program {
+	return wallet.Program{PointValue: r.PointValue, Levels: r.Levels, CashbackBP: r.CashbackBP,
+		ServiceOverrides: r.ServiceOverrides, ExcludedServices: r.ExcludedServices, MaxShareBP: r.MaxShareBP,
+		MaxReceiptPoints: r.MaxReceiptPoints, WelcomeBonus: r.WelcomeBonus, BookingBonus: r.BookingBonus,
+		BirthdayBonus: r.BirthdayBonus, CashbackBurnDays: r.CashbackBurnDays, BurnWarningDays: r.BurnWarningDays}
+}
+
 // putProgram replaces the clinic's program with a new version; it applies
 // to operations from now on.
 func (s *server) putProgram() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var req wallet.Program
+		var req programRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
 		p := principal(c)
-		out, err := s.Wallet.PutProgram(c.UserContext(), p.ClinicID, p.ID, req)
+		out, err := s.Wallet.PutProgram(c.UserContext(), p.ClinicID, p.ID, req.program())
 		if err != nil {
 			return err
 		}
@@ -47,6 +73,7 @@ func (s *server) recordReceipt() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		s.referralFact(c.UserContext(), res.Entry)
 		return c.JSON(res)
 	}
 }
@@ -83,6 +110,8 @@ func (s *server) confirmSpend() fiber.Handler {
 	}
 }
 
+// refundRequest: no lines (or no body at all) refunds the rest of the
+// whole receipt.
 type refundRequest struct {
 	Lines []wallet.Line `json:"lines,omitempty"`
 }
@@ -103,6 +132,9 @@ func (s *server) refund() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if len(res.Entries) > 0 {
+			s.referralFact(c.UserContext(), &res.Entries[0])
+		}
 		return c.JSON(res)
 	}
 }
@@ -111,7 +143,7 @@ func (s *server) refund() fiber.Handler {
 type bookingRequest struct {
 	CardID    string `json:"card_id,omitempty"`
 	Phone     string `json:"phone,omitempty"`
-	BookingID string `json:"booking_id"`
+	BookingID string `json:"booking_id" api:"required"`
 }
 
 // booking credits the online-booking bonus once per booking id.
@@ -124,7 +156,7 @@ func (s *server) booking() fiber.Handler {
 		p := principal(c)
 		br := wallet.BookingRequest{ClinicID: p.ClinicID, CardID: req.CardID, BookingID: req.BookingID}
 		if (req.CardID == "") == (req.Phone == "") {
-			return badRequest(`give exactly one of "card_id" and "phone"`)
+			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "card_id" and "phone"`, Field: "card_id"}
 		}
 		if req.Phone != "" {
 			pt, err := s.Identity.PatientByPhone(c.UserContext(), req.Phone)

@@ -13,6 +13,7 @@ import (
 
 	"carewallet/app/identity"
 	"carewallet/push"
+	"carewallet/referrals"
 )
 
 // Websocket limits. The heartbeat comes from push.Options (PingInterval,
@@ -35,8 +36,8 @@ const (
 var errPushOff = &apiError{Status: 503, Code: "push_unavailable", Message: "realtime delivery is not configured"}
 
 type deviceRequest struct {
-	Token      string `json:"token"`
-	Platform   string `json:"platform"`
+	Token      string `json:"token" api:"required"`
+	Platform   string `json:"platform" api:"required,enum=android|ios|web"`
 	AppVersion string `json:"app_version,omitempty"`
 	Locale     string `json:"locale,omitempty"`
 }
@@ -57,6 +58,18 @@ func (s *server) putDevice() fiber.Handler {
 			Token: req.Token, Platform: req.Platform, AppVersion: req.AppVersion, Locale: req.Locale}); err != nil {
 			return err
 		}
+		if s.Referrals != nil {
+			// The referrals remember which accounts used a device (a hash
+			// of the token), for the self-referral, shared-device and
+			// staff collusion checks.
+			who := p.ID
+			if p.Kind != identity.KindPatient {
+				who = referrals.StaffAccountID(p.ID)
+			}
+			if err := s.Referrals.SawDevice(c.UserContext(), who, req.Token); err != nil {
+				return err
+			}
+		}
 		return c.SendStatus(204)
 	}
 }
@@ -68,7 +81,7 @@ func (s *server) deleteDevice() fiber.Handler {
 		}
 		token, err := url.PathUnescape(c.Params("token"))
 		if err != nil || token == "" {
-			return badRequest("token must be a URL-escaped device token")
+			return &apiError{Status: 400, Code: "invalid_input", Message: "token must be a URL-escaped device token", Field: "token"}
 		}
 		if err := s.Push.RemoveDevice(c.UserContext(), principal(c).ID, token); err != nil {
 			return err

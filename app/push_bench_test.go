@@ -56,11 +56,6 @@ func rssBytes() int64 {
 	return 0
 }
 
-func goMem() int64 {
-	h, st := goMemParts()
-	return h + st
-}
-
 // goMemParts is the heap in use (live objects and the free room in their
 // spans) and the goroutine stacks, after a full collection.
 func goMemParts() (heap, stack int64) {

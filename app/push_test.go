@@ -150,7 +150,7 @@ func TestDevices(t *testing.T) {
 		{map[string]any{"token": "x", "platform": "ios", "extra": 1}, "invalid_input"},
 		{`{"token":"x","platform":"ios"} {}`, "invalid_input"},
 	} {
-		if r := ta.must(400, "PUT", "/v1/me/devices", tok, tc.body); r.errorCode(t) != tc.code {
+		if r := ta.mustRaw(400, "PUT", "/v1/me/devices", tok, tc.body); r.errorCode(t) != tc.code {
 			t.Errorf("%v: code %s, want %s", tc.body, r.errorCode(t), tc.code)
 		}
 	}
@@ -207,7 +207,7 @@ func TestEventsPage(t *testing.T) {
 		t.Fatalf("events must be an array: %s", r.Body)
 	}
 	for _, q := range []string{"limit=0", "limit=501", "after=-1", "after=x"} {
-		ta.must(400, "GET", "/v1/me/events?"+q, tok, nil)
+		ta.mustRaw(400, "GET", "/v1/me/events?"+q, tok, nil)
 	}
 	ta.must(401, "GET", "/v1/me/events", "", nil)
 }

@@ -27,7 +27,7 @@ func (s *server) replayable(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if len(key) > maxIdempotencyKey || !printable(key) {
-		return badRequest("Idempotency-Key must be 1 to 200 printable ASCII characters")
+		return &apiError{Status: 400, Code: "invalid_input", Message: "Idempotency-Key must be 1 to 200 printable ASCII characters", Field: "Idempotency-Key"}
 	}
 	p := principal(c)
 	scope := "patient:" + p.ID

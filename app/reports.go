@@ -14,8 +14,11 @@ import (
 var rangeQuery = []param{
 	{Name: "from", Description: "start, inclusive: YYYY-MM-DD (clinic time zone) or RFC 3339"},
 	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day (clinic time zone); RFC 3339 is exclusive"},
-	{Name: "format", Description: "json (default) or csv"},
+	{Name: "format", Description: "json (default) or csv", Enum: []string{"json", "csv"}},
 }
+
+// csvNext documents the cursor header of a paged report's CSV answer.
+var csvNext = []param{{Name: "X-Next-Cursor", Description: "with ?format=csv: the next page's cursor (absent on the last page)"}}
 
 // The range of times a report can cover: what int64 Unix nanoseconds,
 // the stores' timestamps, represent (1677-09-21 to 2262-04-11), to whole

@@ -28,14 +28,26 @@ type op struct {
 	Query   []param // query parameters
 	// Idempotent routes accept an Idempotency-Key header.
 	Idempotent bool
-	// Produces is the response media type when it is not JSON (image/png, text/csv).
+	// Produces is the response media type when it is not JSON (image/png).
 	Produces string
+	// CSV: ?format=csv answers text/csv instead of Resp's JSON (implied by
+	// a query parameter named format).
+	CSV bool
+	// BodyOptional: the request body (Req) may be left out.
+	BodyOptional bool
+	// Description adds to the summary in the operation's description.
+	Description string
+	// RespDescription describes the success response ("success" if empty).
+	RespDescription string
+	// RespHeaders are headers of the success response.
+	RespHeaders []param
 }
 
 // param is a query parameter.
 type param struct {
 	Name, Type, Description string
 	Required                bool
+	Enum                    []string
 }
 
 type route struct {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"carewallet/news"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -12,6 +13,9 @@ func (s *server) register(r *router) {
 	// health
 	r.add("GET", "/healthz", public, healthz(), op{Tag: "health", Summary: "Liveness: the process answers", Resp: statusResponse{}})
 	r.add("GET", "/readyz", public, s.readyz(), op{Tag: "health", Summary: "Readiness: every store answers", Resp: statusResponse{}})
+	r.add("GET", "/openapi.json", public, s.serveOpenAPI, op{Tag: "meta", Summary: "This OpenAPI 3 document",
+		Description: "Generated from the route table; the HTTP tests validate every request and response against it.",
+		Resp:        map[string]any{}})
 
 	// staff sign-in and staff management
 	r.add("POST", "/v1/staff/login", public, s.staffLogin(), op{Tag: "auth", Summary: "Staff sign-in with email and password",
@@ -46,7 +50,9 @@ func (s *server) register(r *router) {
 	r.add("POST", "/v1/ws/ticket", anyUser, s.wsTicket(), op{Tag: "push", Summary: "A single-use ticket (30 s) for GET /v1/ws?ticket= when headers cannot be set",
 		Resp: ticketResponse{}})
 	r.add("GET", "/v1/ws", ownAuth, s.wsUpgrade(), op{Tag: "push", Summary: "Websocket of live inbox events; authenticate with Authorization: Bearer or ?ticket=; send {\"type\":\"resume\",\"after\":SEQ} to replay",
-		Status: 101, Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
+		Status: 101, RespDescription: "Switching Protocols: the connection is a websocket. The server sends inbox events as JSON text " +
+			"frames ({\"seq\",\"type\",\"data\",\"created_at\"}); a plain request without the upgrade is a 426.",
+		Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
 			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
 
 	// wallet: the patient's cards
@@ -59,7 +65,8 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/cards/{id}/history", patientOnly, s.cardHistory(), op{Tag: "cards", Summary: "The card's ledger entries, newest first, each explaining itself",
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
 	r.add("GET", "/v1/cards/{id}/code", patientOnly, s.cardCode(), op{Tag: "cards", Summary: "A short rotating code to show at reception", Resp: wallet.CardCode{}})
-	r.add("GET", "/v1/cards/{id}/qr.png", patientOnly, s.cardQR(), op{Tag: "cards", Summary: "A fresh card code as a QR image", Produces: "image/png"})
+	r.add("GET", "/v1/cards/{id}/qr.png", patientOnly, s.cardQR(), op{Tag: "cards", Summary: "A fresh card code as a QR image", Produces: "image/png",
+		RespHeaders: []param{{Name: "X-Code-Expires-At", Description: "when the code expires (RFC 3339)"}}})
 
 	// wallet: reception
 	r.add("POST", "/v1/clinic/cards", staffOnly, s.issueCard(), op{Tag: "reception", Summary: "Issue a pending card (own: phone; dependant: guardian_phone); the code goes to the patient's app",
@@ -73,12 +80,16 @@ func (s *server) register(r *router) {
 		Resp: wallet.HistoryPage{}, Query: pageQuery})
 	r.add("GET", "/v1/clinic/cards/{id}/lots", staffOnly, s.staffCardLots(), op{Tag: "reception", Summary: "A card's open lots, soonest-burning first",
 		Resp: wallet.LotsPage{}, Query: pageQuery})
-	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see a dependant's card",
+	r.add("POST", "/v1/clinic/cards/{id}/guardians", staffOnly, s.addGuardian(), op{Tag: "reception", Summary: "Let another guardian see this clinic's cards of a dependant; the guardians who already do are told in their app",
 		Req: guardianRequest{}, Status: 204})
+	r.add("GET", "/v1/clinic/cards/{id}/guardians", staffOnly, s.listGuardians(), op{Tag: "reception", Summary: "Who holds this clinic's cards of a dependant, oldest first",
+		Resp: guardiansResponse{}})
+	r.add("DELETE", "/v1/clinic/cards/{id}/guardians/{patient_id}", staffOnly, s.removeGuardian(), op{Tag: "reception", Summary: "End a guardian's access to this clinic's cards of a dependant at once; the codes go to a remaining guardian; the only guardian cannot be removed (409 last_guardian)",
+		Status: 204})
 	r.add("POST", "/v1/clinic/receipts", staffOnly, s.recordReceipt(), op{Tag: "reception", Summary: "Record a paid receipt and credit its cashback (idempotent on receipt_id)",
 		Req: wallet.ReceiptRequest{}, Resp: wallet.ReceiptResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/receipts/{receipt_id}/refund", staffOnly, s.refund(), op{Tag: "reception", Summary: "Refund lines (or the whole receipt): reverse cashback, return spent points",
-		Req: refundRequest{}, Resp: wallet.RefundResult{}, Idempotent: true})
+		Req: refundRequest{}, BodyOptional: true, Resp: wallet.RefundResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends", staffOnly, s.createSpend(), op{Tag: "reception", Summary: "Start a bonus payment; the patient confirms with the code sent to the app",
 		Req: wallet.SpendRequest{}, Resp: wallet.SpendResult{}, Status: 201, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends/{id}/confirm", staffOnly, s.confirmSpend(), op{Tag: "reception", Summary: "Post a bonus payment with the patient's code",
@@ -89,17 +100,44 @@ func (s *server) register(r *router) {
 	// wallet: managers
 	r.add("GET", "/v1/clinic/program", managerOnly, s.getProgram(), op{Tag: "program", Summary: "The clinic's loyalty program", Resp: wallet.Program{}})
 	r.add("PUT", "/v1/clinic/program", managerOnly, s.putProgram(), op{Tag: "program", Summary: "Replace the program (a new version, for operations from now on)",
-		Req: wallet.Program{}, Resp: wallet.Program{}})
+		Req: programRequest{}, Resp: wallet.Program{}})
 	r.add("POST", "/v1/clinic/adjustments", managerOnly, s.adjust(), op{Tag: "program", Summary: "Manual adjustment with a reason",
 		Req: wallet.AdjustRequest{}, Resp: wallet.Entry{}, Idempotent: true})
 	r.add("GET", "/v1/clinic/reports/journal", managerOnly, s.journal(), op{Tag: "reports", Summary: "Ledger entries of the clinic (JSON or ?format=csv)",
-		Resp: wallet.JournalPage{}, Query: journalQuery})
+		Resp: wallet.JournalPage{}, CSV: true, RespHeaders: csvNext, Query: journalQuery})
 	r.add("GET", "/v1/clinic/reports/cards-by-staff", managerOnly, s.cardsByStaff(), op{Tag: "reports", Summary: "Cards issued by each staff member",
-		Resp: staffCardsResponse{}, Query: rangeQuery})
+		Resp: staffCardsResponse{}, CSV: true, Query: rangeQuery})
 	r.add("GET", "/v1/clinic/reports/cards", managerOnly, s.cardsIssued(), op{Tag: "reports", Summary: "Cards issued",
-		Resp: wallet.CardsPage{}, Query: append(rangeQuery, pageQuery...)})
+		Resp: wallet.CardsPage{}, CSV: true, RespHeaders: csvNext, Query: append(rangeQuery, pageQuery...)})
 	r.add("GET", "/v1/clinic/reports/totals", managerOnly, s.totals(), op{Tag: "reports", Summary: "Points issued, spent, burned and outstanding",
-		Resp: wallet.Totals{}, Query: rangeQuery})
+		Resp: wallet.Totals{}, CSV: true, Query: rangeQuery})
+
+	// referrals: patients
+	r.add("GET", "/v1/cards/{id}/referral", patientOnly, s.cardReferral(), op{Tag: "referrals", Summary: "The own card's personal referral code, link, QR address and figures per level",
+		Resp: referralResponse{}})
+	r.add("GET", "/v1/cards/{id}/referral/qr.png", patientOnly, s.cardReferralQR(), op{Tag: "referrals", Summary: "The referral link as a QR image", Produces: "image/png"})
+	r.add("GET", "/v1/cards/{id}/referrals", patientOnly, s.cardFriends(), op{Tag: "referrals", Summary: "The people this card brought, at every depth, oldest first (masked names only)",
+		Resp: referrals.FriendsPage{}, Query: pageQuery})
+	r.add("POST", "/v1/me/referral", patientOnly, s.joinWithCode(), op{Tag: "referrals", Summary: "Join the code's clinic under its owner: card, welcome and referee bonus (at most 10 wrong codes an hour)",
+		Req: referralCodeRequest{}, Resp: referrals.JoinResult{}, Status: 201, Idempotent: true})
+	r.add("GET", "/r/{code}", public, s.referralPageHandler(), op{Tag: "referrals", Summary: "The public page of a referral code (HTML, no script)", Produces: "text/html"})
+
+	// referrals: managers
+	r.add("GET", "/v1/clinic/referral-program", managerOnly, s.getReferralProgram(), op{Tag: "referrals", Summary: "The clinic's referral program", Resp: referrals.Program{}})
+	r.add("PUT", "/v1/clinic/referral-program", managerOnly, s.putReferralProgram(), op{Tag: "referrals", Summary: "Replace the referral program (a new version, for receipts from now on)",
+		Req: referrals.ProgramRequest{}, Resp: referrals.Program{}})
+	r.add("POST", "/v1/clinic/referrals/{id}/approve", managerOnly, s.decideReferral(true), op{Tag: "referrals", Summary: "Approve a held referral with a reason: its held bonus and rewards are paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
+	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "The referral tree per depth, rewards per level, top referrers, held referrals (JSON or ?format=csv)",
+		Resp: referrals.Report{}, Query: []param{{Name: "format", Description: "json (default) or csv"}}})
+	r.add("GET", "/v1/clinic/reports/staff-rewards", managerOnly, s.staffRewardsReport(), op{Tag: "referrals", Summary: "Enrolments, enrolment rewards and payouts per staff member (JSON or ?format=csv)",
+		Resp: staffRewardsReport{}, Query: rangeQuery})
+	r.add("GET", "/v1/clinic/staff/{id}/rewards", staffOnly, s.staffRewards(), op{Tag: "referrals", Summary: "A staff member's enrolment rewards account, code and link (the staff member or a manager)",
+		Resp: staffRewardsResponse{}})
+	r.add("POST", "/v1/clinic/staff/{id}/payouts", managerOnly, s.staffPayout(), op{Tag: "referrals", Summary: "Record a cash payout of a staff member's reward points (never over the balance)",
+		Req: referrals.PayoutRequest{}, Resp: referrals.Payout{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/referrals/{id}/reject", managerOnly, s.decideReferral(false), op{Tag: "referrals", Summary: "Reject a held referral with a reason: its rewards are never paid",
+		Req: decisionRequest{}, Resp: referrals.Decision{}})
 
 	// news and polls: managers compose, patients read and vote
 	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096",

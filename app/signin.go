@@ -10,7 +10,7 @@ import (
 )
 
 type otpRequest struct {
-	Phone string `json:"phone"`
+	Phone string `json:"phone" api:"required"`
 }
 
 type otpResponse struct {
@@ -32,8 +32,8 @@ func (s *server) requestCode() fiber.Handler {
 }
 
 type verifyRequest struct {
-	Phone string `json:"phone"`
-	Code  string `json:"code"`
+	Phone string `json:"phone" api:"required"`
+	Code  string `json:"code" api:"required"`
 }
 
 func (s *server) verifyCode() fiber.Handler {
@@ -95,7 +95,7 @@ func (s *server) openSession(c *fiber.Ctx, se identity.Session) error {
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token" api:"required"`
 }
 
 func (s *server) refresh() fiber.Handler {

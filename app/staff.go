@@ -9,8 +9,8 @@ import (
 )
 
 type staffLoginRequest struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" api:"required"`
+	Password string `json:"password" api:"required"`
 }
 
 func (s *server) staffLogin() fiber.Handler {
@@ -96,10 +96,11 @@ func (s *server) listStaff() fiber.Handler {
 	}
 }
 
+// addStaffRequest: the name may be left out (the staff list then shows "").
 type addStaffRequest struct {
-	Email    string        `json:"email"`
-	Password string        `json:"password"`
-	Role     identity.Role `json:"role"`
+	Email    string        `json:"email" api:"required"`
+	Password string        `json:"password" api:"required"`
+	Role     identity.Role `json:"role" api:"required,enum=admin|manager"`
 	Name     string        `json:"name"`
 }
 
@@ -121,7 +122,7 @@ func (s *server) addStaff() fiber.Handler {
 }
 
 type staffRoleRequest struct {
-	Role identity.Role `json:"role"`
+	Role identity.Role `json:"role" api:"required,enum=admin|manager"`
 }
 
 // setStaffRole changes a staff member's role in the caller's clinic; it

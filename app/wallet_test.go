@@ -65,7 +65,7 @@ func TestProgramAndJoin(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
 	ta.must(403, "PUT", "/v1/clinic/program", cl.admin, exampleProgram)
-	r := ta.must(400, "PUT", "/v1/clinic/program", cl.manager, `{"point_value": 100, "max_share_bp": 20000}`)
+	r := ta.mustRaw(400, "PUT", "/v1/clinic/program", cl.manager, `{"point_value": 100, "max_share_bp": 20000}`)
 	if r.errorCode(t) != "invalid_program" {
 		t.Fatalf("invalid program: %s", r.Body)
 	}
@@ -325,7 +325,7 @@ func TestReports(t *testing.T) {
 		t.Fatalf("cards by staff: %+v", bs)
 	}
 	ta.must(400, "GET", "/v1/clinic/reports/cards?from=yesterday", cl.manager, nil)
-	ta.must(400, "GET", "/v1/clinic/reports/totals?format=xml", cl.manager, nil)
+	ta.mustRaw(400, "GET", "/v1/clinic/reports/totals?format=xml", cl.manager, nil)
 }
 
 // TestConcurrentSpendsHTTP: 1,000 concurrent spend+confirm pairs of one

@@ -60,6 +60,9 @@ type Options struct {
 // Stats count what the push pipeline did since start.
 type Stats struct {
 	Sent, Retried, Failed, TokensRemoved, Dropped int64
+	// EventsWritten counts events this instance appended to inboxes (a
+	// replayed key that found its event already stored is not counted).
+	EventsWritten int64
 }
 
 // Service is the push component: inbox, hub and FCM pipeline.
@@ -75,6 +78,7 @@ type Service struct {
 	sleep   func(ctx context.Context, d time.Duration) error // tests replace it
 
 	sent, retried, failed, removed, dropped atomic.Int64
+	written                                 atomic.Int64
 
 	mu      sync.Mutex
 	closed  bool
@@ -159,7 +163,7 @@ func (s *Service) Hub() *Hub { return s.hub }
 // Stats returns the push counters.
 func (s *Service) Stats() Stats {
 	return Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
-		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load()}
+		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load(), EventsWritten: s.written.Load()}
 }
 
 // Publish appends an event to the user's inbox, hands it to the user's live
@@ -181,6 +185,7 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 	if !created {
 		return stored, nil
 	}
+	s.written.Add(1)
 	s.hub.deliver(userID, stored)
 	if d.Alert != nil && s.opts.Sender != nil {
 		s.enqueue(pushJob{alert: *d.Alert, targets: []target{{user: userID, event: stored}}})
@@ -216,6 +221,7 @@ func (s *Service) PublishMany(ctx context.Context, userIDs []string, d Draft) er
 			if !a.Created {
 				continue
 			}
+			s.written.Add(1)
 			s.hub.deliver(a.User, a.Event)
 			targets = append(targets, target{user: a.User, event: a.Event})
 		}

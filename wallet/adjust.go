@@ -4,16 +4,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"carewallet/app/text"
 )
+
+// maxReason is the longest adjustment reason, in characters.
+const maxReason = 500
 
 // AdjustRequest is a manager's manual adjustment (signed points).
 type AdjustRequest struct {
 	ClinicID       string `json:"-"`
 	StaffID        string `json:"-"`
 	IdempotencyKey string `json:"-"`
-	CardID         string `json:"card_id"`
-	Points         int64  `json:"points"`
-	Reason         string `json:"reason"`
+	CardID         string `json:"card_id" api:"required"`
+	Points         int64  `json:"points" api:"required"`
+	Reason         string `json:"reason" api:"required"`
 }
 
 // Adjust is a manager's manual adjustment with a reason (kind adjustment).
@@ -25,8 +30,11 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 		return nil, invalid("points", "must be non-zero, at most %d either way", maxPoints)
 	}
 	reason := strings.TrimSpace(req.Reason)
-	if reason == "" || len(reason) > 500 {
-		return nil, invalid("reason", "must be 1 to 500 characters")
+	if reason == "" {
+		return nil, invalid("reason", "required")
+	}
+	if m := text.Line(reason, maxReason); m != "" {
+		return nil, invalid("reason", "%s", m)
 	}
 	card, err := s.activeStaffCard(ctx, req.ClinicID, req.CardID)
 	if err != nil {
@@ -64,7 +72,7 @@ func (s *Service) Adjust(ctx context.Context, req AdjustRequest) (*Entry, error)
 		return nil, fmt.Errorf("wallet: adjust: %w", err)
 	}
 	if !e.Replayed {
-		s.notifyPoints(ctx, card, e)
+		s.notifyBalance(ctx, card, e)
 	}
 	return e, nil
 }

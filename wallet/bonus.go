@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"carewallet/app/text"
 )
 
 // BookingRequest is POST /v1/clinic/bookings from the clinic's system: the
@@ -20,8 +22,8 @@ type BookingRequest struct {
 // booking id (key booking:{booking_id}). Returns nil when the program has
 // no booking bonus.
 func (s *Service) Booking(ctx context.Context, req BookingRequest) (*Entry, error) {
-	if req.BookingID == "" || len(req.BookingID) > 64 {
-		return nil, invalid("booking_id", "must be 1 to 64 characters")
+	if m := text.ID(req.BookingID, maxClientID); m != "" {
+		return nil, invalid("booking_id", "%s", m)
 	}
 	var card *Card
 	var err error
@@ -78,20 +80,40 @@ func (s *Service) bonus(ctx context.Context, card *Card, kind, key, staffID stri
 	if err != nil {
 		return nil, fmt.Errorf("wallet: %s bonus: %w", kind, err)
 	}
-	s.notifyPoints(ctx, card, e)
+	s.notifyBalance(ctx, card, e)
 	return e, nil
 }
 
-// notifyPoints tells the card's patient about a credit. Best effort: the
-// ledger entry is the truth and the inbox key makes a retry harmless.
-func (s *Service) notifyPoints(ctx context.Context, card *Card, e *Entry) {
-	if e == nil || e.Amount <= 0 {
+// notifyBalance tells the card's app about a change to its balance, so an
+// open app never shows a stale one: every entry that moves points appends
+// an inbox event (and so a websocket frame) carrying the new balance;
+// credits are wallet.points, debits wallet.balance. Only what the patient
+// would want on the lock screen also pushes: points credited, points
+// burned, and a manager's adjustment; a spend or a refund done at the desk
+// with the patient (both its entries) is shown in the app only. Best
+// effort: the ledger entry is the truth and the inbox key (one per entry)
+// makes a retry harmless.
+func (s *Service) notifyBalance(ctx context.Context, card *Card, e *Entry) {
+	if e == nil || e.Amount == 0 || e.Replayed {
 		return
 	}
-	_ = s.notifier.Notify(ctx, card.PatientID, Notification{
-		Key:        fmt.Sprintf("points:%s:%d", card.ID, e.Seq),
-		Type:       NotePointsEarned,
-		Data:       PointsData{CardID: card.ID, ClinicID: card.ClinicID, Kind: e.Kind, Points: e.Amount, Balance: e.BalanceAfter},
-		AlertTitle: "Bonus points", AlertBody: fmt.Sprintf("+%d points", e.Amount),
-	})
+	n := Notification{
+		Key:  fmt.Sprintf("points:%s:%d", card.ID, e.Seq),
+		Type: NotePointsEarned,
+		Data: PointsData{CardID: card.ID, ClinicID: card.ClinicID, Kind: e.Kind, Points: e.Amount, Balance: e.BalanceAfter},
+	}
+	if e.Amount < 0 {
+		n.Type = NoteBalance
+	}
+	switch {
+	case e.Kind == KindRefundSpend:
+		// points given back by a refund at the desk: in the app only
+	case e.Amount > 0:
+		n.AlertTitle, n.AlertBody = "Бонусные баллы / Bonus points", fmt.Sprintf("+%d", e.Amount)
+	case e.Kind == KindExpire:
+		n.AlertTitle, n.AlertBody = "Баллы сгорели / Points burned", fmt.Sprintf("−%d", -e.Amount)
+	case e.Kind == KindAdjustment:
+		n.AlertTitle, n.AlertBody = "Баллы списаны клиникой / Points deducted by the clinic", fmt.Sprintf("−%d", -e.Amount)
+	}
+	_ = s.notifier.Notify(ctx, card.PatientID, n)
 }

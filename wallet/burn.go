@@ -100,6 +100,7 @@ func (s *Service) burnLots(ctx context.Context, now time.Time, rep *BurnReport) 
 			case !r.Entry.Replayed:
 				rep.Lots++
 				rep.Points -= r.Entry.Amount
+				s.notifyBalance(ctx, cards[cs[i].CardID], r.Entry)
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"carewallet/app/text"
 )
 
 // IssueCardRequest is POST /v1/clinic/cards. The HTTP layer resolves
@@ -84,16 +86,6 @@ func (h Holder) key() string {
 	return "p:" + h.PatientID
 }
 
-// birthMD is the holder's birthday as "MM-DD" ("" if unknown). Cards are
-// stored without a birth date (People has it), so it is "" for every card
-// written since; the birthday job asks People, not this column.
-func (h Holder) birthMD() string {
-	if t, ok := parseDate(h.BirthDate); ok {
-		return t.Format("01-02")
-	}
-	return ""
-}
-
 func validName(field, v string, required bool) error {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -102,8 +94,8 @@ func validName(field, v string, required bool) error {
 		}
 		return nil
 	}
-	if len(v) > 100 || strings.ContainsAny(v, "\x00\r\n\t") {
-		return invalid(field, "must be at most 100 characters on one line")
+	if m := text.Name(v); m != "" {
+		return invalid(field, "%s", m)
 	}
 	return nil
 }
@@ -170,7 +162,7 @@ func (s *Service) Join(ctx context.Context, patientID, clinicID string) (*CardVi
 		}
 		if live != nil {
 			if live.PatientID != patientID {
-				return nil, fmt.Errorf("wallet: join: %w", ErrCardExists)
+				return nil, refused(ErrCardExists, "your card at this clinic is held in another account's app")
 			}
 			if err := s.activate(ctx, live); err != nil {
 				return nil, err
@@ -265,7 +257,7 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 			return nil, err
 		}
 		if live != nil {
-			return nil, fmt.Errorf("wallet: issue card (%s %s): %w", live.ID, live.Status, ErrCardExists)
+			return nil, refused(ErrCardExists, "this holder already has a card at this clinic (%s, %s); a new one can be issued only once a pending card's code has expired", live.ID, live.Status)
 		}
 		id, err := s.newID("cd_")
 		if err != nil {
@@ -285,7 +277,13 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 		if err != nil {
 			return nil, fmt.Errorf("wallet: issue card: %w", err)
 		}
-		if !dep {
+		if dep {
+			// The guardian holds this clinic's cards of the dependant
+			// (confirming the card grants it again, should this fail).
+			if err := s.grant(ctx, c, app); err != nil {
+				return nil, err
+			}
+		} else {
 			// What reception entered fills the patient's profile where it
 			// is empty: identity keeps the details, not the card.
 			if err := s.people.CompleteProfile(ctx, req.PatientID, first, last, req.BirthDate); err != nil {
@@ -313,10 +311,15 @@ func (s *Service) ConfirmCard(ctx context.Context, clinicID, cardID, code string
 		return nil, err
 	}
 	if c.Status == StatusActive {
-		return nil, fmt.Errorf("wallet: confirm card: %w", ErrCodeUsed)
+		return nil, refused(ErrCardActive, "card %s is already active: there is nothing to confirm", c.ID)
 	}
 	if err := s.verify(ctx, c.ChallengeID, "card", c.ID, strings.TrimSpace(code)); err != nil {
 		return nil, fmt.Errorf("wallet: confirm card: %w", err)
+	}
+	if c.Holder.Kind == HolderDependant {
+		if err := s.grant(ctx, c, c.PatientID); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.activate(ctx, c); err != nil {
 		return nil, err

@@ -54,13 +54,13 @@ func (s *Service) activeStaffCard(ctx context.Context, clinicID, cardID string) 
 		return nil, err
 	}
 	if c.Status != StatusActive {
-		return nil, fmt.Errorf("wallet: card %s: %w", cardID, ErrCardNotActive)
+		return nil, refused(ErrCardNotActive, "card %s is not active (pending or lapsed): points move only on an active card", cardID)
 	}
 	return c, nil
 }
 
-// patientCard loads a card the patient may read: held in their app, their
-// own, or a dependant's they are a guardian of. Anything else is
+// patientCard loads a card the patient may read: their own, or a
+// dependant's they hold a grant for at the card's clinic. Anything else is
 // ErrNotFound (the card's existence is not revealed).
 func (s *Service) patientCard(ctx context.Context, patientID, cardID string) (*Card, bool, error) {
 	c, err := s.store.Card(ctx, cardID)
@@ -70,18 +70,18 @@ func (s *Service) patientCard(ctx context.Context, patientID, cardID string) (*C
 	if patientID == "" {
 		return nil, false, fmt.Errorf("wallet: card %s: %w", cardID, ErrNotFound)
 	}
-	if c.PatientID == patientID || (c.Holder.Kind == HolderSelf && c.Holder.PatientID == patientID) {
-		return c, c.Holder.Kind == HolderDependant, nil
-	}
-	if c.Holder.Kind == HolderDependant {
-		gs, err := s.store.GuardiansOf(ctx, c.Holder.DependantID)
+	switch c.Holder.Kind {
+	case HolderDependant:
+		ok, err := s.guards(ctx, c, patientID)
 		if err != nil {
 			return nil, false, err
 		}
-		for _, g := range gs {
-			if g.GuardianID == patientID {
-				return c, true, nil
-			}
+		if ok {
+			return c, true, nil
+		}
+	default:
+		if c.PatientID == patientID || c.Holder.PatientID == patientID {
+			return c, false, nil
 		}
 	}
 	return nil, false, fmt.Errorf("wallet: card %s: %w", cardID, ErrNotFound)
@@ -192,24 +192,40 @@ func (s *Service) MyCards(ctx context.Context, patientID string) ([]CardSummary,
 	if patientID == "" {
 		return nil, invalid("patient_id", "required")
 	}
-	cards, err := s.store.CardsByPatient(ctx, []string{patientID})
+	all, err := s.store.CardsByPatient(ctx, []string{patientID})
 	if err != nil {
 		return nil, err
 	}
-	gs, err := s.store.GuardianshipsOf(ctx, patientID)
+	var cards []Card
+	for _, c := range all {
+		if c.Holder.Kind != HolderDependant {
+			cards = append(cards, c)
+		}
+	}
+	// Dependants' cards only where a grant opens them: (clinic, dependant).
+	gs, err := s.store.GrantsOf(ctx, patientID)
 	if err != nil {
 		return nil, err
 	}
 	if len(gs) > 0 {
-		ids := make([]string, len(gs))
-		for i, g := range gs {
-			ids[i] = g.DependantID
+		granted, listed := map[[2]string]bool{}, map[string]bool{}
+		var ids []string
+		for _, g := range gs {
+			if !listed[g.DependantID] {
+				listed[g.DependantID] = true
+				ids = append(ids, g.DependantID)
+			}
+			granted[[2]string{g.ClinicID, g.DependantID}] = true
 		}
 		more, err := s.store.CardsByDependant(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
-		cards = append(cards, more...)
+		for _, c := range more {
+			if granted[[2]string{c.ClinicID, c.Holder.DependantID}] {
+				cards = append(cards, c)
+			}
+		}
 	}
 	return s.summaries(ctx, cards, "")
 }

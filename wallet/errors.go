@@ -22,6 +22,7 @@ import (
 //	ErrInvalidCode                 wrong code; an attempt was used
 //	ErrCodeExpired                 the code's lifetime is over
 //	ErrCodeUsed                    already confirmed: nothing posted
+//	ErrCardActive                  confirming a card that is active
 //	ErrTooManyAttempts             the code's attempts are used up
 //	ErrConflict                    lost a race that cannot be retried
 var (
@@ -35,6 +36,7 @@ var (
 	ErrInvalidCode         = errors.New("wallet: invalid code")
 	ErrCodeExpired         = errors.New("wallet: code expired")
 	ErrCodeUsed            = errors.New("wallet: code already used")
+	ErrCardActive          = errors.New("wallet: the card is already active")
 	ErrTooManyAttempts     = errors.New("wallet: too many attempts")
 	ErrInvalidProgram      = errors.New("wallet: invalid program")
 	ErrConflict            = errors.New("wallet: conflict")
@@ -43,6 +45,12 @@ var (
 // errDuplicate is what a Store returns when a unique key is already taken:
 // the signal that another writer got there first.
 var errDuplicate = errors.New("wallet: duplicate key")
+
+// refused is a refusal of kind whose message a person can act on (the
+// limit or state that stands in the way), shown to the client as is.
+func refused(kind error, format string, args ...any) error {
+	return problem.Refusef(kind, format, args...)
+}
 
 // ValidationError names the request field that is wrong (the shared
 // shape). It wraps ErrInvalid, or ErrInvalidProgram for program fields.

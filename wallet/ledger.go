@@ -19,12 +19,15 @@ const (
 	KindRefundSpend = "refund_spend" // spent points returned by a refund
 	KindExpire      = "expire"
 	KindAdjustment  = "adjustment"
+	// Written for the referrals package through Award and Reclaim.
+	KindReferral     = "referral"      // a referral reward (negative: clawed back by a refund)
+	KindRefereeBonus = "referee_bonus" // the bonus of joining with a friend's code
 )
 
 // Kinds lists every entry kind, in the order reports show them: the one
 // list the journal's operation filter and its documentation use.
 var Kinds = []string{KindWelcome, KindBooking, KindBirthday, KindCashback, KindSpend, KindRefund, KindRefundSpend,
-	KindExpire, KindAdjustment}
+	KindExpire, KindAdjustment, KindReferral, KindRefereeBonus}
 
 // Entry is one fact of a card's append-only ledger: unique (card, seq) and
 // unique (card, key). Amount is signed; BalanceAfter is the balance after
@@ -146,7 +149,7 @@ type LedgerTx interface {
 	CacheLots(ctx context.Context, e *Entry, next *State) error
 }
 
-// commitAll is the ledger's one write path (ARCHITECTURE §2). For each
+// commitAll is the ledger's one write path (docs/architecture.md §2). For each
 // commit, inside one Atomically call:
 //
 //  1. an entry with (CardID, Key) exists: it is returned, marked Replayed

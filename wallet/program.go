@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"carewallet/app/text"
 )
 
 // Program is one version of a clinic's loyalty rules. Versions are
@@ -45,7 +47,7 @@ type Program struct {
 
 // Level is one step of the level ladder.
 type Level struct {
-	Name       string `json:"name"`
+	Name       string `json:"name" api:"required"`
 	MinSpend   int64  `json:"min_spend"`
 	CashbackBP int64  `json:"cashback_bp"`
 }
@@ -53,7 +55,7 @@ type Level struct {
 // ServiceOverride replaces the level rate for one service code: either a
 // rate (CashbackBP, may be 0) or a fixed number of points per line.
 type ServiceOverride struct {
-	Service    string `json:"service"`
+	Service    string `json:"service" api:"required"`
 	CashbackBP *int64 `json:"cashback_bp,omitempty"`
 	Points     *int64 `json:"points,omitempty"`
 }
@@ -74,8 +76,10 @@ const (
 	maxBurnDays    = 3660
 	maxWarningDays = 90
 	maxLines       = 200
-	maxLevels      = 20
-	maxOverrides   = 500
+	// maxClientID is the longest receipt or booking number, in characters.
+	maxClientID  = 64
+	maxLevels    = 20
+	maxOverrides = 500
 )
 
 var serviceCodeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
@@ -105,8 +109,11 @@ func (p *Program) Validate() error {
 	seen := map[string]bool{}
 	for i, l := range p.Levels {
 		f := fmt.Sprintf("levels[%d]", i)
-		if l.Name == "" || len(l.Name) > 64 {
-			return invalidProgram(f+".name", "must be 1 to 64 characters")
+		if l.Name == "" {
+			return invalidProgram(f+".name", "required")
+		}
+		if m := text.Line(l.Name, 64); m != "" {
+			return invalidProgram(f+".name", "%s", m)
 		}
 		if seen[l.Name] {
 			return invalidProgram(f+".name", "duplicate level name %q", l.Name)

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"carewallet/app/text"
 )
 
 // ReceiptRequest is POST /v1/clinic/receipts: a paid receipt earning
@@ -15,10 +16,10 @@ import (
 type ReceiptRequest struct {
 	ClinicID       string `json:"-"`
 	StaffID        string `json:"-"`
-	CardID         string `json:"card_id"`
-	ReceiptID      string `json:"receipt_id"`
-	Lines          []Line `json:"lines"`
-	PaidWithPoints int64  `json:"paid_with_points"`
+	CardID         string `json:"card_id" api:"required"`
+	ReceiptID      string `json:"receipt_id" api:"required"`
+	Lines          []Line `json:"lines" api:"required"`
+	PaidWithPoints int64  `json:"paid_with_points"` // may be left out: 0
 }
 
 // ReceiptResult is the answer of RecordReceipt (also on replays).
@@ -34,16 +35,13 @@ type ReceiptResult struct {
 // Line is a receipt line: a clinic service code and its amount in minor
 // units.
 type Line struct {
-	Service string `json:"service"`
-	Amount  int64  `json:"amount"`
+	Service string `json:"service" api:"required"`
+	Amount  int64  `json:"amount" api:"required"`
 }
 
 func validReceiptID(v string) error {
-	if v == "" {
-		return invalid("receipt_id", "required")
-	}
-	if len(v) > 64 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return invalid("receipt_id", "must be 1 to 64 printable characters without spaces")
+	if m := text.ID(v, maxClientID); m != "" {
+		return invalid("receipt_id", "%s", m)
 	}
 	return nil
 }
@@ -74,7 +72,8 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		return nil, err
 	}
 	if _, elig := eligible(p, req.Lines); used*p.PointValue > elig {
-		return nil, invalid("paid_with_points", "more than the receipt's lines payable with points")
+		return nil, invalid("paid_with_points", "at most %d points can be paid on these lines (%d minor units payable with points; excluded services cannot be), not %d",
+			elig/p.PointValue, elig, used)
 	}
 	fp := fingerprint([]any{req.CardID, req.ReceiptID, req.Lines, req.PaidWithPoints})
 	if err := s.claimReceipt(ctx, req.ClinicID, req.ReceiptID, card.ID, true); err != nil {
@@ -118,7 +117,7 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 		return nil, fmt.Errorf("wallet: cashback of %s: %w", req.ReceiptID, err)
 	}
 	if !e.Replayed {
-		s.notifyPoints(ctx, card, e)
+		s.notifyBalance(ctx, card, e)
 	}
 	var earning Earning
 	_ = json.Unmarshal(e.Details, &earning)
@@ -166,7 +165,7 @@ type Receipt struct {
 // is recorded or a spend confirmed; receipts and confirmed spends written
 // before owners were recorded count as owners too.
 func (s *Service) claimReceipt(ctx context.Context, clinicID, receiptID, cardID string, claim bool) error {
-	mismatch := fmt.Errorf("wallet: receipt %s belongs to another card: %w", receiptID, ErrConflict)
+	mismatch := refused(ErrConflict, "receipt %s belongs to another card", receiptID)
 	owner, err := s.store.ReceiptCard(ctx, clinicID, receiptID)
 	switch {
 	case err == nil && owner == cardID:

@@ -211,5 +211,7 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (*RefundResult,
 		res.Entries = append(res.Entries, *e2)
 		res.Returned = e2.Amount
 	}
+	s.notifyBalance(ctx, card, e)
+	s.notifyBalance(ctx, card, e2)
 	return res, nil
 }

@@ -46,7 +46,7 @@ func TestCardLifecycle(t *testing.T) {
 		if ok.Status != StatusActive {
 			t.Fatalf("status %s", ok.Status)
 		}
-		if _, err := e.svc.ConfirmCard(ctx, "cl_1", res.CardID, code); !errors.Is(err, ErrCodeUsed) {
+		if _, err := e.svc.ConfirmCard(ctx, "cl_1", res.CardID, code); !errors.Is(err, ErrCardActive) {
 			t.Fatalf("reused code: %v", err)
 		}
 		v := must[*CardView](t)(e.svc.Card(ctx, "pt_1", res.CardID))

@@ -13,10 +13,10 @@ import (
 type SpendRequest struct {
 	ClinicID  string `json:"-"`
 	StaffID   string `json:"-"`
-	CardID    string `json:"card_id"`
-	ReceiptID string `json:"receipt_id"`
-	Lines     []Line `json:"lines"`
-	Points    int64  `json:"points"`
+	CardID    string `json:"card_id" api:"required"`
+	ReceiptID string `json:"receipt_id" api:"required"`
+	Lines     []Line `json:"lines" api:"required"`
+	Points    int64  `json:"points" api:"required"`
 }
 
 // Spend statuses.
@@ -140,12 +140,11 @@ func (s *Service) CreateSpend(ctx context.Context, req SpendRequest) (*SpendResu
 		avail := available(st, now)
 		maxPts := min(byShare, avail)
 		if req.Points > byShare {
-			return nil, fmt.Errorf("wallet: spend of %d points, the program allows %d on these lines (max_points %d): %w",
-				req.Points, byShare, maxPts, ErrLimitExceeded)
+			return nil, refused(ErrLimitExceeded, "at most %d points can be paid on this receipt (the program's max_share_bp %d of the lines payable with points), not %d",
+				byShare, p.MaxShareBP, req.Points)
 		}
 		if req.Points > avail {
-			return nil, fmt.Errorf("wallet: spend of %d points, %d available (max_points %d): %w",
-				req.Points, avail, maxPts, ErrInsufficientPoints)
+			return nil, refused(ErrInsufficientPoints, "the card has %d points available now, not %d", avail, req.Points)
 		}
 		id, err := s.newID("sp_")
 		if err != nil {
@@ -193,7 +192,7 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 	}
 	key := "spend:" + sp.ReceiptID
 	if _, err := s.store.EntryByKey(ctx, sp.CardID, key); err == nil {
-		return nil, fmt.Errorf("wallet: spend %s: %w", spendID, ErrCodeUsed)
+		return nil, refused(ErrCodeUsed, "spend %s is already confirmed: nothing more was posted", spendID)
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
@@ -235,11 +234,12 @@ func (s *Service) ConfirmSpend(ctx context.Context, clinicID, spendID, code stri
 		return e, nil
 	}})
 	if errors.Is(err, ErrIdempotencyConflict) || (err == nil && e.Replayed) {
-		return nil, fmt.Errorf("wallet: spend %s: %w", spendID, ErrCodeUsed)
+		return nil, refused(ErrCodeUsed, "spend %s is already confirmed: nothing more was posted", spendID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("wallet: confirm spend %s: %w", spendID, err)
 	}
+	s.notifyBalance(ctx, card, e)
 	return spendResult(sp, SpendConfirmed, e), nil
 }
 

@@ -3,6 +3,8 @@ package wallet
 import (
 	"context"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 // Store is the wallet's persistence, composed of one small interface per
@@ -35,13 +37,21 @@ type ProgramStore interface {
 // CardStore keeps cards, dependants, guardianships and rotating card
 // codes.
 type CardStore interface {
-	// Dependants and guardians: unique (guardian, person_key) and
+	// Guardians' dependants: unique (guardian, person_key) and
 	// (dependant, guardian).
-	InsertDependant(ctx context.Context, d *Dependant) error
-	Dependant(ctx context.Context, id string) (*Dependant, error)
 	InsertGuardianship(ctx context.Context, g *Guardianship) error
 	GuardianshipsOf(ctx context.Context, guardianID string) ([]Guardianship, error)
 	GuardiansOf(ctx context.Context, dependantID string) ([]Guardianship, error)
+
+	// Grants: unique (clinic, dependant, guardian); a guardian reads a
+	// dependant's cards at a clinic only through one.
+	InsertGrant(ctx context.Context, g *Grant) error
+	DeleteGrant(ctx context.Context, clinicID, dependantID, guardianID string) error
+	// GrantsFor lists the guardians of a dependant at a clinic, oldest
+	// first.
+	GrantsFor(ctx context.Context, clinicID, dependantID string) ([]Grant, error)
+	// GrantsOf lists a guardian's grants.
+	GrantsOf(ctx context.Context, guardianID string) ([]Grant, error)
 
 	// Cards: unique (clinic, holder_key, slot).
 	InsertCard(ctx context.Context, c *Card) error
@@ -54,9 +64,9 @@ type CardStore interface {
 	// ActivateCard sets status active (idempotent, so safe as a plain
 	// update on every store).
 	ActivateCard(ctx context.Context, id string) error
-	// CardsByBirthday lists active cards whose holder was born on one of
-	// the month-days ("MM-DD"), ordered by id, after afterID.
-	CardsByBirthday(ctx context.Context, monthDays []string, afterID string, limit int) ([]Card, error)
+	// SetCardPatient moves the card to another app (the guardian who now
+	// receives its codes); a plain update, idempotent.
+	SetCardPatient(ctx context.Context, id, patientID string) error
 
 	// Rotating card codes: unique code.
 	InsertCardCode(ctx context.Context, c *cardCodeRec) error
@@ -140,18 +150,7 @@ type ReportStore interface {
 	SumByKind(ctx context.Context, clinicID string, from, to time.Time) (map[string]int64, error)
 }
 
-// ns and fromNS are the one timestamp encoding both adapters store:
-// Unix nanoseconds, 0 for the zero time.
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNS(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+// dbErr translates both adapters' database errors: a missing row or
+// document is ErrNotFound, a taken unique key errDuplicate (the driver's
+// text holds the key's value: it is never passed on).
+var dbErr = storage.Errors{NotFound: ErrNotFound, Duplicate: errDuplicate}

@@ -3,7 +3,6 @@ package wallet
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,14 +27,23 @@ type MongoStore struct {
 	db                                                           *mongo.Database
 	programs, dependants, guardians, cards, challenges, attempts *mongo.Collection
 	spends, receipts, receiptCards, entries, lots, codes, slots  *mongo.Collection
+	grants                                                       *mongo.Collection
 }
+
+// mongoMigrations are the wallet's MongoDB layout changes
+// (storage.MigrateMongo); each is idempotent.
+var mongoMigrations = []storage.MongoMigration{migrateGrants}
 
 // NewMongoStore creates the collections' unique indexes.
 func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error) {
 	c := func(n string) *mongo.Collection { return db.Collection("wallet_" + n) }
 	s := &MongoStore{db: db, programs: c("programs"), dependants: c("dependants"), guardians: c("guardians"),
 		cards: c("cards"), challenges: c("challenges"), attempts: c("attempts"), spends: c("spends"),
-		receipts: c("receipts"), receiptCards: c("receipt_cards"), slots: c("slots"), entries: c("entries"), lots: c("lots"), codes: c("card_codes")}
+		receipts: c("receipts"), receiptCards: c("receipt_cards"), slots: c("slots"), entries: c("entries"), lots: c("lots"), codes: c("card_codes"),
+		grants: c("grants")}
+	if err := storage.MigrateMongo(ctx, db, "wallet", mongoMigrations); err != nil {
+		return nil, err
+	}
 	name := func(keys bson.D) string {
 		n := "w"
 		for _, k := range keys {
@@ -63,6 +71,8 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			uniq(bson.D{{Key: "card_id", Value: 1}, {Key: "seq", Value: 1}}),
 			idx(bson.D{{Key: "clinic_id", Value: 1}, {Key: "created", Value: 1}}),
 			idx(bson.D{{Key: "lots_pending", Value: 1}, {Key: "created", Value: 1}})}},
+		{s.grants, []mongo.IndexModel{uniq(bson.D{{Key: "clinic_id", Value: 1}, {Key: "dependant_id", Value: 1}, {Key: "guardian_id", Value: 1}}),
+			idx(bson.D{{Key: "guardian_id", Value: 1}})}},
 		{s.slots, []mongo.IndexModel{idx(bson.D{{Key: "key", Value: 1}})}},
 		{s.lots, []mongo.IndexModel{idx(bson.D{{Key: "burns_at", Value: 1}}), idx(bson.D{{Key: "warn_at", Value: 1}})}},
 	} {
@@ -89,22 +99,9 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	return s, nil
 }
 
-func mongoErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return ErrNotFound
-	}
-	if storage.IsDuplicate(err) {
-		return errDuplicate // the driver's text holds the key's value: never pass it on
-	}
-	return err
-}
-
 func (s *MongoStore) insert(ctx context.Context, c *mongo.Collection, doc any) error {
 	_, err := c.InsertOne(ctx, doc)
-	return mongoErr(err)
+	return dbErr.Map(err)
 }
 
 // bodyDoc stores a record as JSON beside the fields it is queried by.
@@ -115,7 +112,7 @@ type bodyDoc struct {
 func (s *MongoStore) findBody(ctx context.Context, c *mongo.Collection, filter any, v any, opts ...options.Lister[options.FindOneOptions]) error {
 	var d bodyDoc
 	if err := c.FindOne(ctx, filter, opts...).Decode(&d); err != nil {
-		return mongoErr(err)
+		return dbErr.Map(err)
 	}
 	return json.Unmarshal([]byte(d.Body), v)
 }

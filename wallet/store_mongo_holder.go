@@ -12,7 +12,7 @@ func (s *MongoStore) LegacyDependants(ctx context.Context, afterID string, limit
 	docs, err := findAll[bodyDoc](ctx, s.dependants, bson.M{"_id": bson.M{"$gt": afterID}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, mongoErr(err)
+		return nil, dbErr.Map(err)
 	}
 	out := make([]Dependant, len(docs))
 	for i, d := range docs {
@@ -25,7 +25,7 @@ func (s *MongoStore) LegacyDependants(ctx context.Context, afterID string, limit
 
 func (s *MongoStore) DeleteLegacyDependant(ctx context.Context, id string) error {
 	_, err := s.dependants.DeleteOne(ctx, bson.M{"_id": id})
-	return mongoErr(err)
+	return dbErr.Map(err)
 }
 
 // DetailedCards scans the cards (once per start: after the move no card
@@ -40,5 +40,5 @@ func (s *MongoStore) DetailedCards(ctx context.Context, afterID string, limit in
 func (s *MongoStore) ForgetHolderDetails(ctx context.Context, c *Card) error {
 	_, err := s.cards.UpdateOne(ctx, bson.M{"_id": c.ID},
 		bson.M{"$set": bson.M{"holder": string(mustJSON(c.Holder.stored())), "birth_md": ""}})
-	return mongoErr(err)
+	return dbErr.Map(err)
 }

@@ -10,6 +10,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
 )
 
 type entryDoc struct {
@@ -40,7 +42,7 @@ type entryDoc struct {
 func (d entryDoc) entry() Entry {
 	e := Entry{CardID: d.CardID, Seq: d.Seq, Key: d.Key, Kind: d.Kind, Amount: d.Amount, BalanceAfter: d.BalanceAfter,
 		PaidAfter: d.PaidAfter, ClinicID: d.ClinicID, PatientID: d.PatientID, StaffID: d.StaffID, ReceiptID: d.ReceiptID,
-		Reason: d.Reason, Created: fromNS(d.Created), Fingerprint: d.Fingerprint}
+		Reason: d.Reason, Created: storage.FromNanos(d.Created), Fingerprint: d.Fingerprint}
 	_ = json.Unmarshal([]byte(d.Lots), &e.Lots)
 	if d.Details != "" {
 		e.Details = json.RawMessage(d.Details)
@@ -73,7 +75,7 @@ func (s *MongoStore) findEntries(ctx context.Context, filter any, opts ...option
 func (s *MongoStore) EntryByKey(ctx context.Context, cardID, key string) (*Entry, error) {
 	var d entryDoc
 	if err := s.entries.FindOne(ctx, bson.M{"card_id": cardID, "key": key}).Decode(&d); err != nil {
-		return nil, mongoErr(err)
+		return nil, dbErr.Map(err)
 	}
 	e := d.entry()
 	return &e, nil
@@ -147,7 +149,7 @@ func (s *MongoStore) Atomically(ctx context.Context, fn func(LedgerTx) error) er
 func (s *MongoStore) InsertEntry(ctx context.Context, e *Entry, next *State) error {
 	return s.insert(ctx, s.entries, entryDoc{ID: entryID(e.CardID, e.Seq), CardID: e.CardID, Seq: e.Seq, Key: e.Key,
 		Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, PaidAfter: e.PaidAfter, ClinicID: e.ClinicID,
-		PatientID: e.PatientID, StaffID: e.StaffID, ReceiptID: e.ReceiptID, Reason: e.Reason, Created: ns(e.Created),
+		PatientID: e.PatientID, StaffID: e.StaffID, ReceiptID: e.ReceiptID, Reason: e.Reason, Created: storage.Nanos(e.Created),
 		Fingerprint: e.Fingerprint, Lots: string(mustJSON(e.Lots)), Details: string(e.Details), State: string(mustJSON(next)),
 		LotsPending: true})
 }

@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
 )
 
 type lotDoc struct {
@@ -24,7 +26,7 @@ type lotDoc struct {
 
 func (d lotDoc) lot() Lot {
 	return Lot{ID: d.ID, CardID: d.CardID, ClinicID: d.ClinicID, Kind: d.Kind, Points: d.Points, Remaining: d.Remaining,
-		BurnsAt: fromNS(d.BurnsAt), WarnAt: fromNS(d.WarnAt), Seq: d.Seq}
+		BurnsAt: storage.FromNanos(d.BurnsAt), WarnAt: storage.FromNanos(d.WarnAt), Seq: d.Seq}
 }
 
 // cacheLots writes the lots an entry touched into the cache: the new lot
@@ -37,7 +39,7 @@ func (s *MongoStore) cacheLots(ctx context.Context, e *Entry, next *State) error
 	}
 	if l := e.NewLot; l != nil {
 		err := s.insert(ctx, s.lots, lotDoc{ID: l.ID, CardID: e.CardID, ClinicID: e.ClinicID, Kind: l.Kind, Points: l.Points,
-			Remaining: rem[l.ID], BurnsAt: ns(l.BurnsAt), WarnAt: ns(l.WarnAt), Seq: e.Seq})
+			Remaining: rem[l.ID], BurnsAt: storage.Nanos(l.BurnsAt), WarnAt: storage.Nanos(l.WarnAt), Seq: e.Seq})
 		if err != nil && !errors.Is(err, errDuplicate) {
 			return err
 		}
@@ -61,7 +63,7 @@ func (s *MongoStore) cacheLots(ctx context.Context, e *Entry, next *State) error
 // committed but whose lots were not cached (a crash or an error between
 // the two writes) before olderThan, and clears their pending marks.
 func (s *MongoStore) RepairLots(ctx context.Context, olderThan time.Time, limit int) (int, error) {
-	docs, err := findAll[entryDoc](ctx, s.entries, bson.M{"lots_pending": true, "created": bson.M{"$lt": ns(olderThan)}},
+	docs, err := findAll[entryDoc](ctx, s.entries, bson.M{"lots_pending": true, "created": bson.M{"$lt": storage.Nanos(olderThan)}},
 		options.Find().SetLimit(int64(limit)))
 	if err != nil {
 		return 0, err
@@ -94,7 +96,7 @@ func (s *MongoStore) SyncLots(ctx context.Context, cardID string) error {
 		open[l.ID] = true
 		_, err := s.lots.UpdateOne(ctx, bson.M{"_id": l.ID}, bson.M{"$set": bson.M{"remaining": l.Remaining},
 			"$setOnInsert": bson.M{"card_id": cardID, "clinic_id": l.ClinicID, "kind": l.Kind, "points": l.Points,
-				"burns_at": ns(l.BurnsAt), "warn_at": ns(l.WarnAt), "warned": false, "seq": l.Seq}},
+				"burns_at": storage.Nanos(l.BurnsAt), "warn_at": storage.Nanos(l.WarnAt), "warned": false, "seq": l.Seq}},
 			options.UpdateOne().SetUpsert(true))
 		if err != nil {
 			return err
@@ -127,13 +129,13 @@ func (s *MongoStore) findLots(ctx context.Context, filter any, opts ...options.L
 }
 
 func (s *MongoStore) DueLots(ctx context.Context, before time.Time, limit int) ([]Lot, error) {
-	return s.findLots(ctx, bson.M{"remaining": bson.M{"$gt": 0}, "burns_at": bson.M{"$lte": ns(before)}},
+	return s.findLots(ctx, bson.M{"remaining": bson.M{"$gt": 0}, "burns_at": bson.M{"$lte": storage.Nanos(before)}},
 		options.Find().SetSort(bson.D{{Key: "burns_at", Value: 1}, {Key: "card_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 func (s *MongoStore) WarnLots(ctx context.Context, now time.Time, limit int) ([]Lot, error) {
-	return s.findLots(ctx, bson.M{"remaining": bson.M{"$gt": 0}, "warned": false, "warn_at": bson.M{"$lte": ns(now)},
-		"burns_at": bson.M{"$gt": ns(now)}}, options.Find().SetSort(bson.D{{Key: "card_id", Value: 1}, {Key: "burns_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	return s.findLots(ctx, bson.M{"remaining": bson.M{"$gt": 0}, "warned": false, "warn_at": bson.M{"$lte": storage.Nanos(now)},
+		"burns_at": bson.M{"$gt": storage.Nanos(now)}}, options.Find().SetSort(bson.D{{Key: "card_id", Value: 1}, {Key: "burns_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 func (s *MongoStore) MarkWarned(ctx context.Context, ids []string) error {

@@ -8,15 +8,17 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
 )
 
 func createdRange(filter bson.M, from, to time.Time) {
 	r := bson.M{}
 	if !from.IsZero() {
-		r["$gte"] = ns(from)
+		r["$gte"] = storage.Nanos(from)
 	}
 	if !to.IsZero() {
-		r["$lt"] = ns(to)
+		r["$lt"] = storage.Nanos(to)
 	}
 	if len(r) > 0 {
 		filter["created"] = r
@@ -36,7 +38,7 @@ func (s *MongoStore) Journal(ctx context.Context, f JournalFilter, cards []strin
 	}
 	createdRange(filter, f.From, f.To)
 	if !after.Created.IsZero() {
-		t := ns(after.Created)
+		t := storage.Nanos(after.Created)
 		filter["$or"] = bson.A{
 			bson.M{"created": bson.M{"$gt": t}},
 			bson.M{"created": t, "card_id": bson.M{"$gt": after.CardID}},
@@ -51,7 +53,7 @@ func (s *MongoStore) CardsIssued(ctx context.Context, clinicID string, from, to 
 	filter := bson.M{"clinic_id": clinicID}
 	createdRange(filter, from, to)
 	if !after.Created.IsZero() {
-		t := ns(after.Created)
+		t := storage.Nanos(after.Created)
 		filter["$or"] = bson.A{bson.M{"created": bson.M{"$gt": t}}, bson.M{"created": t, "_id": bson.M{"$gt": after.ID}}}
 	}
 	return s.findCards(ctx, filter, options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))

@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"carewallet/app/storage"
 )
 
 func (s *MongoStore) InsertChallenge(ctx context.Context, c *Challenge) error {
@@ -82,14 +84,14 @@ func (s *MongoStore) ReceiptCard(ctx context.Context, clinicID, receiptID string
 		CardID string `bson:"card_id"`
 	}
 	if err := s.receiptCards.FindOne(ctx, bson.M{"_id": clinicID + "|" + receiptID}).Decode(&d); err != nil {
-		return "", mongoErr(err)
+		return "", dbErr.Map(err)
 	}
 	return d.CardID, nil
 }
 
 // InsertSlot takes slot n of key: _id "key|n" is unique.
 func (s *MongoStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
-	return s.insert(ctx, s.slots, bson.M{"_id": key + "|" + strconv.Itoa(n), "key": key, "n": n, "at": ns(at)})
+	return s.insert(ctx, s.slots, bson.M{"_id": key + "|" + strconv.Itoa(n), "key": key, "n": n, "at": storage.Nanos(at)})
 }
 
 func (s *MongoStore) Slots(ctx context.Context, key string) (int, error) {

@@ -2,9 +2,7 @@ package wallet
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"carewallet/app/storage"
@@ -77,6 +75,20 @@ CREATE TABLE wallet_receipt_cards (
 	clinic_id TEXT NOT NULL, receipt_id TEXT NOT NULL, card_id TEXT NOT NULL, PRIMARY KEY (clinic_id, receipt_id)) WITHOUT ROWID;
 `, `
 CREATE TABLE wallet_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
+`, `
+-- Guardianship per clinic: a grant opens one clinic's cards of a
+-- dependant. Existing guardians keep the cards they could read: a grant at
+-- every clinic where the dependant has a card, and one for the guardian
+-- each card's codes go to.
+CREATE TABLE wallet_grants (
+	clinic_id TEXT NOT NULL, dependant_id TEXT NOT NULL, guardian_id TEXT NOT NULL, created INTEGER NOT NULL,
+	PRIMARY KEY (clinic_id, dependant_id, guardian_id)) WITHOUT ROWID;
+CREATE INDEX wallet_grants_guardian ON wallet_grants (guardian_id);
+INSERT OR IGNORE INTO wallet_grants (clinic_id, dependant_id, guardian_id, created)
+	SELECT c.clinic_id, g.dependant_id, g.guardian_id, g.created
+	FROM wallet_guardians g JOIN wallet_cards c ON c.dependant_id = g.dependant_id;
+INSERT OR IGNORE INTO wallet_grants (clinic_id, dependant_id, guardian_id, created)
+	SELECT clinic_id, dependant_id, patient_id, created FROM wallet_cards WHERE dependant_id != '';
 `}
 
 // NewSQLiteStore migrates the wallet's tables (component "wallet").
@@ -87,28 +99,15 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
 }
 
-func sqlErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if storage.IsDuplicate(err) {
-		return errDuplicate // the driver's text holds the key's value: never pass it on
-	}
-	return err
-}
-
 func (s *SQLiteStore) exec(ctx context.Context, q string, args ...any) error {
 	_, err := s.w.ExecContext(ctx, q, args...)
-	return sqlErr(err)
+	return dbErr.Map(err)
 }
 
 func (s *SQLiteStore) body(ctx context.Context, v any, q string, args ...any) error {
 	var b string
 	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&b); err != nil {
-		return sqlErr(err)
+		return dbErr.Map(err)
 	}
 	return json.Unmarshal([]byte(b), v)
 }

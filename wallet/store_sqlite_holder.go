@@ -8,7 +8,7 @@ import (
 func (s *SQLiteStore) LegacyDependants(ctx context.Context, afterID string, limit int) ([]Dependant, error) {
 	rows, err := s.w.QueryContext(ctx, `SELECT body FROM wallet_dependants WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 	if err != nil {
-		return nil, sqlErr(err)
+		return nil, dbErr.Map(err)
 	}
 	defer rows.Close()
 	var out []Dependant
@@ -16,14 +16,14 @@ func (s *SQLiteStore) LegacyDependants(ctx context.Context, afterID string, limi
 		var body string
 		var d Dependant
 		if err := rows.Scan(&body); err != nil {
-			return nil, sqlErr(err)
+			return nil, dbErr.Map(err)
 		}
 		if err := json.Unmarshal([]byte(body), &d); err != nil {
 			return nil, err
 		}
 		out = append(out, d)
 	}
-	return out, sqlErr(rows.Err())
+	return out, dbErr.Map(rows.Err())
 }
 
 func (s *SQLiteStore) DeleteLegacyDependant(ctx context.Context, id string) error {

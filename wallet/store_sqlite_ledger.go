@@ -31,9 +31,9 @@ func scanEntry(sc row) (*Entry, error) {
 	var lots, details string
 	if err := sc.Scan(&e.CardID, &e.Seq, &e.Key, &e.Kind, &e.Amount, &e.BalanceAfter, &e.PaidAfter, &e.ClinicID,
 		&e.PatientID, &e.StaffID, &e.ReceiptID, &e.Reason, &created, &e.Fingerprint, &lots, &details); err != nil {
-		return nil, sqlErr(err)
+		return nil, dbErr.Map(err)
 	}
-	e.Created = fromNS(created)
+	e.Created = storage.FromNanos(created)
 	if err := json.Unmarshal([]byte(lots), &e.Lots); err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (s *SQLiteStore) OpenLots(ctx context.Context, cardID string, after lotCurs
 		return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE card_id = ? AND remaining > 0 ORDER BY burns_at, id LIMIT ?`, cardID, limit)
 	}
 	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE card_id = ? AND remaining > 0 AND (burns_at, id) > (?, ?)
-		ORDER BY burns_at, id LIMIT ?`, cardID, ns(after.BurnsAt), after.ID, limit)
+		ORDER BY burns_at, id LIMIT ?`, cardID, storage.Nanos(after.BurnsAt), after.ID, limit)
 }
 
 func (s *SQLiteStore) Entries(ctx context.Context, cardID string, afterSeq int64, limit int) ([]Entry, error) {
@@ -120,7 +120,7 @@ func (l sqliteLedger) StateFor(ctx context.Context, cardID string, burningAt tim
 	}
 	q, args := qOpenLots, []any{cardID}
 	if !burningAt.IsZero() {
-		q, args = qOpenLotsAt, []any{cardID, ns(burningAt)}
+		q, args = qOpenLotsAt, []any{cardID, storage.Nanos(burningAt)}
 	}
 	rows, err := l.q.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -133,7 +133,7 @@ func (l sqliteLedger) StateFor(ctx context.Context, cardID string, burningAt tim
 		if err := rows.Scan(&l.ID, &l.ClinicID, &l.Kind, &l.Points, &l.Remaining, &b, &w, &l.Seq); err != nil {
 			return nil, err
 		}
-		l.BurnsAt, l.WarnAt = fromNS(b), fromNS(w)
+		l.BurnsAt, l.WarnAt = storage.FromNanos(b), storage.FromNanos(w)
 		st.Lots = append(st.Lots, l)
 	}
 	sortLots(st.Lots)
@@ -145,8 +145,8 @@ func (l sqliteLedger) StateFor(ctx context.Context, cardID string, burningAt tim
 func (l sqliteLedger) InsertEntry(ctx context.Context, e *Entry, _ *State) error {
 	_, err := l.q.ExecContext(ctx, qInsertEntry,
 		e.CardID, e.Seq, e.Key, e.Kind, e.Amount, e.BalanceAfter, e.PaidAfter, e.ClinicID, e.PatientID, e.StaffID,
-		e.ReceiptID, e.Reason, ns(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details))
-	return sqlErr(err)
+		e.ReceiptID, e.Reason, storage.Nanos(e.Created), e.Fingerprint, string(mustJSON(e.Lots)), string(e.Details))
+	return dbErr.Map(err)
 }
 
 // CacheLots inserts the entry's new lot and applies its other deltas.
@@ -160,8 +160,8 @@ func (l sqliteLedger) CacheLots(ctx context.Context, e *Entry, _ *State) error {
 		}
 	}
 	if n := e.NewLot; n != nil {
-		if _, err := l.q.ExecContext(ctx, qInsertLot, n.ID, e.CardID, e.ClinicID, n.Kind, n.Points, n.Points, ns(n.BurnsAt), ns(n.WarnAt), e.Seq); err != nil {
-			return sqlErr(err)
+		if _, err := l.q.ExecContext(ctx, qInsertLot, n.ID, e.CardID, e.ClinicID, n.Kind, n.Points, n.Points, storage.Nanos(n.BurnsAt), storage.Nanos(n.WarnAt), e.Seq); err != nil {
+			return dbErr.Map(err)
 		}
 	}
 	return nil

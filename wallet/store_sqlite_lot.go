@@ -3,6 +3,8 @@ package wallet
 import (
 	"context"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 func (s *SQLiteStore) lots(ctx context.Context, q string, args ...any) ([]Lot, error) {
@@ -18,7 +20,7 @@ func (s *SQLiteStore) lots(ctx context.Context, q string, args ...any) ([]Lot, e
 		if err := rows.Scan(&l.ID, &l.CardID, &l.ClinicID, &l.Kind, &l.Points, &l.Remaining, &b, &w, &l.Seq); err != nil {
 			return nil, err
 		}
-		l.BurnsAt, l.WarnAt = fromNS(b), fromNS(w)
+		l.BurnsAt, l.WarnAt = storage.FromNanos(b), storage.FromNanos(w)
 		out = append(out, l)
 	}
 	return out, rows.Err()
@@ -27,12 +29,12 @@ func (s *SQLiteStore) lots(ctx context.Context, q string, args ...any) ([]Lot, e
 const lotCols = `id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq`
 
 func (s *SQLiteStore) DueLots(ctx context.Context, before time.Time, limit int) ([]Lot, error) {
-	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE remaining > 0 AND burns_at <= ? ORDER BY burns_at, card_id LIMIT ?`, ns(before), limit)
+	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE remaining > 0 AND burns_at <= ? ORDER BY burns_at, card_id LIMIT ?`, storage.Nanos(before), limit)
 }
 
 func (s *SQLiteStore) WarnLots(ctx context.Context, now time.Time, limit int) ([]Lot, error) {
 	return s.lots(ctx, `SELECT `+lotCols+` FROM wallet_lots WHERE remaining > 0 AND warned = 0 AND warn_at <= ? AND burns_at > ?
-		ORDER BY card_id, burns_at, id LIMIT ?`, ns(now), ns(now), limit)
+		ORDER BY card_id, burns_at, id LIMIT ?`, storage.Nanos(now), storage.Nanos(now), limit)
 }
 
 func (s *SQLiteStore) MarkWarned(ctx context.Context, ids []string) error {

@@ -4,14 +4,16 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 func timeRange(col string, from, to time.Time, where []string, args []any) ([]string, []any) {
 	if !from.IsZero() {
-		where, args = append(where, col+" >= ?"), append(args, ns(from))
+		where, args = append(where, col+" >= ?"), append(args, storage.Nanos(from))
 	}
 	if !to.IsZero() {
-		where, args = append(where, col+" < ?"), append(args, ns(to))
+		where, args = append(where, col+" < ?"), append(args, storage.Nanos(to))
 	}
 	return where, args
 }
@@ -29,7 +31,7 @@ func (s *SQLiteStore) Journal(ctx context.Context, f JournalFilter, cards []stri
 	}
 	where, args = timeRange("created", f.From, f.To, where, args)
 	if !after.Created.IsZero() {
-		where, args = append(where, "(created, card_id, seq) > (?, ?, ?)"), append(args, ns(after.Created), after.CardID, after.Seq)
+		where, args = append(where, "(created, card_id, seq) > (?, ?, ?)"), append(args, storage.Nanos(after.Created), after.CardID, after.Seq)
 	}
 	args = append(args, limit)
 	return entries(ctx, s.r, `SELECT `+entryCols+` FROM wallet_entries WHERE `+strings.Join(where, " AND ")+
@@ -39,7 +41,7 @@ func (s *SQLiteStore) Journal(ctx context.Context, f JournalFilter, cards []stri
 func (s *SQLiteStore) CardsIssued(ctx context.Context, clinicID string, from, to time.Time, after cardCursor, limit int) ([]Card, error) {
 	where, args := timeRange("created", from, to, []string{"clinic_id = ?"}, []any{clinicID})
 	if !after.Created.IsZero() {
-		where, args = append(where, "(created, id) > (?, ?)"), append(args, ns(after.Created), after.ID)
+		where, args = append(where, "(created, id) > (?, ?)"), append(args, storage.Nanos(after.Created), after.ID)
 	}
 	args = append(args, limit)
 	return s.cards(ctx, `SELECT `+cardCols+` FROM wallet_cards WHERE `+strings.Join(where, " AND ")+` ORDER BY created, id LIMIT ?`, args...)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 func (s *SQLiteStore) InsertChallenge(ctx context.Context, c *Challenge) error {
@@ -81,11 +83,11 @@ func (s *SQLiteStore) InsertReceiptCard(ctx context.Context, clinicID, receiptID
 func (s *SQLiteStore) ReceiptCard(ctx context.Context, clinicID, receiptID string) (string, error) {
 	var id string
 	err := s.r.QueryRowContext(ctx, `SELECT card_id FROM wallet_receipt_cards WHERE clinic_id = ? AND receipt_id = ?`, clinicID, receiptID).Scan(&id)
-	return id, sqlErr(err)
+	return id, dbErr.Map(err)
 }
 
 func (s *SQLiteStore) InsertSlot(ctx context.Context, key string, n int, at time.Time) error {
-	return s.exec(ctx, `INSERT INTO wallet_slots (key, n, at) VALUES (?, ?, ?)`, key, n, ns(at))
+	return s.exec(ctx, `INSERT INTO wallet_slots (key, n, at) VALUES (?, ?, ?)`, key, n, storage.Nanos(at))
 }
 
 func (s *SQLiteStore) Slots(ctx context.Context, key string) (int, error) {

@@ -4,7 +4,7 @@
 // bonuses, rotating QR card codes and the managers' reports.
 //
 // Correctness rests on unique keys, never on read-modify-write of a
-// counter (ARCHITECTURE §2): a ledger entry is committed by inserting it at
+// counter (docs/architecture.md §2): a ledger entry is committed by inserting it at
 // (card, seq+1); a duplicate seq means another writer won and the writer
 // re-reads and retries; a duplicate (card, idempotency key) means the
 // operation already happened and its stored result is returned. Balances
@@ -106,7 +106,8 @@ type Notification struct {
 const (
 	NoteCardCode     = "wallet.card_code"      // data: CardCodeData
 	NoteSpendCode    = "wallet.spend_code"     // data: SpendCodeData
-	NotePointsEarned = "wallet.points"         // data: PointsData
+	NotePointsEarned = "wallet.points"         // data: PointsData (a credit)
+	NoteBalance      = "wallet.balance"        // data: PointsData (a debit: spend, refund, burn, adjustment)
 	NoteBurnWarning  = "wallet.burn_warning"   // data: BurnWarningData
 	NoteCardActive   = "wallet.card_activated" // data: PointsData (card id)
 )
@@ -129,7 +130,8 @@ type SpendCodeData struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// PointsData is the data of a NotePointsEarned event.
+// PointsData is the data of a NotePointsEarned or NoteBalance event: the
+// entry's signed points and the card's balance after it.
 type PointsData struct {
 	CardID   string `json:"card_id"`
 	ClinicID string `json:"clinic_id"`

@@ -3,7 +3,7 @@
 // gets the first response back; the same key with another body is refused.
 //
 // The key is claimed by inserting it before the work starts (a unique key,
-// ARCHITECTURE §2), so concurrent requests with one key cannot both
+// docs/architecture.md §2), so concurrent requests with one key cannot both
 // proceed: the loser sees the claim and is told the request is in
 // progress (or, with another body, that the key is taken). The winner
 // stores its response on the claim when it is done, or drops the claim

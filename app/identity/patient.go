@@ -5,7 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"carewallet/app/text"
 )
 
 // EnsurePatient returns the patient with this phone, creating the account
@@ -75,8 +76,8 @@ func (s *Service) UpdateProfile(ctx context.Context, id string, u ProfileUpdate)
 
 func cleanName(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
-	if utf8.RuneCountInString(v) > 100 || strings.ContainsAny(v, "\x00\r\n\t") {
-		return "", invalid(field, "must be at most 100 characters on one line")
+	if m := text.Name(v); m != "" {
+		return "", invalid(field, m)
 	}
 	return v, nil
 }

@@ -50,7 +50,7 @@ func Take(ctx context.Context, st SlotStore, key string, now time.Time, limits .
 		// Truncate counts from the zero time, which lies a whole number of
 		// days before the Unix epoch: windows that divide a day are aligned.
 		start := now.Truncate(l.Per)
-		wkey := key + "@" + strconv.FormatInt(int64(l.Per/time.Second), 10) + "s:" + strconv.FormatInt(start.Unix(), 10)
+		wkey := windowKey(key, l, start)
 		ok, err := takeSlot(ctx, st, wkey, l.Max, now)
 		if err != nil {
 			return Refusal{}, err
@@ -77,4 +77,30 @@ func takeSlot(ctx context.Context, st SlotStore, key string, limit int, now time
 		}
 	}
 	return false, nil
+}
+
+// Full reports, without counting anything, whether an event of key would
+// be refused by one of the limits now: a check made before the work, so a
+// caller can refuse even a right answer once its wrong ones filled a
+// window (Take counts only the wrong ones).
+func Full(ctx context.Context, st SlotStore, key string, now time.Time, limits ...Limit) (Refusal, error) {
+	for _, l := range limits {
+		if l.Max <= 0 || l.Per <= 0 {
+			continue
+		}
+		start := now.Truncate(l.Per)
+		n, err := st.Slots(ctx, windowKey(key, l, start))
+		if err != nil {
+			return Refusal{}, fmt.Errorf("otp: slots: %w", err)
+		}
+		if n >= l.Max {
+			return Refusal{Limit: l, RetryAfter: max(start.Add(l.Per).Sub(now), time.Second)}, nil
+		}
+	}
+	return Refusal{}, nil
+}
+
+// windowKey names the slots of key's window of l starting at start.
+func windowKey(key string, l Limit, start time.Time) string {
+	return key + "@" + strconv.FormatInt(int64(l.Per/time.Second), 10) + "s:" + strconv.FormatInt(start.Unix(), 10)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"modernc.org/sqlite"
 )
 
 // Errors translates a database error into the sentinels of the package
@@ -49,4 +50,20 @@ func (e Errors) Map(err error) error {
 // found nothing, on either database.
 func IsNotFound(err error) bool {
 	return errors.Is(err, sql.ErrNoRows) || errors.Is(err, mongo.ErrNoDocuments)
+}
+
+// IsDatabaseError reports whether err comes from the database itself — an
+// SQLite error (busy, I/O, constraint), a MongoDB server or network
+// error, a closed connection — rather than from a rule of ours.
+// Metrics count these as store errors.
+func IsDatabaseError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var se *sqlite.Error
+	var srv mongo.ServerError
+	return errors.As(err, &se) || errors.As(err, &srv) ||
+		mongo.IsNetworkError(err) ||
+		errors.Is(err, mongo.ErrClientDisconnected) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone)
 }

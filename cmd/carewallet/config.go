@@ -32,7 +32,21 @@ type config struct {
 	// client's address in (CAREWALLET_CLIENT_IP_HEADER; "" trusts none and
 	// uses the connection's address).
 	ClientIPHeader string
+	// CORSOrigins are the exact browser origins that get CORS answers
+	// (CAREWALLET_CORS_ORIGINS, comma-separated; none by default).
+	CORSOrigins []string
+	// MetricsAddr is the separate listener of GET /metrics
+	// (CAREWALLET_METRICS_ADDR; "" serves no metrics). It never shares the
+	// API's port.
+	MetricsAddr string
+	// PublicURL is the public base address of the API, where referral
+	// links point ({PublicURL}/r/{code}): CAREWALLET_PUBLIC_URL, default
+	// http://localhost plus the port of CAREWALLET_ADDR.
+	PublicURL string
 }
+
+// defaultAddr is the API's listen address when CAREWALLET_ADDR is unset.
+const defaultAddr = ":8080"
 
 func loadConfig(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {
@@ -42,7 +56,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		Addr:       get("CAREWALLET_ADDR", ":8080"),
+		Addr:       get("CAREWALLET_ADDR", defaultAddr),
 		DataDir:    get("CAREWALLET_DATA", "./data"),
 		MongoURI:   get("CAREWALLET_MONGO_URI", ""),
 		MongoDB:    get("CAREWALLET_MONGO_DB", "carewallet"),
@@ -53,6 +67,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var errs []error
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("CAREWALLET_ADDR=%q: want host:port such as :8080 or 127.0.0.1:8080", c.Addr))
+	} else {
+		c.PublicURL = "http://localhost:" + port
+	}
+	if v := get("CAREWALLET_PUBLIC_URL", ""); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("CAREWALLET_PUBLIC_URL=%q: want an absolute http(s) URL such as https://wallet.example.com", v))
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
 	}
 	if c.MongoURI != "" {
 		if !strings.HasPrefix(c.MongoURI, "mongodb://") && !strings.HasPrefix(c.MongoURI, "mongodb+srv://") {
@@ -106,6 +129,26 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.ClientIPHeader = h
 	}
+	if c.MetricsAddr = get("CAREWALLET_METRICS_ADDR", ""); c.MetricsAddr != "" {
+		_, port, err := net.SplitHostPort(c.MetricsAddr)
+		_, apiPort, _ := net.SplitHostPort(c.Addr)
+		switch {
+		case err != nil || port == "":
+			errs = append(errs, fmt.Errorf("CAREWALLET_METRICS_ADDR=%q: want host:port such as 127.0.0.1:9090", c.MetricsAddr))
+		case port == apiPort && port != "0":
+			errs = append(errs, fmt.Errorf("CAREWALLET_METRICS_ADDR=%q: must not use the API's port (CAREWALLET_ADDR=%q): metrics are never served on the public port", c.MetricsAddr, c.Addr))
+		}
+	}
+	if v := get("CAREWALLET_CORS_ORIGINS", ""); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			o = strings.TrimSpace(o)
+			if !validOrigin(o) {
+				errs = append(errs, fmt.Errorf("CAREWALLET_CORS_ORIGINS: %q is not an origin such as https://app.example.com (scheme and host, optional port, no path or wildcard; comma-separated)", o))
+				continue
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
 	switch lv := strings.ToLower(get("CAREWALLET_LOG_LEVEL", "info")); lv {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
@@ -136,4 +179,22 @@ func validPrefix(p string) bool {
 		}
 	}
 	return true
+}
+
+// validOrigin accepts what a browser sends in Origin: http or https, a
+// host, an optional port, and nothing else.
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return false
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.ContainsAny(u.Host, "*") {
+		return false
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	return u.Hostname() != "" && o == u.Scheme+"://"+u.Host
 }

@@ -38,3 +38,22 @@ func TestSignInSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestPublicURL(t *testing.T) {
+	for vars, want := range map[string]string{"": "http://localhost:8080", "CAREWALLET_ADDR=127.0.0.1:9000": "http://localhost:9000",
+		"CAREWALLET_PUBLIC_URL=https://wallet.example.com/": "https://wallet.example.com"} {
+		m := map[string]string{}
+		if k, v, ok := strings.Cut(vars, "="); ok {
+			m[k] = v
+		}
+		c, err := loadConfig(env(m))
+		if err != nil || c.PublicURL != want {
+			t.Errorf("%s: %q %v, want %q", vars, c.PublicURL, err, want)
+		}
+	}
+	for _, v := range []string{"wallet.example.com", "ftp://x", "https://x/?a=1", "https://"} {
+		if _, err := loadConfig(env(map[string]string{"CAREWALLET_PUBLIC_URL": v})); err == nil || !strings.Contains(err.Error(), "CAREWALLET_PUBLIC_URL") {
+			t.Errorf("%q: %v; want an error naming it", v, err)
+		}
+	}
+}

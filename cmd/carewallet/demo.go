@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"carewallet/app/identity"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -40,12 +43,20 @@ var demoPatients = []struct{ phone, first, last, birth string }{
 	{"+79990000001", "Anna", "Ivanova", "1990-05-17"},
 	{"+79990000002", "Boris", "Petrov", "1984-11-02"},
 	{"+79990000003", "Vera", "Sidorova", "2001-01-30"},
+	{"+79990000004", "Dmitry", "Orlov", "1995-07-09"},
+}
+
+// demoReferralProgram is the issue's example referral program.
+func demoReferralProgram() referrals.ProgramRequest {
+	return referrals.ProgramRequest{Enabled: true, RefereeBonus: referrals.Bonus{Points: 300, BurnDays: 60},
+		ReferrerBonus: referrals.Points{Points: 100}, Levels: []referrals.Level{{RateBP: 700}, {RateBP: 200}, {RateBP: 100}},
+		RewardOn: referrals.RewardFirstPaidVisit, MinPaid: 100_000, RewardBurnDays: 365, StaffRewardBP: 60, MaxRewardedPerMonth: 20}
 }
 
 // runDemo fills an empty database with a clinic, a manager, an admin and
 // patients, and prints how to sign in. It refuses to touch a database
 // that already has a clinic.
-func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
+func runDemo(ctx context.Context, cfg config, svc *services, stdout io.Writer) error {
 	any, err := svc.Identity.AnyClinic(ctx)
 	if err != nil {
 		return err
@@ -73,6 +84,14 @@ func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
 		return err
 	}
 	var patientIDs []string
+	if _, err := svc.Referrals.PutProgram(ctx, c.ID, manager.ID, demoReferralProgram()); err != nil {
+		return err
+	}
+	// A small referral tree: Anna came by herself, Boris joined with
+	// Anna's code, Vera with Boris's, Dmitry with Vera's; everyone but
+	// Dmitry has had a first paid visit, so Anna, Boris and Vera have
+	// referral rewards.
+	code := ""
 	for i, p := range demoPatients {
 		pt, err := svc.Identity.EnsurePatient(ctx, p.phone)
 		if err != nil {
@@ -83,19 +102,43 @@ func runDemo(ctx context.Context, svc *services, stdout io.Writer) error {
 		if _, err := svc.Identity.UpdateProfile(ctx, pt.ID, identity.ProfileUpdate{FirstName: &first, LastName: &last, BirthDate: &birth}); err != nil {
 			return err
 		}
-		card, err := svc.Wallet.Join(ctx, pt.ID, c.ID)
+		var cardID string
+		if code == "" {
+			card, err := svc.Wallet.Join(ctx, pt.ID, c.ID)
+			if err != nil {
+				return err
+			}
+			cardID = card.ID
+		} else {
+			res, err := svc.Referrals.Join(ctx, pt.ID, c.ID, code)
+			if err != nil {
+				return err
+			}
+			cardID = res.CardID
+		}
+		own, err := svc.Referrals.CardCode(ctx, pt.ID, cardID)
 		if err != nil {
 			return err
 		}
+		code = own.Code
+		if i == len(demoPatients)-1 {
+			break // Dmitry has not visited yet
+		}
 		// A paid consultation of 10,000.00 roubles: 5% cashback.
-		if _, err := svc.Wallet.RecordReceipt(ctx, wallet.ReceiptRequest{ClinicID: c.ID, StaffID: manager.ID, CardID: card.ID,
+		if _, err := svc.Wallet.RecordReceipt(ctx, wallet.ReceiptRequest{ClinicID: c.ID, StaffID: manager.ID, CardID: cardID,
 			ReceiptID: fmt.Sprintf("DEMO-%d", i+1), Lines: []wallet.Line{{Service: "CONS-01", Amount: 1_000_000}}}); err != nil {
 			return err
 		}
 	}
+	if _, err := svc.Referrals.RunRewards(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, `demo clinic %q created (clinic_id %s), with a loyalty program: 5%% cashback
 (10%% from 150,000 roubles of spend), 500 welcome points; each patient has a card with
-the welcome bonus and the cashback of one 10,000-rouble visit (1,000 points)
+the welcome bonus and the cashback of one 10,000-rouble visit (1,000 points), except
+Dmitry, who has not visited yet; and a referral program (7%%/2%%/1%% on three levels,
+100 points to the referrer, 300 to the newcomer) with a small tree:
+Anna <- Boris <- Vera <- Dmitry (each joined with the previous one's code)
 
 staff sign-in (POST /v1/staff/login):
   manager    %s / %s
@@ -110,6 +153,29 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	if err := demoNews(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "\nstart the API with: go run ./cmd/carewallet")
+	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
 	return nil
+}
+
+// serveCommand is the shell command that serves the demo's data: its data
+// directory as an absolute path (so it works from anywhere in the
+// repository), and the listen address when it is not the default.
+func serveCommand(cfg config) string {
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		dir = cfg.DataDir
+	}
+	cmd := "CAREWALLET_DATA=" + shellQuote(dir)
+	if cfg.Addr != defaultAddr {
+		cmd += " CAREWALLET_ADDR=" + shellQuote(cfg.Addr)
+	}
+	return cmd + " go run ./cmd/carewallet"
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+@%,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -26,6 +28,8 @@ commands:
   serve                 run the API (the default)
   demo                  fill an empty data directory with a demo clinic, staff and patients
   burn                  run the burn job once (expired lots, burn warnings, birthday bonuses); serve runs it every 5 minutes
+  backup FILE           copy the embedded database to FILE (a new file) while serve runs; see README for restoring
+  openapi               print the OpenAPI 3 document (what GET /openapi.json serves) and exit
   clinic create         create a clinic and its first manager; prints {"clinic_id","staff_id"}
       --name NAME --timezone ZONE --manager-email EMAIL --manager-password PASSWORD [--manager-name NAME]
   help                  show this text
@@ -44,7 +48,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "serve", "demo", "clinic", "burn":
+	case "openapi":
+		doc, err := app.OpenAPIDocument()
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", doc)
+		return err
+	case "serve", "demo", "clinic", "burn", "backup":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -52,6 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	if cmd == "backup" {
+		// Opens nothing else: no migrations, no key, no services.
+		return runBackup(ctx, cfg, args, stdout)
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	st, err := openStores(ctx, cfg)
@@ -66,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer svc.Close()
 	switch cmd {
 	case "demo":
-		return runDemo(ctx, svc, stdout)
+		return runDemo(ctx, cfg, svc, stdout)
 	case "clinic":
 		return runClinic(ctx, svc, args, stdout, stderr)
 	case "burn":
@@ -84,6 +99,7 @@ type services struct {
 	Identity    *identity.Service
 	Push        *push.Service
 	Wallet      *wallet.Service
+	Referrals   *referrals.Service
 	News        *news.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
@@ -137,6 +153,8 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	} else if n > 0 {
 		logger.Info("holder details moved to identity", "records", n)
 	}
+	refs := referrals.NewService(st.Referrals, app.ReferralWallet{Wallet: wallets}, app.ReferralNotifier{Push: pushes},
+		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
 	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
 		Audience: app.NewsAudience{Wallet: wallets}, Clinics: app.NewsClinics{Identity: ids},
 		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
@@ -144,6 +162,7 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
+		Referrals:   refs,
 		News:        newsSvc,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
@@ -157,6 +176,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Identity:    s.Identity,
 		Push:        s.Push,
 		Wallet:      s.Wallet,
+		Referrals:   s.Referrals,
 		News:        s.News,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
@@ -183,10 +203,26 @@ const fanoutEvery = 10 * time.Second
 func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *slog.Logger) error {
 	deps := svc.deps(st)
 	deps.ClientIPHeader = cfg.ClientIPHeader
+	deps.CORSOrigins = cfg.CORSOrigins
+	var metrics *app.Metrics
+	if cfg.MetricsAddr != "" {
+		metrics = app.NewMetrics()
+		metrics.WatchPush(svc.Push)
+		deps.Metrics = metrics
+	}
+	deps.PublicURL = cfg.PublicURL
 	f := app.New(deps)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, metrics, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	var jobs sync.WaitGroup
@@ -195,13 +231,14 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 			logger.Error("push workers stopped", "err", err)
 		}
 	})
-	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, logger) })
+	jobs.Go(func() { burnLoop(jobsCtx, svc.Wallet, metrics, logger) })
+	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, metrics, logger) })
+	jobs.Go(func() { rewardLoop(jobsCtx, svc.Referrals, metrics, logger) })
 	jobs.Go(func() {
 		// Every instance runs it: a page published twice reaches nobody
 		// twice (the inbox key news:{post} per recipient).
 		svc.News.RunFanout(jobsCtx, fanoutEvery, func(err error) { logger.Error("news fan-out", "err", err) })
 	})
-	jobs.Go(func() { pruneLoop(jobsCtx, svc.Identity, logger) })
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"
 	if cfg.MongoURI != "" {
@@ -225,40 +262,93 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 }
 
 // pruneLoop drops the sign-in limits' ended windows every hour.
-func pruneLoop(ctx context.Context, ids *identity.Service, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := ids.PruneLimits(ctx); err != nil && ctx.Err() == nil {
+func pruneLoop(ctx context.Context, ids *identity.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "prune_limits", time.Hour, m, func() error {
+		_, err := ids.PruneLimits(ctx)
+		if err != nil && ctx.Err() == nil {
 			logger.Error("prune sign-in limits", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return err
+	})
 }
 
-func burnLoop(ctx context.Context, w *wallet.Service, logger *slog.Logger) {
-	t := time.NewTicker(burnEvery)
-	defer t.Stop()
-	for {
+// rewardEvery is how often serve runs the referral reward job. Every
+// instance runs it: each reward is keyed ref:{receipt}:{level}, so
+// concurrent runs pay once. Receipts recorded through the API are
+// rewarded at once; the job pays what a crash or an error left behind.
+const rewardEvery = time.Minute
+
+func rewardLoop(ctx context.Context, r *referrals.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "referral_rewards", rewardEvery, m, func() error {
+		rep, err := r.RunRewards(ctx)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			logger.Error("referral reward job", "err", err)
+		case rep.Rewards+rep.Clawbacks > 0:
+			logger.Info("referral reward job", "rewards", rep.Rewards, "points", rep.Points, "clawbacks", rep.Clawbacks)
+		}
+		return err
+	})
+}
+
+func burnLoop(ctx context.Context, w *wallet.Service, m *app.Metrics, logger *slog.Logger) {
+	every(ctx, "burn", burnEvery, m, func() error {
 		rep, err := w.RunBurn(ctx, time.Now())
 		switch {
 		case ctx.Err() != nil:
-			return
 		case err != nil:
 			logger.Error("burn job", "err", err)
 		case rep.Lots+rep.Warned+rep.Birthdays > 0:
 			logger.Info("burn job", "lots", rep.Lots, "points", rep.Points, "warned", rep.Warned, "birthdays", rep.Birthdays)
 		}
+		return err
+	})
+}
+
+// every runs job at once and then every interval until ctx ends, and
+// records each run (its duration, and its lag: how long after it was due
+// it started, which grows when runs take longer than the interval).
+func every(ctx context.Context, name string, interval time.Duration, m *app.Metrics, job func() error) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	due := time.Now()
+	for {
+		start := time.Now()
+		err := job()
+		if ctx.Err() != nil {
+			return
+		}
+		m.ObserveJob(name, due, start, time.Since(start), err)
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case due = <-t.C:
 		}
 	}
+}
+
+// serveMetrics serves GET /metrics on its own listener (never the API's);
+// stop closes it.
+func serveMetrics(addr string, m *app.Metrics, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("CAREWALLET_METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
 
 func runClinic(ctx context.Context, svc *services, args []string, stdout, stderr io.Writer) error {

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"carewallet/app"
+	"carewallet/app/apicontract"
 	"carewallet/app/storage/storagetest"
 )
 
@@ -59,32 +63,62 @@ func postJSON(t *testing.T, url, token string, body any) (*http.Response, map[st
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	res, resBody := exchange(t, req, b)
+	var out map[string]any
+	_ = json.Unmarshal(resBody, &out)
+	return res, out
+}
+
+var (
+	contractOnce sync.Once
+	contract     *apicontract.Contract
+	contractErr  error
+)
+
+// exchange sends req (whose body is reqBody) and validates the request and
+// the answer against the OpenAPI document (app/apicontract), as the app
+// tests do: a drift between the API and its document fails the test.
+func exchange(t *testing.T, req *http.Request, reqBody []byte) (*http.Response, []byte) {
+	t.Helper()
+	contractOnce.Do(func() {
+		doc, err := app.OpenAPIDocument()
+		if err != nil {
+			contractErr = err
+			return
+		}
+		contract, contractErr = apicontract.Load(doc)
+	})
+	if contractErr != nil {
+		t.Fatalf("OpenAPI document: %v", contractErr)
+	}
+	check := req.Clone(req.Context())
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&out)
-	return res, out
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := contract.Check(check, reqBody, false, res.StatusCode, res.Header, body); msg != "" {
+		t.Errorf("OpenAPI contract: %s %s → %d %s\n%s", req.Method, req.URL.Path, res.StatusCode, body, msg)
+	}
+	return res, body
 }
 
-// serveUntilCancel runs `carewallet serve` and waits for /healthz.
 // getJSON GETs url with a bearer token and decodes the JSON object.
 func getJSON(t *testing.T, url, token string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	_, body := exchange(t, req, nil)
 	var v map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&v)
+	_ = json.Unmarshal(body, &v)
 	return v
 }
 
+// serveUntilCancel runs `carewallet serve` and waits for /healthz.
 func serveUntilCancel(t *testing.T, vars map[string]string) (base string, stop func() error, logs *bytes.Buffer) {
 	t.Helper()
 	addr := freeAddr(t)
@@ -165,13 +199,36 @@ func TestClinicCreateThenServe(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	vars := map[string]string{"CAREWALLET_DATA": t.TempDir()}
+	// A data directory whose path needs quoting, given relative to the
+	// working directory as README's walk-through does.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, filepath.Join(t.TempDir(), "demo data's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"CAREWALLET_DATA": rel}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"demo"}, env(vars), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), demoManagerEmail) || !strings.Contains(out.String(), demoAdminPassword) {
 		t.Fatalf("demo output lacks sign-in details:\n%s", out.String())
+	}
+	// It prints the exact command that serves its data: the data
+	// directory as an absolute path, shell-quoted.
+	abs, _ := filepath.Abs(rel)
+	want := "CAREWALLET_DATA='" + strings.ReplaceAll(abs, "'", `'\''`) + "' go run ./cmd/carewallet"
+	if !strings.Contains(out.String(), "\n  "+want+"\n") {
+		t.Fatalf("demo does not print %q:\n%s", want, out.String())
+	}
+	vars["CAREWALLET_DATA"] = abs // what the printed command sets
+	out.Reset()
+	if err := run(context.Background(), []string{"demo"}, env(map[string]string{"CAREWALLET_DATA": t.TempDir(), "CAREWALLET_ADDR": "127.0.0.1:8181"}), &out, io.Discard); err != nil ||
+		!strings.Contains(out.String(), " CAREWALLET_ADDR=127.0.0.1:8181 go run ./cmd/carewallet\n") {
+		t.Fatalf("demo with CAREWALLET_ADDR: %v\n%s", err, out.String())
 	}
 	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Fatal("demo ran twice on the same data")
@@ -195,8 +252,15 @@ func TestDemo(t *testing.T) {
 			manager, _ = body["access_token"].(string)
 		}
 	}
-	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000+200) { // + the chat's bonus
+	// Three patients with 500 welcome + 500 cashback; Dmitry's 500 welcome;
+	// 300 referee bonus to Boris, Vera and Dmitry; rewards of Boris's and
+	// Vera's first visits: 800 to Anna, then 800 to Boris and 200 to Anna;
+	// and the chat's 200-point bonus.
+	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200) {
 		t.Fatalf("demo totals: %v", tot)
+	}
+	if rep := getJSON(t, base+"/v1/clinic/reports/referrals", manager); len(rep["depths"].([]any)) != 4 {
+		t.Fatalf("demo referral tree: %v", rep)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"carewallet/app/storage"
 	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -28,6 +29,7 @@ type stores struct {
 	Identity    identity.Store
 	Push        push.Store
 	Wallet      wallet.Store
+	Referrals   referrals.Store
 	News        news.Store
 	Idempotency idempotency.Store
 	sqlite      *storage.SQLite
@@ -71,6 +73,9 @@ func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) 
 	if s.Wallet, err = wallet.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
+	if s.Referrals, err = referrals.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
 	if s.News, err = news.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
@@ -86,6 +91,9 @@ func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error)
 		return err
 	}
 	if s.Wallet, err = wallet.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Referrals, err = referrals.NewSQLiteStore(ctx, db); err != nil {
 		return err
 	}
 	if s.News, err = news.NewSQLiteStore(ctx, db); err != nil {

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"carewallet/wallet"
+)
+
+// BenchmarkReferralReceipt compares, in one run and alternating, a
+// patient's first paid receipt that pays three referral levels and a
+// staff enrolment reward with a plain receipt (a card with no referrer,
+// issued from the app), both through the HTTP handler chain on SQLite.
+// It reports each one's time per receipt and plain/referral: the
+// referral receipt's throughput as a share of the plain one's (target
+// ≥ 0.5). Run with a fixed count, e.g. -benchtime 300x: each iteration
+// needs a new referred patient, made before the timer starts.
+func BenchmarkReferralReceipt(b *testing.B) {
+	t := &testing.T{}
+	ta := newTestApp(t)
+	ta.t = t
+	ctx := context.Background()
+	cl := ta.referralClinic("Bench", "bench.test")
+	desk := ta.deskID("bench.test")
+	// The chain A ← B ← C; every new patient joins with C's code on a
+	// card reception issued.
+	pid, tok, v := ta.joinCard(cl, "+79020000001")
+	code := ta.codeOf(member{pid, tok, v.ID})
+	for i := 2; i <= 3; i++ {
+		m, _ := ta.joinWith(fmt.Sprintf("+7902000000%d", i), "Chain", code)
+		code = ta.codeOf(m)
+	}
+	_, _, plain := ta.joinCard(cl, "+79020000009")
+	referees := make([]string, b.N)
+	for i := range b.N {
+		p, err := ta.deps.Identity.EnsurePatient(ctx, fmt.Sprintf("+7903%07d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ta.deps.Wallet.IssueCard(ctx, wallet.IssueCardRequest{ClinicID: cl.id, StaffID: desk, PatientID: p.ID}); err != nil {
+			b.Fatal(err)
+		}
+		res, err := ta.deps.Referrals.Join(ctx, p.ID, cl.id, code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		referees[i] = res.CardID
+	}
+	h := ta.f.Handler()
+	var ctxPlain, ctxRef fasthttp.RequestCtx
+	receipt := func(fc *fasthttp.RequestCtx, card, id string) time.Duration {
+		fc.Request.Reset()
+		fc.Response.Reset()
+		fc.Request.SetRequestURI("/v1/clinic/receipts")
+		fc.Request.Header.SetMethod("POST")
+		fc.Request.Header.SetContentType("application/json")
+		fc.Request.Header.Set("Authorization", "Bearer "+cl.admin)
+		fc.Request.SetBodyString(fmt.Sprintf(`{"card_id":%q,"receipt_id":%q,"lines":[{"service":"CONS-01","amount":1000000}]}`, card, id))
+		start := time.Now()
+		h(fc)
+		d := time.Since(start)
+		if fc.Response.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", fc.Response.StatusCode(), fc.Response.Body())
+		}
+		return d
+	}
+	var tPlain, tRef time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		tPlain += receipt(&ctxPlain, plain.ID, fmt.Sprintf("P-%d", i))
+		tRef += receipt(&ctxRef, referees[i], fmt.Sprintf("F-%d", i))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(tPlain.Nanoseconds())/float64(b.N), "plain-ns/receipt")
+	b.ReportMetric(float64(tRef.Nanoseconds())/float64(b.N), "referral-ns/receipt")
+	b.ReportMetric(float64(tPlain)/float64(tRef), "plain/referral")
+	// Every referral receipt paid its three levels and the staff reward.
+	acct, err := ta.deps.Referrals.StaffAccount(ctx, cl.id, desk)
+	if err != nil || acct.Patients != int64(b.N) {
+		b.Fatalf("staff rewards: %+v %v", acct, err)
+	}
+}

@@ -1,0 +1,345 @@
+package referrals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// JobReport is what one run of the reward job did.
+type JobReport struct {
+	Facts     int   `json:"facts"`
+	Rewards   int   `json:"rewards"`
+	Points    int64 `json:"points"`
+	Clawbacks int   `json:"clawbacks"`
+
+	names map[string]string // clinic names read during the run
+}
+
+// clinicName is the clinic's name for a push, read once per run.
+func (s *Service) clinicName(ctx context.Context, rep *JobReport, clinicID string) string {
+	if n, ok := rep.names[clinicID]; ok {
+		return n
+	}
+	n, _ := s.people.ClinicName(ctx, clinicID)
+	if rep.names == nil {
+		rep.names = map[string]string{}
+	}
+	rep.names[clinicID] = n
+	return n
+}
+
+// jobBatch is how many receipt facts the job asks the wallet for at once.
+const jobBatch = 500
+
+// RunRewards is the reward job: for every clinic with a referral program
+// it reads the wallet's receipt facts from its cursor (minus the overlap,
+// for entries committed late) and makes sure each one's rewards and
+// claw-backs exist and are posted. Everything it writes is keyed, so it
+// can run any number of times, on any number of instances, and after a
+// crash between a receipt and its rewards it pays exactly what is missing.
+func (s *Service) RunRewards(ctx context.Context) (*JobReport, error) {
+	clinics, err := s.store.ProgramClinics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("referrals: job: %w", err)
+	}
+	rep := &JobReport{}
+	for _, clinicID := range clinics {
+		if err := s.runClinic(ctx, clinicID, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+func (s *Service) runClinic(ctx context.Context, clinicID string, rep *JobReport) error {
+	cur, err := s.store.Cursor(ctx, clinicID)
+	if err != nil {
+		return fmt.Errorf("referrals: job cursor: %w", err)
+	}
+	from := time.Time{}
+	if !cur.IsZero() {
+		from = cur.Add(-s.overlap)
+	}
+	var last time.Time
+	after := ""
+	for {
+		facts, next, err := s.wallet.Receipts(ctx, clinicID, from, after, jobBatch)
+		if err != nil {
+			return fmt.Errorf("referrals: job receipts: %w", err)
+		}
+		for i := range facts {
+			if err := s.HandleFact(ctx, &facts[i], rep); err != nil {
+				return err
+			}
+			last = facts[i].At
+		}
+		rep.Facts += len(facts)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if !last.IsZero() {
+		return s.store.SetCursor(ctx, clinicID, last)
+	}
+	return nil
+}
+
+// HandleFact makes sure one receipt fact's rewards (or claw-backs) exist
+// and are posted. The HTTP layer calls it right after a receipt or a
+// refund, so rewards arrive at once; the job calls it again later, which
+// changes nothing.
+func (s *Service) HandleFact(ctx context.Context, f *ReceiptFact, rep *JobReport) error {
+	if rep == nil {
+		rep = &JobReport{}
+	}
+	switch f.Kind {
+	case FactReceipt:
+		return s.rewardReceipt(ctx, f, rep)
+	case FactRefund:
+		return s.clawBackRefund(ctx, f, rep)
+	}
+	return nil
+}
+
+// beneficiary is one rewarded party of a receipt.
+type beneficiary struct {
+	level   int
+	card    string // a patient's card (levels 1..3)
+	patient string
+	staff   string // the enrolling staff member (level 0)
+	terms   Terms
+	status  string // "" : decided by the link
+}
+
+func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobReport) error {
+	if f.Paid <= 0 {
+		return nil
+	}
+	p, err := s.programAt(ctx, f.ClinicID, f.At)
+	if err != nil || !p.Enabled {
+		return err
+	}
+	card, err := s.wallet.Card(ctx, f.CardID)
+	if err != nil {
+		return fmt.Errorf("referrals: card of receipt %s: %w", f.ReceiptID, err)
+	}
+	if !card.Own {
+		return nil // a dependant's card is never referred nor enrolled
+	}
+	link, err := s.store.Link(ctx, f.ClinicID, f.PatientID)
+	if errors.Is(err, ErrNotFound) {
+		link = nil
+	} else if err != nil {
+		return fmt.Errorf("referrals: link: %w", err)
+	}
+	var bs []beneficiary
+	// The staff member who enrolled the patient: issued the card at
+	// reception, or whose staff code the patient entered.
+	staff := card.IssuedBy
+	if staff == "" && link != nil {
+		staff = link.StaffID
+	}
+	if t, ok := StaffTerms(p, f.PointValue); ok && staff != "" {
+		b := beneficiary{level: StaffLevel, staff: staff, terms: t}
+		// A staff member earns nothing on their own patient account: one
+		// that shares a device with theirs.
+		users, err := s.store.DeviceUsers(ctx, f.PatientID)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if u == StaffAccountID(staff) {
+				b.status = RewardRejected
+			}
+		}
+		bs = append(bs, b)
+	}
+	if link != nil && link.ReferrerID != "" {
+		first, err := s.firstVisit(ctx, f, p)
+		if err != nil {
+			return err
+		}
+		if Qualifies(p, f.Paid, link.Created, f.At, first) {
+			chain, err := s.chain(ctx, link, len(p.Levels))
+			if err != nil {
+				return err
+			}
+			for i, b := range chain {
+				if t, ok := LevelTerms(p, i+1, f.PointValue); ok {
+					b.terms = t
+					bs = append(bs, b)
+				}
+			}
+		}
+	}
+	for _, b := range bs {
+		if err := s.ensureReward(ctx, f, p, link, b, rep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstVisit claims the referee's first qualifying receipt: unique
+// (clinic, referee), so of two receipts racing, one is first for good.
+func (s *Service) firstVisit(ctx context.Context, f *ReceiptFact, p *Program) (bool, error) {
+	if f.Paid < p.MinPaid {
+		return false, nil
+	}
+	err := s.store.InsertVisit(ctx, &Visit{ClinicID: f.ClinicID, RefereeID: f.PatientID, ReceiptID: f.ReceiptID, Created: f.At})
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, errDuplicate) {
+		return false, fmt.Errorf("referrals: visit: %w", err)
+	}
+	v, err := s.store.Visit(ctx, f.ClinicID, f.PatientID)
+	if err != nil {
+		return false, fmt.Errorf("referrals: visit: %w", err)
+	}
+	return v.ReceiptID == f.ReceiptID, nil
+}
+
+// chain lists the referrers above a link, nearest first, up to levels.
+func (s *Service) chain(ctx context.Context, l *Link, levels int) ([]beneficiary, error) {
+	var out []beneficiary
+	for cur := l; cur != nil && cur.ReferrerID != "" && len(out) < min(levels, MaxLevels); {
+		out = append(out, beneficiary{level: len(out) + 1, card: cur.ReferrerCard, patient: cur.ReferrerID})
+		up, err := s.store.Link(ctx, cur.ClinicID, cur.ReferrerID)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("referrals: link: %w", err)
+		}
+		cur = up
+	}
+	return out, nil
+}
+
+// ensureReward records b's reward on the receipt (unique (clinic,
+// receipt, level): the first writer decides its status) and posts it.
+func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, link *Link, b beneficiary, rep *JobReport) error {
+	r, err := s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level)
+	if errors.Is(err, ErrNotFound) {
+		r = &Reward{ClinicID: f.ClinicID, ReceiptID: f.ReceiptID, Level: b.level, RefereeID: f.PatientID,
+			RefereeCard: f.CardID, BeneficiaryCard: b.card, BeneficiaryPatient: b.patient, StaffID: b.staff,
+			Terms: b.terms, Paid: f.Paid, Points: b.terms.Owed(f.Paid), Status: RewardCredited,
+			ProgramVersion: p.Version, BurnDays: p.RewardBurnDays, Created: s.clock()}
+		if b.status != "" {
+			r.Status = b.status
+		}
+		if link != nil && b.level != StaffLevel {
+			r.LinkID = link.ID
+			if r.Status, err = s.linkStatus(ctx, link); err != nil {
+				return err
+			}
+			if r.Status == RewardCredited && b.level == 1 && p.MaxRewardedPerMonth > 0 {
+				capped, err := s.capped(ctx, p, b.patient, f.At)
+				if err != nil {
+					return err
+				}
+				if capped {
+					r.Status = RewardCapped
+				}
+			}
+		}
+		if r.Points <= 0 {
+			return nil
+		}
+		if err := s.store.InsertReward(ctx, r); errors.Is(err, errDuplicate) {
+			if r, err = s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level); err != nil {
+				return fmt.Errorf("referrals: reward: %w", err)
+			}
+		} else if err != nil {
+			return fmt.Errorf("referrals: reward: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("referrals: reward: %w", err)
+	}
+	return s.post(ctx, r, rep)
+}
+
+// linkStatus is the status a new reward of the link gets.
+func (s *Service) linkStatus(ctx context.Context, l *Link) (string, error) {
+	d, err := s.store.Decision(ctx, l.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if l.Held {
+			return RewardHeld, nil
+		}
+		return RewardCredited, nil
+	case err != nil:
+		return "", err
+	case d.Approved:
+		return RewardCredited, nil
+	}
+	return RewardRejected, nil
+}
+
+// effective reports whether a reward is (to be) paid: credited when
+// recorded, or held and since approved.
+func (s *Service) effective(ctx context.Context, r *Reward) (bool, error) {
+	switch r.Status {
+	case RewardCredited:
+		return true, nil
+	case RewardHeld:
+		d, err := s.store.Decision(ctx, r.LinkID)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil && d.Approved, err
+	}
+	return false, nil
+}
+
+// post credits a reward to the beneficiary's card under the key
+// ref:{receipt}:{level} and tells them; staff rewards live in the
+// staff's rewards account (the records themselves) and post nothing.
+func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
+	if r.Level == StaffLevel {
+		return nil
+	}
+	ok, err := s.effective(ctx, r)
+	if err != nil || !ok {
+		return err
+	}
+	if r.Status == RewardHeld && r.Level == 1 {
+		if capped, err := s.heldCapped(ctx, r); err != nil || capped {
+			return err
+		}
+	}
+	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
+		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r)})
+	if err != nil {
+		return fmt.Errorf("referrals: credit %s: %w", r.Key(), err)
+	}
+	if posted.Replayed {
+		return nil
+	}
+	rep.Rewards++
+	rep.Points += posted.Points
+	name := s.clinicName(ctx, rep, r.ClinicID)
+	who, kto := "a friend you invited", "друг, которого вы пригласили,"
+	if r.Level > 1 {
+		who, kto = "a friend of your friend", "друг вашего друга"
+	}
+	_ = s.notifier.Notify(ctx, r.BeneficiaryPatient, Notification{Key: r.Key(), Type: NoteReward,
+		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: posted.Points, Level: r.Level},
+		AlertTitle: "Баллы за друга / Points for a friend",
+		AlertBody: fmt.Sprintf("Вы получили %d баллов: %s посетил %s / You got %d points: %s visited %s",
+			posted.Points, kto, name, posted.Points, who, name)})
+	return nil
+}
+
+// rewardDetails explains a reward entry: which friend (the referral id
+// and the masked name, "Anna I."), which level, which receipt, which rate.
+func (s *Service) rewardDetails(ctx context.Context, r *Reward) map[string]any {
+	first, last, _ := s.people.Name(ctx, r.RefereeID)
+	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": MaskName(first, last),
+		"level": r.Level, "receipt_id": r.ReceiptID,
+		"rate_bp": r.Terms.RateBP, "bonus": r.Terms.Bonus, "paid": r.Paid, "program_version": r.ProgramVersion}
+}
