@@ -39,6 +39,28 @@ func (n WalletNotifier) Notify(ctx context.Context, patientID string, note walle
 	return err
 }
 
+// WalletManagers alerts a clinic's active managers through their inbox
+// (and app): the same notification, keyed per manager by the inbox.
+type WalletManagers struct {
+	Identity *identity.Service
+	Push     *push.Service
+}
+
+// AlertManagers implements wallet.Managers.
+func (m WalletManagers) AlertManagers(ctx context.Context, clinicID string, note wallet.Notification) error {
+	staff, err := m.Identity.ListStaff(ctx, clinicID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, st := range staff {
+		if st.Role == identity.RoleManager && !st.Disabled() {
+			errs = append(errs, WalletNotifier{Push: m.Push}.Notify(ctx, st.ID, note))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // WalletPeople gives the wallet its card holders' names and birth dates
 // from identity, which owns them (patients' and dependants').
 type WalletPeople struct{ Identity *identity.Service }

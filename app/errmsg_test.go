@@ -22,6 +22,9 @@ func TestErrorMessagesActionable(t *testing.T) {
 	card := ta.issueConfirmed(cl, map[string]string{"phone": "+79991000091", "first_name": "Olga", "last_name": "Petrova", "birth_date": "1988-03-04"}, pid)
 	momID, _ := ta.patient("+79991000092")
 	child := ta.issueConfirmed(cl, map[string]string{"guardian_phone": "+79991000092", "first_name": "Masha", "last_name": "Petrova", "birth_date": "2018-06-01"}, momID)
+	// From here on the requests are wrong on purpose: only the responses
+	// are checked against the document.
+	ta.rawRequests = true
 	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": card, "receipt_id": "E-1",
 		"lines": []map[string]any{{"service": "CONS-01", "amount": 1000}}, "paid_with_points": 0})
 	line := []map[string]any{{"service": "CONS-01", "amount": 100000}}
@@ -70,7 +73,7 @@ func TestErrorMessagesActionable(t *testing.T) {
 		{"no route", "GET", "/v1/nope", "", nil, want{404, "", "", ""}},
 	}
 	for _, c := range checks {
-		r := ta.do(c.method, c.path, c.token, c.body)
+		r := ta.doRaw(c.method, c.path, c.token, c.body)
 		var e errorBody
 		r.decode(t, &e)
 		msg := e.Error.Message

@@ -22,8 +22,8 @@ func TestNameLimitOneRule(t *testing.T) {
 
 	for _, name := range []string{n101, "Ан\u202eна", "Ан\nна"} {
 		for _, r := range []resp{
-			ta.do("PATCH", "/v1/me", tok, map[string]string{"first_name": name}),
-			ta.do("POST", "/v1/clinic/cards", cl.admin, map[string]string{"guardian_phone": "+79991000083",
+			ta.doRaw("PATCH", "/v1/me", tok, map[string]string{"first_name": name}),
+			ta.doRaw("POST", "/v1/clinic/cards", cl.admin, map[string]string{"guardian_phone": "+79991000083",
 				"first_name": name, "last_name": "Петрова", "birth_date": "2018-06-01"}),
 		} {
 			var e errorBody
@@ -53,11 +53,11 @@ func TestFreeTextRefusesControls(t *testing.T) {
 		}
 	}
 	for _, s := range bad {
-		refused(ta.do("POST", "/v1/clinic/adjustments", cl.manager, map[string]any{"card_id": v.ID, "points": 5, "reason": "late" + s}), "reason")
-		refused(ta.do("POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": "R" + s,
+		refused(ta.doRaw("POST", "/v1/clinic/adjustments", cl.manager, map[string]any{"card_id": v.ID, "points": 5, "reason": "late" + s}), "reason")
+		refused(ta.doRaw("POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": "R" + s,
 			"lines": []map[string]any{{"service": "CONS-01", "amount": 1000}}, "paid_with_points": 0}), "receipt_id")
-		refused(ta.do("POST", "/v1/clinic/bookings", cl.admin, map[string]any{"card_id": v.ID, "booking_id": "B" + s}), "booking_id")
-		refused(ta.do("PUT", "/v1/clinic/program", cl.manager, strings.Replace(exampleProgram, `"Base"`, `"Ba`+jsonEscape(s)+`se"`, 1)), "levels[0].name")
+		refused(ta.doRaw("POST", "/v1/clinic/bookings", cl.admin, map[string]any{"card_id": v.ID, "booking_id": "B" + s}), "booking_id")
+		refused(ta.doRaw("PUT", "/v1/clinic/program", cl.manager, strings.Replace(exampleProgram, `"Base"`, `"Ba`+jsonEscape(s)+`se"`, 1)), "levels[0].name")
 	}
 	var page struct {
 		Entries []map[string]any `json:"entries"`

@@ -91,7 +91,8 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wallets := wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids}})
+	wallets := wallet.NewService(walletStore, ClinicLocations{ids}, WalletNotifier{pushes}, wallet.Options{Now: ta.clock.now, CodeKey: testKey, People: WalletPeople{ids},
+		Managers: WalletManagers{Identity: ids, Push: pushes}})
 	ta.deps = Deps{
 		Identity:    ids,
 		Push:        pushes,

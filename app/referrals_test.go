@@ -102,7 +102,7 @@ func TestReferralProgramHTTP(t *testing.T) {
 	if r.errorCode(t) != "invalid_referral_program" || !strings.Contains(string(r.Body), `"field":"levels"`) {
 		t.Fatalf("four levels: %s", r.Body)
 	}
-	ta.must(400, "PUT", "/v1/clinic/referral-program", cl.manager, `{"enabled":true,"reward_on":"first_paid_visit","surprise":1}`)
+	ta.mustRaw(400, "PUT", "/v1/clinic/referral-program", cl.manager, `{"enabled":true,"reward_on":"first_paid_visit","surprise":1}`)
 	ta.must(403, "PUT", "/v1/clinic/referral-program", cl.admin, exampleReferralProgram)
 	ta.must(200, "PUT", "/v1/clinic/referral-program", cl.manager, exampleReferralProgram).decode(t, &p)
 	if !p.Enabled || p.Version != 1 || len(p.Levels) != 3 || p.StaffRewardBP != 60 {

@@ -622,6 +622,28 @@ func TestSpendCodeGuessingCapped(t *testing.T) {
 	if err := json.Unmarshal(ta.lastEvent(pid, wallet.NoteSpendLocked).Data, &locked); err != nil || locked.CardID != v.ID {
 		t.Fatalf("lock event: %+v, %v", locked, err)
 	}
+	// The clinic's managers are alerted in their own inbox, read through
+	// the API; reception is not.
+	var boss clinicResponse
+	ta.must(200, "GET", "/v1/clinic", cl.manager, nil).decode(t, &boss)
+	var inbox eventsResponse
+	ta.must(200, "GET", "/v1/me/events?after=0", cl.manager, nil).decode(t, &inbox)
+	alerts := 0
+	for _, ev := range inbox.Events {
+		var d wallet.SpendLockedData
+		if ev.Type == wallet.NoteSpendLockedStaff && json.Unmarshal(ev.Data, &d) == nil && d.CardID == v.ID {
+			alerts++
+		}
+	}
+	if alerts != 1 {
+		t.Fatalf("manager %s got %d lock alerts, want 1: %+v", boss.Me.ID, alerts, inbox.Events)
+	}
+	ta.must(200, "GET", "/v1/me/events?after=0", cl.admin, nil).decode(t, &inbox)
+	for _, ev := range inbox.Events {
+		if ev.Type == wallet.NoteSpendLockedStaff {
+			t.Fatalf("reception got the managers' alert: %+v", ev)
+		}
+	}
 	ta.must(200, "GET", "/v1/cards/"+v.ID, tok, nil).decode(t, &v)
 	if v.Balance != 500 {
 		t.Fatalf("balance %d after refused confirmations, want 500", v.Balance)

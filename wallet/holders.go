@@ -9,7 +9,7 @@ import (
 // Holders pages the accounts that hold the clinic's active cards, for a
 // fan-out to them (news): the patient whose app holds each card — the
 // holder, or a dependant's chosen guardian — and every other guardian of a
-// dependant. An account appears once per card (a guardian of three
+// dependant at this clinic (its grants). An account appears once per card (a guardian of three
 // children three times); the caller dedupes. It reads no personal data.
 // A level ("" for all) keeps only the cards at that loyalty level now (by
 // their paid spend under the current program). next is "" after the last
@@ -58,7 +58,9 @@ func (s *Service) Holders(ctx context.Context, clinicID, level, after string, li
 		}
 		ids = append(ids, c.PatientID)
 		if c.Holder.Kind == HolderDependant && c.Holder.DependantID != "" {
-			gs, err := s.store.GuardiansOf(ctx, c.Holder.DependantID)
+			// The child's guardians at this clinic only: a grant at another
+			// clinic opens nothing here.
+			gs, err := s.store.GrantsFor(ctx, c.ClinicID, c.Holder.DependantID)
 			if err != nil {
 				return nil, "", fmt.Errorf("wallet: holders: %w", err)
 			}

@@ -25,6 +25,14 @@ func TestHolders(t *testing.T) {
 		if err := e.svc.AddGuardian(ctx, "cl_1", "st_a", r.CardID, "pt_dad"); err != nil {
 			t.Fatal(err)
 		}
+		// The same child at clinic 2, with a guardian added there only:
+		// not in clinic 1's audience.
+		r2 := must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_2", StaffID: "st_b",
+			GuardianID: "pt_mum", FirstName: "Petya", LastName: "Ivanov", BirthDate: "2018-03-10"}))
+		must[*IssueCardResult](t)(e.svc.ConfirmCard(ctx, "cl_2", r2.CardID, e.notes.cardCode(t, "pt_mum", r2.CardID)))
+		if err := e.svc.AddGuardian(ctx, "cl_2", "st_b", r2.CardID, "pt_aunt"); err != nil {
+			t.Fatal(err)
+		}
 		// Issued, never confirmed: pending, not an audience yet.
 		must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_1", StaffID: "st_a",
 			PatientID: "pt_pending", FirstName: "Pen", LastName: "Ding", BirthDate: "1990-01-01"}))

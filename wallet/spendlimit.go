@@ -31,6 +31,10 @@ const SpendCodeMax = 20
 // spends (data: SpendLockedData).
 const NoteSpendLocked = "wallet.spend_locked"
 
+// NoteSpendLockedStaff alerts the clinic's managers to the same lock
+// (data: SpendLockedData), so someone can ask who was at the desk.
+const NoteSpendLockedStaff = "wallet.spend_locked_staff"
+
 // SpendLockedData is the data of a NoteSpendLocked event.
 type SpendLockedData struct {
 	CardID   string    `json:"card_id"`
@@ -98,5 +102,14 @@ func (s *Service) wrongSpendCode(ctx context.Context, sp *Spend, now time.Time) 
 		AlertBody: "Для вашей карты несколько раз ввели неверный код. Если это были не вы, сообщите в клинику. / " +
 			"Several wrong codes were entered for your card. If it was not you, tell the clinic.",
 	})
+	if s.managers != nil {
+		_ = s.managers.AlertManagers(ctx, sp.ClinicID, Notification{
+			Key: fmt.Sprintf("spendlock:%s:%d", sp.CardID, until.Unix()), Type: NoteSpendLockedStaff,
+			Data:       SpendLockedData{CardID: sp.CardID, ClinicID: sp.ClinicID, Until: until},
+			AlertTitle: "Оплата баллами по карте приостановлена / A card's point payments are paused",
+			AlertBody: "На ресепшене несколько раз ввели неверный код оплаты по одной карте. / " +
+				"Several wrong payment codes were entered at the desk for one card.",
+		})
+	}
 	return lockedErr(until.Sub(now))
 }

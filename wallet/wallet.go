@@ -92,6 +92,12 @@ type Notifier interface {
 	Notify(ctx context.Context, patientID string, n Notification) error
 }
 
+// Managers tells every manager of a clinic about something that needs a
+// person (their inbox and app); the key is per manager.
+type Managers interface {
+	AlertManagers(ctx context.Context, clinicID string, n Notification) error
+}
+
 // Notification is one inbox event. Alert text never contains a code or a
 // medical detail; a code goes only in Data (data.code).
 type Notification struct {
@@ -175,6 +181,9 @@ type Options struct {
 	// them). Without it cards show ids only, dependants' cards cannot be
 	// issued and no birthday bonus is credited.
 	People People
+	// Managers alerts a clinic's managers (e.g. when wrong codes lock a
+	// card's spends). Without it only the patient is told.
+	Managers Managers
 }
 
 // Service is the wallet's API; each method maps to one HTTP operation.
@@ -186,6 +195,7 @@ type Service struct {
 	clinics  Clinics
 	notifier Notifier
 	people   People
+	managers Managers
 	now      func() time.Time
 	rand     io.Reader
 	codeTTL  time.Duration
@@ -207,7 +217,7 @@ func NewService(store Store, clinics Clinics, notifier Notifier, opts Options) *
 	s := &Service{
 		store: store, clinics: clinics, notifier: notifier,
 		now: opts.Now, rand: opts.Rand, codeTTL: opts.CodeTTL, maxTries: opts.MaxAttempts,
-		qrTTL: opts.CardCodeTTL, batch: opts.BurnBatch, people: opts.People,
+		qrTTL: opts.CardCodeTTL, batch: opts.BurnBatch, people: opts.People, managers: opts.Managers,
 	}
 	if s.people == nil {
 		s.people = noPeople{}

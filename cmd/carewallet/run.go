@@ -145,7 +145,8 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	ids := identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes"), Limits: cfg.SignIn})
 	pushes := push.NewService(st.Push, push.Options{Now: time.Now, Sender: sender, Logger: logger, PollInterval: pollEvery})
 	wallets := wallet.NewService(st.Wallet, app.ClinicLocations{Identity: ids}, app.WalletNotifier{Push: pushes},
-		wallet.Options{Now: time.Now, CodeKey: subkey(key, "wallet-codes"), People: app.WalletPeople{Identity: ids}})
+		wallet.Options{Now: time.Now, CodeKey: subkey(key, "wallet-codes"), People: app.WalletPeople{Identity: ids},
+			Managers: app.WalletManagers{Identity: ids, Push: pushes}})
 	// Holder details the wallet kept before identity owned them move there
 	// once; later starts find nothing to move.
 	if n, err := wallets.MoveHolderDetails(ctx); err != nil {
