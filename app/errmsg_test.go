@@ -73,7 +73,7 @@ func TestErrorMessagesActionable(t *testing.T) {
 		{"no route", "GET", "/v1/nope", "", nil, want{404, "", "", ""}},
 	}
 	for _, c := range checks {
-		r := ta.doRaw(c.method, c.path, c.token, c.body)
+		r := ta.doRaw(c.method, c.path, c.token, c.body) // invalid on purpose: the request is not validated, the answer is
 		var e errorBody
 		r.decode(t, &e)
 		msg := e.Error.Message

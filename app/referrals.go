@@ -124,7 +124,7 @@ func (s *server) cardFriends() fiber.Handler {
 }
 
 type referralCodeRequest struct {
-	Code string `json:"code"`
+	Code string `json:"code" api:"required"`
 }
 
 // joinWithCode joins the code's clinic under its owner.
@@ -168,7 +168,7 @@ func (s *server) joinClinicWithCode(c *fiber.Ctx, clinicID, code string) error {
 // ---- managers: held referrals ----
 
 type decisionRequest struct {
-	Reason string `json:"reason"`
+	Reason string `json:"reason" api:"required"`
 }
 
 func (s *server) decideReferral(approve bool) fiber.Handler {

@@ -63,7 +63,7 @@ type ProgramRequest struct {
 	RefereeBonus        Bonus   `json:"referee_bonus,omitzero"`
 	ReferrerBonus       Points  `json:"referrer_bonus,omitzero"`
 	Levels              []Level `json:"levels,omitempty"`
-	RewardOn            string  `json:"reward_on"`
+	RewardOn            string  `json:"reward_on" api:"required,enum=first_paid_visit|every_paid_visit"`
 	WindowDays          int     `json:"window_days,omitempty"`
 	MinPaid             int64   `json:"min_paid,omitempty"`
 	RewardBurnDays      int     `json:"reward_burn_days,omitempty"`

@@ -80,7 +80,7 @@ func (s *Service) StaffAccount(ctx context.Context, clinicID, staffID string) (*
 
 // PayoutRequest is POST /v1/clinic/staff/{id}/payouts.
 type PayoutRequest struct {
-	Points int64  `json:"points"`
+	Points int64  `json:"points" api:"required"`
 	Note   string `json:"note,omitempty"`
 }
 
