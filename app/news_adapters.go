@@ -53,8 +53,17 @@ func (b NewsInbox) PublishMany(ctx context.Context, userIDs []string, n news.Not
 type NewsAudience struct{ Wallet *wallet.Service }
 
 // Holders implements news.Audience.
-func (a NewsAudience) Holders(ctx context.Context, clinicID, after string, limit int) ([]string, string, error) {
-	return a.Wallet.Holders(ctx, clinicID, after, limit)
+func (a NewsAudience) Holders(ctx context.Context, clinicID, level, after string, limit int) ([]string, string, error) {
+	return a.Wallet.Holders(ctx, clinicID, level, after, limit)
+}
+
+// CheckLevel implements news.Audience.
+func (a NewsAudience) CheckLevel(ctx context.Context, clinicID, level string) error {
+	p, err := a.Wallet.Program(ctx, clinicID)
+	if err != nil {
+		return err
+	}
+	return wallet.CheckLevel(p, level)
 }
 
 // Clinics implements news.Audience.

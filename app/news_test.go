@@ -110,6 +110,7 @@ func TestNewsPostPollFeedVote(t *testing.T) {
 	ta.must(400, "POST", "/v1/clinic/news", other.manager, map[string]any{"title": strings.Repeat("x", 121), "body": "b"})
 	ta.must(400, "POST", "/v1/clinic/news", other.manager, map[string]any{"title": "t", "body": "b", "image": base64.StdEncoding.EncodeToString([]byte("GIF89a not an image"))})
 	ta.must(400, "POST", "/v1/clinic/news", other.manager, map[string]any{"title": "t", "body": "b", "poll": map[string]any{"options": []string{"only one"}}})
+	ta.must(400, "POST", "/v1/clinic/news", other.manager, map[string]any{"title": "t", "body": "b", "audience": "level:Gold"})
 
 	if _, err := ta.deps.News.Fanout(ctx); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,8 @@ type ManagerView struct {
 	Body       string    `json:"body"`
 	ImageURL   string    `json:"image_url,omitempty"`
 	PublishAt  time.Time `json:"publish_at"`
-	Status     string    `json:"status"` // scheduled, publishing, published, withdrawn
+	Status     string    `json:"status"`   // scheduled, publishing, published, withdrawn
+	Audience   string    `json:"audience"` // all or level:NAME
 	Poll       *Poll     `json:"poll,omitempty"`
 	Recipients int64     `json:"recipients"`
 	Sent       int64     `json:"sent"`
@@ -266,7 +267,10 @@ func (s *Service) ManagerPost(ctx context.Context, clinicID, postID string) (*Ma
 
 func (s *Service) managerView(ctx context.Context, p *Post) (*ManagerView, error) {
 	v := &ManagerView{ID: p.ID, Title: p.Title, Body: p.Body, ImageURL: imageURL(p), PublishAt: p.PublishAt,
-		Poll: p.Poll, Created: p.Created, Updated: p.Updated}
+		Poll: p.Poll, Created: p.Created, Updated: p.Updated, Audience: AudienceAll}
+	if p.Level != "" {
+		v.Audience = "level:" + p.Level
+	}
 	switch {
 	case p.Withdrawn:
 		v.Status = "withdrawn"

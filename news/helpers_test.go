@@ -91,8 +91,20 @@ type audience struct {
 	holders map[string][]string
 }
 
-func (a *audience) Holders(ctx context.Context, clinicID, after string, limit int) ([]string, string, error) {
-	all := a.holders[clinicID]
+func (a *audience) CheckLevel(ctx context.Context, clinicID, level string) error {
+	if _, ok := a.holders[clinicID+"@"+level]; !ok {
+		return invalid("level", "no level %q", level)
+	}
+	return nil
+}
+
+// Holders reads holders["clinic@level"] for a level.
+func (a *audience) Holders(ctx context.Context, clinicID, level, after string, limit int) ([]string, string, error) {
+	key := clinicID
+	if level != "" {
+		key += "@" + level
+	}
+	all := a.holders[key]
 	i := 0
 	if after != "" {
 		i, _ = strconv.Atoi(after)

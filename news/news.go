@@ -85,10 +85,13 @@ type Inbox interface {
 
 // Audience answers who holds the cards of a clinic (wallet).
 type Audience interface {
-	// Holders pages the accounts holding a card of the clinic: patients'
-	// own cards and the guardians of dependants' cards. An account may
-	// appear more than once; next is "" after the last page.
-	Holders(ctx context.Context, clinicID, after string, limit int) (ids []string, next string, err error)
+	// Holders pages the accounts holding a card of the clinic (at the
+	// loyalty level, unless level is ""): patients' own cards and the
+	// guardians of dependants' cards. An account may appear more than
+	// once; next is "" after the last page.
+	Holders(ctx context.Context, clinicID, level, after string, limit int) (ids []string, next string, err error)
+	// CheckLevel reports whether the clinic's program has the level.
+	CheckLevel(ctx context.Context, clinicID, level string) error
 	// Clinics lists the clinics where the patient holds a card (own or a
 	// dependant's).
 	Clinics(ctx context.Context, patientID string) ([]string, error)

@@ -31,6 +31,7 @@ type Post struct {
 	Title     string
 	Body      string
 	ImageType string // "" (no image), image/jpeg or image/png
+	Level     string // the audience: "" every cardholder, else one loyalty level
 	PublishAt time.Time
 	Week      string
 	Poll      *Poll
@@ -54,7 +55,9 @@ type Draft struct {
 	Title string `json:"title" api:"required"`
 	Body  string `json:"body" api:"required"`
 	// Image is a JPEG or PNG, base64 in JSON.
-	Image     []byte     `json:"image,omitempty"`
+	Image []byte `json:"image,omitempty"`
+	// Audience is "all" (default: every cardholder of the clinic) or
+	// "level:NAME" (the cards at that loyalty level when it goes out).
 	Audience  string     `json:"audience,omitempty"`
 	PublishAt *time.Time `json:"publish_at,omitempty"`
 	Poll      *PollDraft `json:"poll,omitempty"`
@@ -175,8 +178,16 @@ func (s *Service) CreatePost(ctx context.Context, clinicID, authorID string, d D
 	if err != nil {
 		return nil, err
 	}
-	if d.Audience != "" && d.Audience != AudienceAll {
-		return nil, invalid("audience", `only "all" (every cardholder of the clinic) is supported`)
+	level := ""
+	switch name, ok := strings.CutPrefix(d.Audience, "level:"); {
+	case d.Audience == "" || d.Audience == AudienceAll:
+	case ok && name != "":
+		if err := s.opts.Audience.CheckLevel(ctx, clinicID, name); err != nil {
+			return nil, err
+		}
+		level = name
+	default:
+		return nil, invalid("audience", `must be "all" or "level:NAME" (a level of the clinic's program)`)
 	}
 	publishAt := now
 	if d.PublishAt != nil && d.PublishAt.After(now) {
@@ -199,7 +210,7 @@ func (s *Service) CreatePost(ctx context.Context, clinicID, authorID string, d D
 	if err != nil {
 		return nil, err
 	}
-	p := &Post{ID: newID("nw_"), ClinicID: clinicID, AuthorID: authorID, Title: title, Body: body,
+	p := &Post{ID: newID("nw_"), ClinicID: clinicID, AuthorID: authorID, Title: title, Body: body, Level: level,
 		PublishAt: publishAt, Week: Week(publishAt, c.Location), Poll: poll, Created: now, Updated: now}
 	if img != nil {
 		p.ImageType = img.Type

@@ -414,3 +414,31 @@ func TestTally(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+func TestAudienceByLevel(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		e.aud.holders["c1"] = []string{"alice", "bob", "carol"}
+		e.aud.holders["c1@VIP"] = []string{"bob"}
+		d := draft("for VIPs")
+		d.Audience = "level:Gold"
+		if _, err := e.svc.CreatePost(ctx, "c1", "m1", d); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("unknown level: %v", err)
+		}
+		d.Audience = "level:VIP"
+		p, err := e.svc.CreatePost(ctx, "c1", "m1", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Fanout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if e.inbox.count("bob", NotePost) != 1 || e.inbox.count("alice", NotePost) != 0 {
+			t.Fatal("the post went beyond its level")
+		}
+		if v, _ := e.svc.ManagerPost(ctx, "c1", p.ID); v.Audience != "level:VIP" || v.Recipients != 1 {
+			t.Fatalf("manager view %+v", v)
+		}
+	})
+}

@@ -11,10 +11,21 @@ import (
 // holder, or a dependant's chosen guardian — and every other guardian of a
 // dependant at this clinic (its grants). An account appears once per card (a guardian of three
 // children three times); the caller dedupes. It reads no personal data.
-// next is "" after the last page.
-func (s *Service) Holders(ctx context.Context, clinicID, after string, limit int) (ids []string, next string, err error) {
+// A level ("" for all) keeps only the cards at that loyalty level now (by
+// their paid spend under the current program). next is "" after the last
+// page.
+func (s *Service) Holders(ctx context.Context, clinicID, level, after string, limit int) (ids []string, next string, err error) {
 	if clinicID == "" {
 		return nil, "", invalid("clinic_id", "required")
+	}
+	var prog *Program
+	if level != "" {
+		if prog, err = s.Program(ctx, clinicID); err != nil {
+			return nil, "", err
+		}
+		if err := CheckLevel(prog, level); err != nil {
+			return nil, "", err
+		}
 	}
 	var cur cardCursor
 	if after != "" {
@@ -36,6 +47,15 @@ func (s *Service) Holders(ctx context.Context, clinicID, after string, limit int
 		if c.Status != StatusActive {
 			continue
 		}
+		if prog != nil {
+			head, err := s.store.Head(ctx, c.ID)
+			if err != nil {
+				return nil, "", fmt.Errorf("wallet: holders: %w", err)
+			}
+			if _, _, lv := baseRate(prog, head.Paid); lv != level {
+				continue
+			}
+		}
 		ids = append(ids, c.PatientID)
 		if c.Holder.Kind == HolderDependant && c.Holder.DependantID != "" {
 			// The child's guardians at this clinic only: a grant at another
@@ -56,4 +76,14 @@ func (s *Service) Holders(ctx context.Context, clinicID, after string, limit int
 		next = encodeCursor(last.Created, last.ID, 0)
 	}
 	return ids, next, nil
+}
+
+// CheckLevel reports whether the program has a level of that name.
+func CheckLevel(p *Program, level string) error {
+	for _, l := range p.Levels {
+		if l.Name == level {
+			return nil
+		}
+	}
+	return invalid("level", "the program has no level %q", level)
 }

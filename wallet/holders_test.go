@@ -17,7 +17,7 @@ func TestHolders(t *testing.T) {
 		e.setupClinic(t, "cl_1", testProgram())
 		e.setupClinic(t, "cl_2", testProgram())
 		e.joined(t, "pt_ann", "cl_1")
-		e.joined(t, "pt_bob", "cl_1")
+		bob := e.joined(t, "pt_bob", "cl_1")
 		e.joined(t, "pt_other", "cl_2")
 		r := must[*IssueCardResult](t)(e.svc.IssueCard(ctx, IssueCardRequest{ClinicID: "cl_1", StaffID: "st_a",
 			GuardianID: "pt_mum", FirstName: "Petya", LastName: "Ivanov", BirthDate: "2018-03-10"}))
@@ -40,7 +40,7 @@ func TestHolders(t *testing.T) {
 		var got []string
 		after := ""
 		for pages := 0; ; pages++ {
-			ids, next, err := e.svc.Holders(ctx, "cl_1", after, 2)
+			ids, next, err := e.svc.Holders(ctx, "cl_1", "", after, 2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,6 +56,20 @@ func TestHolders(t *testing.T) {
 		slices.Sort(got)
 		if want := []string{"pt_ann", "pt_bob", "pt_dad", "pt_mum"}; !slices.Equal(got, want) {
 			t.Fatalf("holders %v, want %v", got, want)
+		}
+		// By level: Bob spends 150,000.00 and reaches VIP.
+		if _, err := e.svc.RecordReceipt(ctx, ReceiptRequest{ClinicID: "cl_1", StaffID: "st_a", CardID: bob.ID, ReceiptID: "R-VIP",
+			Lines: []Line{{Service: "CONS-01", Amount: 15_000_000}}}); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _, err := e.svc.Holders(ctx, "cl_1", "VIP", "", 100); err != nil || !slices.Equal(ids, []string{"pt_bob"}) {
+			t.Fatalf("VIP holders %v %v", ids, err)
+		}
+		if ids, _, err := e.svc.Holders(ctx, "cl_1", "Base", "", 100); err != nil || len(ids) != 3 {
+			t.Fatalf("Base holders %v %v", ids, err)
+		}
+		if _, _, err := e.svc.Holders(ctx, "cl_1", "Gold", "", 100); err == nil {
+			t.Fatal("an unknown level was accepted")
 		}
 	})
 }
