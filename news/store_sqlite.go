@@ -178,12 +178,13 @@ func (s *SQLiteStore) Posts(ctx context.Context, clinicIDs []string, upTo time.T
 		args = append(args, storage.Nanos(after.At), after.ID)
 	}
 	args = append(args, limit)
-	return s.posts(ctx, `SELECT `+postCols+` FROM news_posts WHERE `+strings.Join(where, " AND ")+
+	return posts(ctx, s.r, `SELECT `+postCols+` FROM news_posts WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY publish_at DESC, id DESC LIMIT ?`, args...)
 }
 
-func (s *SQLiteStore) posts(ctx context.Context, query string, args ...any) ([]Post, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+// posts reads the posts a query selects (postCols) through q.
+func posts(ctx context.Context, q storage.Querier, query string, args ...any) ([]Post, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, dbErr.Map(err)
 	}
@@ -201,21 +202,8 @@ func (s *SQLiteStore) posts(ctx context.Context, query string, args ...any) ([]P
 
 func (s *SQLiteStore) DuePosts(ctx context.Context, now time.Time, limit int) ([]Post, error) {
 	// The writer reads: a cursor another request just moved must be seen.
-	rows, err := s.w.QueryContext(ctx, `SELECT `+postCols+` FROM news_posts WHERE fanout_done = 0 AND withdrawn = 0
+	return posts(ctx, s.w, `SELECT `+postCols+` FROM news_posts WHERE fanout_done = 0 AND withdrawn = 0
 		AND publish_at <= ? ORDER BY publish_at LIMIT ?`, storage.Nanos(now), limit)
-	if err != nil {
-		return nil, dbErr.Map(err)
-	}
-	defer rows.Close()
-	var out []Post
-	for rows.Next() {
-		p, err := scanPost(rows)
-		if err != nil {
-			return nil, dbErr.Map(err)
-		}
-		out = append(out, *p)
-	}
-	return out, dbErr.Map(rows.Err())
 }
 
 func (s *SQLiteStore) AdvanceFanout(ctx context.Context, postID, from, to string, done bool, failures int) (bool, error) {

@@ -144,20 +144,7 @@ func (s *SQLiteStore) ProgramAt(ctx context.Context, clinicID string, t time.Tim
 }
 
 func (s *SQLiteStore) ProgramClinics(ctx context.Context) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT clinic_id FROM referrals_programs ORDER BY clinic_id`)
-	if err != nil {
-		return nil, sqliteErr.Map(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.column(ctx, `SELECT DISTINCT clinic_id FROM referrals_programs ORDER BY clinic_id`)
 }
 
 func (s *SQLiteStore) InsertCode(ctx context.Context, c *Code) error {
@@ -339,21 +326,8 @@ func (s *SQLiteStore) InsertDevice(ctx context.Context, deviceHash, patientID st
 }
 
 func (s *SQLiteStore) DeviceUsers(ctx context.Context, patientID string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT o.patient_id FROM referrals_devices d
+	return s.column(ctx, `SELECT DISTINCT o.patient_id FROM referrals_devices d
 		JOIN referrals_devices o ON o.device = d.device WHERE d.patient_id = ? ORDER BY o.patient_id`, patientID)
-	if err != nil {
-		return nil, sqliteErr.Map(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }
 
 func (s *SQLiteStore) StaffRewards(ctx context.Context, clinicID, staffID string) ([]Reward, error) {
@@ -375,3 +349,21 @@ func (s *SQLiteStore) PayoutByKey(ctx context.Context, staffID, key string) (*Pa
 }
 
 var _ Store = (*SQLiteStore)(nil)
+
+// column reads the one text column a query selects.
+func (s *SQLiteStore) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
