@@ -59,7 +59,30 @@ type Draft struct {
 	Type  string          // e.g. "wallet.spend_code", "wallet.points_earned"
 	Data  json.RawMessage // the JSON payload shown in the inbox / websocket and sent as FCM data
 	Alert *Alert          // nil: inbox + websocket only; set: also wake the app via FCM
+
+	// Clinic and Class say who sends the message and what kind it is, for
+	// the one message policy (quiet hours, the weekly budget, opt-outs).
+	// Class zero (ClassService) is never held back.
+	Clinic string
+	Class  Class
 }
+
+// Class is what kind of message a draft is. The order is the priority
+// order of the message policy: a lower value is more urgent.
+type Class int
+
+// Message classes, most urgent first.
+const (
+	ClassService     Class = iota // anything not under the policy (receipts, system notices)
+	ClassCode                     // sign-in, card and spend codes: exempt
+	ClassChat                     // chat replies: exempt
+	ClassBurnWarning              // points about to burn
+	ClassReminder                 // appointment reminders and before/after-visit texts
+	ClassRating                   // "rate your visit"
+	ClassNews                     // news posts and polls
+	ClassBirthday                 // birthday greetings
+	ClassWinBack                  // win-back after a cancelled or missed visit
+)
 
 // Alert is the lock-screen text of a push: never a code or a medical detail
 // (the code travels only in Data and the inbox).
