@@ -67,6 +67,16 @@ type Draft struct {
 	Class  Class
 }
 
+// ErrSkipped: the message policy held a message back entirely (for example
+// the patient's weekly budget was spent); nothing was written or sent.
+var ErrSkipped = errors.New("push: skipped by the message policy")
+
+// SkippedError says why a message was skipped; it wraps ErrSkipped.
+type SkippedError struct{ Reason string }
+
+func (e *SkippedError) Error() string { return "push: skipped by the message policy: " + e.Reason }
+func (e *SkippedError) Unwrap() error { return ErrSkipped }
+
 // Class is what kind of message a draft is. The order is the priority
 // order of the message policy: a lower value is more urgent.
 type Class int
