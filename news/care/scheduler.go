@@ -245,11 +245,11 @@ func (s *Service) decide(ctx context.Context, p *pass, m *Message, now time.Time
 		return outcome{}, err
 	}
 	w := defs[m.Scenario].window
-	if w.contains(now, c.Location) && now.Before(m.Deadline) {
+	if w.contains(now, c.Location) && !now.After(m.Deadline) {
 		return outcome{state: Pending}, nil
 	}
 	next := w.next(now, c.Location)
-	if !next.Before(m.Deadline) {
+	if next.After(m.Deadline) {
 		return outcome{Dropped, "not_sendable_in_time"}, nil
 	}
 	if err := s.store.Reschedule(ctx, m.Key, next, ""); err != nil {
