@@ -18,6 +18,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -26,11 +27,13 @@ import (
 // Deps are the services the API is built from. Optional services may be
 // nil, and then their routes answer 503.
 type Deps struct {
-	Identity    *identity.Service
-	Wallet      *wallet.Service
-	Push        *push.Service
-	Referrals   *referrals.Service
-	News        *news.Service
+	Identity  *identity.Service
+	Wallet    *wallet.Service
+	Push      *push.Service
+	Referrals *referrals.Service
+	News      *news.Service
+	// Care runs the care scenarios, appointments and visit ratings.
+	Care        *care.Service
 	Idempotency idempotency.Store
 	Tokens      *Tokens
 	Logger      *slog.Logger

@@ -11,6 +11,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/app/problem"
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -91,6 +92,11 @@ var errorTable = []errorRow{
 	{news.ErrNotVoted, 403, "vote_first"},
 	{news.ErrThreadClosed, 409, "chat_closed"},
 	{news.ErrRateLimited, 429, "rate_limited"},
+
+	{care.ErrInvalid, 400, "invalid_input"},
+	{care.ErrNotFound, 404, "not_found"},
+	{care.ErrRated, 409, "already_rated"},
+	{care.ErrNotVisited, 409, "visit_not_done"},
 }
 
 type errorBody struct {

@@ -49,6 +49,13 @@ func (s *server) patchMe() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		if s.Care != nil && req.BirthDate != nil {
+			// The birthday greeting skips a birth date entered on the
+			// birthday itself.
+			if err := s.Care.BirthDateEntered(c.UserContext(), p.ID, p.BirthDate); err != nil {
+				return err
+			}
+		}
 		return c.JSON(viewMe(p))
 	}
 }

@@ -107,6 +107,7 @@ var apiTags = []struct{ name, description string }{
 	{"reports", "Managers' reports, as JSON or CSV"},
 	{"referrals", "Referral codes, referred friends and the clinic's referral program"},
 	{"news", "Clinic news, polls and the patients' feed"},
+	{"care", "Care scenarios: appointments from the clinic's system, service texts, reminders and other messages, visit ratings"},
 }
 
 func refTo(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
@@ -156,6 +157,10 @@ func operation(r route, sc *schemas) map[string]any {
 	}
 	if params != nil {
 		op["parameters"] = params
+	}
+	if o.Consumes != "" {
+		op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+			o.Consumes: map[string]any{"schema": map[string]any{"type": "string"}}}}
 	}
 	if o.Req != nil {
 		op["requestBody"] = map[string]any{"required": !o.BodyOptional, "content": map[string]any{

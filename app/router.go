@@ -33,6 +33,9 @@ type op struct {
 	// CSV: ?format=csv answers text/csv instead of Resp's JSON (implied by
 	// a query parameter named format).
 	CSV bool
+	// Consumes is the request media type when it is not JSON (text/csv):
+	// the body is a string of that type.
+	Consumes string
 	// BodyOptional: the request body (Req) may be left out.
 	BodyOptional bool
 	// Description adds to the summary in the operation's description.

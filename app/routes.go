@@ -2,6 +2,7 @@ package app
 
 import (
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/referrals"
 	"carewallet/wallet"
 )
@@ -178,4 +179,28 @@ func (s *server) register(r *router) {
 		Req: chatReadRequest{}, Status: 204})
 	r.add("POST", "/v1/clinic/chats/{id}/close", managerOnly, s.setChatStatus(news.ThreadClosed), op{Tag: "chat", Summary: "Close a thread (no answers until it is reopened or the patient writes again)", Resp: news.ThreadView{}})
 	r.add("POST", "/v1/clinic/chats/{id}/reopen", managerOnly, s.setChatStatus(news.ThreadOpen), op{Tag: "chat", Summary: "Reopen a closed thread", Resp: news.ThreadView{}})
+
+	// care: appointments from the clinic's system, scenarios, visit ratings
+	r.add("PUT", "/v1/clinic/appointments/{external_id}", staffOnly, s.putAppointment(), op{Tag: "care", Summary: "Create or update an appointment from the clinic's scheduling system (idempotent); the patient by phone (created when unknown) or card_id; source online earns the booking bonus once",
+		Req: care.AppointmentRequest{}, Resp: appointmentResponse{}})
+	r.add("GET", "/v1/clinic/appointments/{external_id}", staffOnly, s.getAppointment(), op{Tag: "care", Summary: "One of the clinic's appointments by its external id", Resp: care.AppointmentView{}})
+	r.add("PUT", "/v1/clinic/services/{code}", managerOnly, s.putService(), op{Tag: "care", Summary: "Set a service's name and its texts for before and after the visit (left out or empty: none)",
+		Req: care.ServiceRequest{}, Resp: care.ServiceText{}})
+	r.add("GET", "/v1/clinic/services", managerOnly, s.listServices(), op{Tag: "care", Summary: "The clinic's services with their texts, by code",
+		Resp: care.ServicesPage{}, Query: []param{{Name: "after", Description: "the previous page's next"}, {Name: "limit", Type: "integer", Description: "1..500 (default 100)"}}})
+	r.add("POST", "/v1/clinic/services.csv", managerOnly, s.importServices(), op{Tag: "care", Summary: "Import the price list as CSV (columns code, name, before_text, after_text; a header first): all lines or none, a bad line named in the error",
+		Consumes: "text/csv", Resp: care.ImportResult{}})
+	r.add("GET", "/v1/clinic/care", managerOnly, s.getCare(), op{Tag: "care", Summary: "Every care scenario: on or off, its text and default text, its window, and status working, problems or off with the reasons",
+		Resp: scenariosResponse{}})
+	r.add("PUT", "/v1/clinic/care/{scenario}", managerOnly, s.putScenario(), op{Tag: "care", Summary: "Switch a scenario on or off, set its text (placeholders {first_name} {clinic} {date} {time} {doctor}; empty restores the default) or the birthday's days_before",
+		Req: care.ScenarioUpdate{}, Resp: care.ScenarioView{}})
+	r.add("GET", "/v1/clinic/care/report", managerOnly, s.careReport(), op{Tag: "care", Summary: "Per scenario: messages sent, skipped per reason, dropped, and the effect (win_back: booked again within 30 days; rating: answered)",
+		Resp: care.Report{}, Query: careRangeQuery})
+	r.add("PUT", "/v1/clinic/review-sites", managerOnly, s.putReviewSites(), op{Tag: "care", Summary: "Replace the review sites shown to patients who rate a visit 4 or 5 (at most 10)",
+		Req: []care.Site{}, Resp: reviewSitesResponse{}})
+	r.add("GET", "/v1/clinic/review-sites", managerOnly, s.getReviewSites(), op{Tag: "care", Summary: "The clinic's review sites", Resp: reviewSitesResponse{}})
+	r.add("POST", "/v1/visits/{id}/rating", patientOnly, s.rateVisit(), op{Tag: "care", Summary: "Rate a visit once (score 1..5, optional comment): 4-5 answer the review sites, 1-3 go to the clinic's managers in the caller's chat thread; the same answer again is a replay",
+		Req: care.RatingRequest{}, Resp: care.RatingResult{}, Status: 201})
+	r.add("GET", "/v1/clinic/ratings", managerOnly, s.clinicRatings(), op{Tag: "care", Summary: "Visit ratings with the visit, doctor, staff member and chat thread; average and distribution overall and per ISO week (JSON or ?format=csv)",
+		Resp: care.RatingsReport{}, Query: ratingsQuery})
 }

@@ -17,6 +17,7 @@ import (
 	"carewallet/app/idempotency"
 	"carewallet/app/identity"
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -101,6 +102,7 @@ type services struct {
 	Wallet      *wallet.Service
 	Referrals   *referrals.Service
 	News        *news.Service
+	Care        *care.Service
 	Idempotency idempotency.Store
 	Tokens      *app.Tokens
 	Logger      *slog.Logger
@@ -159,12 +161,16 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
 		Audience: app.NewsAudience{Wallet: wallets}, Clinics: app.NewsClinics{Identity: ids},
 		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
+	careSvc := care.NewService(st.Care, care.Options{Now: time.Now, Inbox: app.CareInbox{Push: pushes},
+		Patients: app.CarePatients{Identity: ids, Wallet: wallets}, Clinics: app.CareClinics{Identity: ids},
+		Managers: app.NewsStaff{Identity: ids}, Chat: app.CareChat{News: newsSvc}, PushConfigured: sender != nil})
 	return &services{
 		Identity:    ids,
 		Push:        pushes,
 		Wallet:      wallets,
 		Referrals:   refs,
 		News:        newsSvc,
+		Care:        careSvc,
 		Idempotency: st.Idempotency,
 		Tokens:      tokens,
 		Logger:      logger,
@@ -179,6 +185,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Wallet:      s.Wallet,
 		Referrals:   s.Referrals,
 		News:        s.News,
+		Care:        s.Care,
 		Idempotency: s.Idempotency,
 		Tokens:      s.Tokens,
 		Logger:      s.Logger,
@@ -196,6 +203,11 @@ const burnEvery = 5 * time.Minute
 // scheduled post, or one another instance published); a post published
 // on this instance starts at once.
 const fanoutEvery = 10 * time.Second
+
+// careEvery is how often serve sends due care messages (the greeting and
+// the after-visit texts are due within minutes; an appointment written on
+// this instance wakes it at once).
+const careEvery = 30 * time.Second
 
 // serve runs the API until ctx ends (SIGINT/SIGTERM), then stops taking
 // connections, lets in-flight requests finish (up to 30 s), stops the
@@ -239,6 +251,11 @@ func serve(ctx context.Context, cfg config, st *stores, svc *services, logger *s
 		// Every instance runs it: a page published twice reaches nobody
 		// twice (the inbox key news:{post} per recipient).
 		svc.News.RunFanout(jobsCtx, fanoutEvery, func(err error) { logger.Error("news fan-out", "err", err) })
+	})
+	jobs.Go(func() {
+		// Every instance runs it: each care message has a deterministic
+		// key, in the outbox and in the inbox, so none goes out twice.
+		svc.Care.Run(jobsCtx, careEvery, func(err error) { logger.Error("care scheduler", "err", err) })
 	})
 	defer func() { stopJobs(); jobs.Wait() }()
 	backend := "sqlite"

@@ -19,6 +19,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/app/storage"
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -31,6 +32,7 @@ type stores struct {
 	Wallet      wallet.Store
 	Referrals   referrals.Store
 	News        news.Store
+	Care        care.Store
 	Idempotency idempotency.Store
 	sqlite      *storage.SQLite
 	mongo       *mongo.Client
@@ -79,6 +81,9 @@ func (s *stores) openMongo(ctx context.Context, db *mongo.Database) (err error) 
 	if s.News, err = news.NewMongoStore(ctx, db); err != nil {
 		return err
 	}
+	if s.Care, err = care.NewMongoStore(ctx, db); err != nil {
+		return err
+	}
 	s.Idempotency, err = idempotency.NewMongoStore(ctx, db)
 	return err
 }
@@ -97,6 +102,9 @@ func (s *stores) openSQLite(ctx context.Context, db *storage.SQLite) (err error)
 		return err
 	}
 	if s.News, err = news.NewSQLiteStore(ctx, db); err != nil {
+		return err
+	}
+	if s.Care, err = care.NewSQLiteStore(ctx, db); err != nil {
 		return err
 	}
 	s.Idempotency, err = idempotency.NewSQLiteStore(ctx, db)

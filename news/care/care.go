@@ -43,11 +43,14 @@ import (
 
 // Sentinel errors; app's error table maps them to statuses and codes.
 var (
-	ErrInvalid      = errors.New("care: invalid request")
-	ErrNotFound     = errors.New("care: not found")
-	ErrRated        = errors.New("care: this visit is already rated")
-	ErrNotVisited   = errors.New("care: the visit has not taken place")
-	ErrSkipped      = errors.New("care: skipped by the message policy")
+	ErrInvalid    = errors.New("care: invalid request")
+	ErrNotFound   = errors.New("care: not found")
+	ErrRated      = errors.New("care: this visit is already rated")
+	ErrNotVisited = errors.New("care: the visit has not taken place")
+	ErrSkipped    = errors.New("care: skipped by the message policy")
+	// ErrNoThread: the patient cannot have a chat thread with the clinic
+	// (no card there); a low rating then reaches managers as an alert only.
+	ErrNoThread     = errors.New("care: the patient has no chat with this clinic")
 	errDuplicate    = errors.New("care: duplicate key")
 	errVersionMoved = errors.New("care: the appointment changed meanwhile")
 )

@@ -102,7 +102,16 @@ func (s *Service) Rate(ctx context.Context, patientID, visitID string, req Ratin
 	r := &VisitRating{VisitID: a.ID, ClinicID: a.ClinicID, PatientID: patientID, ExternalID: a.ExternalID, Doctor: a.Doctor,
 		StaffID: a.StaffID, VisitAt: a.StartsAt, Score: req.Score, Comment: comment, Created: s.now()}
 	if err := s.store.InsertRating(ctx, r); errors.Is(err, errDuplicate) {
-		return nil, ErrRated
+		// The same answer again is a retry: it finishes the routing of a
+		// low rating that a failure interrupted, and answers as before.
+		prev, err := s.store.RatingByVisit(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if prev.Score != r.Score || prev.Comment != r.Comment {
+			return nil, ErrRated
+		}
+		r = prev
 	} else if err != nil {
 		return nil, err
 	}
@@ -127,13 +136,18 @@ func (s *Service) negative(ctx context.Context, r *VisitRating) error {
 		if r.Comment != "" {
 			msg += "\n" + r.Comment
 		}
-		thread, err := s.opts.Chat.PatientWrites(ctx, r.ClinicID, r.PatientID, msg)
-		if err != nil {
-			return err
-		}
-		r.ThreadID = thread
-		if err := s.store.SetRatingThread(ctx, r.VisitID, thread); err != nil {
-			return err
+		if r.ThreadID == "" {
+			thread, err := s.opts.Chat.PatientWrites(ctx, r.ClinicID, r.PatientID, msg)
+			switch {
+			case errors.Is(err, ErrNoThread):
+			case err != nil:
+				return err
+			default:
+				r.ThreadID = thread
+				if err := s.store.SetRatingThread(ctx, r.VisitID, thread); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if s.opts.Managers == nil {
