@@ -182,7 +182,7 @@ func (s *server) careRange(c *fiber.Ctx) (time.Time, time.Time, error) {
 		return from, to, err
 	}
 	if to.IsZero() {
-		to = s.Now().UTC()
+		to = s.Now().UTC().Add(time.Second) // up to now, inclusive
 	}
 	if from.IsZero() {
 		from = to.AddDate(0, 0, -30)
@@ -251,12 +251,12 @@ func (s *server) rateVisit() fiber.Handler {
 
 var careRangeQuery = []param{
 	{Name: "from", Description: "start, inclusive: YYYY-MM-DD (clinic time zone) or RFC 3339 (default: 30 days before to)"},
-	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day; RFC 3339 is exclusive (default: now)"},
+	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day; RFC 3339 is exclusive (default: until now)"},
 }
 
 var ratingsQuery = []param{
 	{Name: "from", Description: "start, inclusive: YYYY-MM-DD (clinic time zone) or RFC 3339 (default: 30 days before to)"},
-	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day; RFC 3339 is exclusive (default: now)"},
+	{Name: "to", Description: "end: YYYY-MM-DD includes that whole day; RFC 3339 is exclusive (default: until now)"},
 	{Name: "score", Type: "integer", Description: "only this score, 1..5"},
 	{Name: "format", Description: "json (default) or csv", Enum: []string{"json", "csv"}},
 }
