@@ -59,6 +59,36 @@ func (b CareInbox) Publish(ctx context.Context, userID string, n care.Note) erro
 	return err
 }
 
+// PublishEach implements care.BatchInbox: one note to many patients, each
+// with their own text, in push's batched inbox writes.
+func (b CareInbox) PublishEach(ctx context.Context, n care.Note, users []string, data []any) ([]error, error) {
+	raw := make([]json.RawMessage, len(data))
+	for i, d := range data {
+		var err error
+		if raw[i], err = json.Marshal(d); err != nil {
+			return nil, fmt.Errorf("care note: %w", err)
+		}
+	}
+	d := push.Draft{Key: n.Key, Type: n.Type, Clinic: n.ClinicID, Class: careClass(n.Scenario)}
+	if n.AlertTitle != "" {
+		d.Alert = &push.Alert{Title: n.AlertTitle, Body: n.AlertBody}
+	}
+	errs, err := b.Push.PublishEach(ctx, users, raw, d)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range errs {
+		var se *push.SkippedError
+		switch {
+		case errors.As(e, &se):
+			errs[i] = &care.SkipError{Reason: se.Reason}
+		case errors.Is(e, push.ErrSkipped):
+			errs[i] = &care.SkipError{Reason: "policy"}
+		}
+	}
+	return errs, nil
+}
+
 // CarePatients gives care the patients' first names and birth dates
 // (identity) and the clinics where they hold cards (wallet).
 type CarePatients struct {

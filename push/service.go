@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -230,6 +231,56 @@ func (s *Service) PublishMany(ctx context.Context, userIDs []string, d Draft) er
 		}
 	}
 	return nil
+}
+
+// PublishEach is PublishMany with a payload per user (data[i] for
+// userIDs[i]; d.Data is ignored): one message kind, key and alert, each
+// recipient's own text, written in the same batched inbox writes. With a
+// Key, users who already have it are skipped. It answers one error per
+// user (nil: written, or already there) — the place where the message
+// policy's per-user decisions (a *SkippedError) belong, as in Publish — and
+// an error that failed the whole call.
+func (s *Service) PublishEach(ctx context.Context, userIDs []string, data []json.RawMessage, d Draft) ([]error, error) {
+	if len(userIDs) != len(data) {
+		return nil, fmt.Errorf("%w: %d users and %d payloads", ErrInvalidDraft, len(userIDs), len(data))
+	}
+	errs := make([]error, len(userIDs))
+	const batch = maxSendBatch
+	for start := 0; start < len(userIDs); start += batch {
+		end := min(start+batch, len(userIDs))
+		users := userIDs[start:end]
+		evs := make([]Event, len(users))
+		now := s.now()
+		for i, u := range users {
+			one := d
+			one.Data = data[start+i]
+			payload, err := one.normalize()
+			if err != nil {
+				return errs, err
+			}
+			if u == "" {
+				return errs, fmt.Errorf("%w: empty user id", ErrInvalidDraft)
+			}
+			evs[i] = Event{ID: newID(), Type: d.Type, Data: payload, CreatedAt: now}
+		}
+		res, err := s.store.AppendMany(ctx, users, d.Key, evs)
+		if err != nil {
+			return errs, err
+		}
+		var targets []target
+		for _, a := range res {
+			if !a.Created {
+				continue
+			}
+			s.written.Add(1)
+			s.hub.deliver(a.User, a.Event)
+			targets = append(targets, target{user: a.User, event: a.Event})
+		}
+		if d.Alert != nil && s.opts.Sender != nil && len(targets) > 0 {
+			s.enqueue(pushJob{alert: *d.Alert, targets: targets})
+		}
+	}
+	return errs, nil
 }
 
 // Events pages through a user's inbox: events with seq > after, at most

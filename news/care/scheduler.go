@@ -147,7 +147,9 @@ type outcome struct {
 // sendBatch decides, renders and publishes each message, then records the
 // outcomes grouped by state and reason. The publish comes first: a stop
 // before the record repeats the publish on restart, and the inbox key
-// makes the repeat deliver nothing.
+// makes the repeat deliver nothing. Messages that share an inbox key (one
+// scenario, clinic and day) go to the inbox together when it takes
+// batches (BatchInbox).
 func (s *Service) sendBatch(ctx context.Context, due []Message, rep *TickReport) (bool, error) {
 	p := &pass{clinics: map[string]Clinic{}, settings: map[string]map[string]Setting{}, services: map[string]ServiceText{},
 		appts: map[string]*Appointment{}}
@@ -168,43 +170,75 @@ func (s *Service) sendBatch(ctx context.Context, due []Message, rep *TickReport)
 	}
 	finished := map[outcome][]string{}
 	progress := false
+	type group struct {
+		note  Note
+		users []string
+		data  []any
+		msgs  []*Message
+	}
+	groups := map[string]*group{}
+	var order []string
 	for i := range due {
 		m := &due[i]
-		now := s.now()
-		o, err := s.decide(ctx, p, m, now)
+		o, err := s.decide(ctx, p, m, s.now())
 		if err != nil {
 			return progress, err
 		}
-		if o.state == Pending {
-			if err := s.publish(ctx, p, m); err != nil {
-				var se *SkipError
-				switch {
-				case errors.As(err, &se):
-					o = outcome{Skipped, "policy:" + se.Reason}
-				case errors.Is(err, ErrSkipped):
-					o = outcome{Skipped, "policy"}
-				case ctx.Err() != nil:
-					return progress, ctx.Err()
-				case now.Add(retryAfter).After(m.Deadline):
-					o = outcome{Dropped, "undeliverable"}
-				default:
-					rep.Failed++
-					if err := s.store.Reschedule(ctx, m.Key, now.Add(retryAfter), ""); err != nil {
-						return progress, err
-					}
-					progress = true
-					continue
-				}
-			} else {
-				o = outcome{Sent, ""}
-			}
-		}
-		if o.state == -1 { // postponed to the window's next opening
+		switch o.state {
+		case -1: // postponed to the window's next opening
 			rep.Postponed++
 			progress = true
 			continue
+		case Pending:
+		default:
+			finished[o] = append(finished[o], m.Key)
+			continue
 		}
-		finished[o] = append(finished[o], m.Key)
+		n, err := s.render(ctx, p, m)
+		if err != nil {
+			return progress, err
+		}
+		g := groups[n.Key]
+		if g == nil {
+			g = &group{note: n}
+			groups[n.Key] = g
+			order = append(order, n.Key)
+		}
+		g.users, g.data, g.msgs = append(g.users, m.PatientID), append(g.data, n.Data), append(g.msgs, m)
+	}
+	batch, _ := s.opts.Inbox.(BatchInbox)
+	for _, k := range order {
+		g := groups[k]
+		errs := make([]error, len(g.msgs))
+		if batch != nil {
+			var err error
+			if errs, err = batch.PublishEach(ctx, g.note, g.users, g.data); err != nil {
+				for i := range errs {
+					errs[i] = err
+				}
+			}
+		} else {
+			for i := range g.msgs {
+				n := g.note
+				n.Data = g.data[i]
+				errs[i] = s.opts.Inbox.Publish(ctx, g.users[i], n)
+			}
+		}
+		for i, m := range g.msgs {
+			o, retry := s.published(ctx, m, errs[i])
+			if ctx.Err() != nil {
+				return progress, ctx.Err()
+			}
+			if retry {
+				rep.Failed++
+				if err := s.store.Reschedule(ctx, m.Key, s.now().Add(retryAfter), ""); err != nil {
+					return progress, err
+				}
+				progress = true
+				continue
+			}
+			finished[o] = append(finished[o], m.Key)
+		}
 	}
 	for o, keys := range finished {
 		if err := s.store.Finish(ctx, keys, o.state, o.reason, s.now()); err != nil {
@@ -221,6 +255,39 @@ func (s *Service) sendBatch(ctx context.Context, due []Message, rep *TickReport)
 		}
 	}
 	return progress, nil
+}
+
+// published turns a publish's result into the message's outcome; retry:
+// it failed and may be tried again before its deadline.
+func (s *Service) published(ctx context.Context, m *Message, err error) (outcome, bool) {
+	var se *SkipError
+	switch {
+	case err == nil:
+		return outcome{Sent, ""}, false
+	case errors.As(err, &se):
+		return outcome{Skipped, "policy:" + se.Reason}, false
+	case errors.Is(err, ErrSkipped):
+		return outcome{Skipped, "policy"}, false
+	case s.now().Add(retryAfter).After(m.Deadline):
+		return outcome{Dropped, "undeliverable"}, false
+	}
+	return outcome{}, true
+}
+
+// BatchInbox is an Inbox that writes one note to many users at once, each
+// with their own payload (data[i] for users[i]), answering one error per
+// user (nil, a *SkipError, or a failure) and an error that failed them all.
+type BatchInbox interface {
+	Inbox
+	PublishEach(ctx context.Context, n Note, users []string, data []any) ([]error, error)
+}
+
+// InboxKey is the key a message is published under, unique per user: one
+// message of a scenario per patient, clinic and day (the visit's day, the
+// day of the change, the birthday). Messages sharing it are written in one
+// batch; a second one for the same patient that day is already there.
+func InboxKey(m *Message) string {
+	return "care:" + m.Scenario + ":" + m.ClinicID + ":" + m.Date
 }
 
 // decide applies the scenario's exclusions and its window at now: Pending
@@ -347,19 +414,20 @@ func (s *Service) serviceTexts(ctx context.Context, p *pass, a *Appointment) ([]
 	return out, nil
 }
 
-// publish renders the message and hands it to the inbox under its key.
-func (s *Service) publish(ctx context.Context, p *pass, m *Message) error {
+// render builds the message's note: its text in the data, the clinic's
+// name and a generic line in the alert, the inbox key.
+func (s *Service) render(ctx context.Context, p *pass, m *Message) (Note, error) {
 	c, err := s.clinic(ctx, p, m.ClinicID)
 	if err != nil {
-		return err
+		return Note{}, err
 	}
 	st, err := s.setting(ctx, p, m.ClinicID, m.Scenario)
 	if err != nil {
-		return err
+		return Note{}, err
 	}
 	person, err := s.opts.Patients.Person(ctx, m.PatientID)
 	if err != nil {
-		return err
+		return Note{}, err
 	}
 	v := Vars{FirstName: person.FirstName, Clinic: c.Name}
 	data := MessageData{Scenario: m.Scenario, ClinicID: m.ClinicID}
@@ -373,7 +441,7 @@ func (s *Service) publish(ctx context.Context, p *pass, m *Message) error {
 		case BeforeVisit, AfterVisit:
 			texts, err := s.serviceTexts(ctx, p, a)
 			if err != nil {
-				return err
+				return Note{}, err
 			}
 			for _, t := range texts {
 				x := t.BeforeText
@@ -396,6 +464,6 @@ func (s *Service) publish(ctx context.Context, p *pass, m *Message) error {
 	}
 	data.Text = Render(body, v)
 	d := defs[m.Scenario]
-	return s.opts.Inbox.Publish(ctx, m.PatientID, Note{Key: m.Key, Type: NoteMessage, ClinicID: m.ClinicID, Scenario: m.Scenario,
-		Data: data, AlertTitle: c.Name, AlertBody: fmt.Sprintf("%s / %s", d.alertRU, d.alertEN)})
+	return Note{Key: InboxKey(m), Type: NoteMessage, ClinicID: m.ClinicID, Scenario: m.Scenario,
+		Data: data, AlertTitle: c.Name, AlertBody: fmt.Sprintf("%s / %s", d.alertRU, d.alertEN)}, nil
 }
