@@ -410,3 +410,31 @@ func TestCareServicesCSVHTTP(t *testing.T) {
 	}
 	ta.must(403, "POST", "/v1/clinic/services.csv", cl.admin, "code\nA\n", "Content-Type", "text/csv")
 }
+
+// The birthday greeting goes to a patient whose birth date was known, not
+// to one who entered it on the birthday itself (PATCH /v1/me records when).
+func TestCareBirthdayHTTP(t *testing.T) {
+	ta := careApp(t)
+	ta.clock.t = msk(1, 9, 0).AddDate(0, 0, -10) // 21 Nov
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	on := true
+	if _, err := ta.deps.Care.UpdateScenario(context.Background(), cl.id, care.Birthday, care.ScenarioUpdate{Enabled: &on}); err != nil {
+		t.Fatal(err)
+	}
+	known, knownTok, _ := ta.joinCard(cl, "+79995000031")
+	ta.must(200, "PATCH", "/v1/me", knownTok, map[string]string{"first_name": "Olga", "birth_date": "1985-12-01"})
+	ta.clock.t = msk(1, 11, 0)
+	late, lateTok, _ := ta.joinCard(cl, "+79995000032")
+	ta.must(200, "PATCH", "/v1/me", lateTok, map[string]string{"first_name": "Eva", "birth_date": "1991-12-01"})
+	if n, err := ta.deps.Care.Birthdays(context.Background()); err != nil || n != 2 {
+		t.Fatalf("planned %d birthdays (%v), want 2", n, err)
+	}
+	ta.clock.t = msk(1, 12, 0)
+	ta.careTick()
+	if n := scenarioCount(ta.careEvents(known), care.Birthday); n != 1 {
+		t.Fatalf("%d greetings for Olga", n)
+	}
+	if n := scenarioCount(ta.careEvents(late), care.Birthday); n != 0 {
+		t.Fatal("greeted Eva, who entered her birth date on her birthday")
+	}
+}

@@ -437,3 +437,21 @@ func TestFailedPublishRetries(t *testing.T) {
 		t.Fatalf("%d win-backs after a failed publish, want 1", n)
 	}
 }
+
+// A birth date removed after the greeting was planned: not sent.
+func TestBirthdayNotSentWithoutBirthDate(t *testing.T) {
+	f := sqliteFixture(t, vlat(2026, 12, 10, 9, 0))
+	ctx := context.Background()
+	f.people.put(Person{ID: "pt_b", FirstName: "Olga", BirthDate: "1990-12-10"}, "cl_v")
+	if n, err := f.svc.Birthdays(ctx); err != nil || n != 1 {
+		t.Fatalf("planned %d (%v)", n, err)
+	}
+	f.people.put(Person{ID: "pt_b", FirstName: "Olga"}, "cl_v")
+	f.at(vlat(2026, 12, 10, 12, 0))
+	if len(f.inbox.sent("pt_b")) != 0 {
+		t.Fatal("greeted without a birth date")
+	}
+	if m := f.msg("care:birthday:cl_v:pt_b:2026"); m.State != Skipped || m.Reason != "no_birth_date" {
+		t.Fatalf("greeting %d %q", m.State, m.Reason)
+	}
+}
