@@ -36,13 +36,20 @@ const (
 // base64-encoded in the JSON, and the text.
 const maxPostBody = 3 << 20
 
+// maxImportBody is what a price-list import (POST /v1/clinic/services.csv)
+// may send.
+const maxImportBody = 2 << 20
+
 // limitBody refuses a body over maxBody (maxPostBody for a news post and
-// its edits) with a 413.
+// its edits, maxImportBody for a price list) with a 413.
 func limitBody(c *fiber.Ctx) error {
 	limit := maxBody
 	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
 		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
 		limit = maxPostBody
+	}
+	if c.Method() == fiber.MethodPost && c.Path() == "/v1/clinic/services.csv" {
+		limit = maxImportBody
 	}
 	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge

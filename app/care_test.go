@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -409,6 +410,24 @@ func TestCareServicesCSVHTTP(t *testing.T) {
 		t.Fatalf("put replaces the texts: %+v", st)
 	}
 	ta.must(403, "POST", "/v1/clinic/services.csv", cl.admin, "code\nA\n", "Content-Type", "text/csv")
+
+	// A price list larger than the API's 64 KiB body limit is accepted.
+	var big strings.Builder
+	big.WriteString("code,name,after_text\n")
+	for i := range 2000 {
+		fmt.Fprintf(&big, "SVC-%04d,Service number %d,Rest today and drink water after the procedure.\n", i, i)
+	}
+	if big.Len() <= 64<<10 {
+		t.Fatalf("the price list is only %d bytes", big.Len())
+	}
+	r = post(big.String())
+	if r.Status != 200 {
+		t.Fatalf("large import: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &res)
+	if res.Imported != 2000 {
+		t.Fatalf("large import %+v", res)
+	}
 }
 
 // The birthday greeting goes to a patient whose birth date was known, not

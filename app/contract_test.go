@@ -141,6 +141,12 @@ func TestREADMEExamplesMatchDocument(t *testing.T) {
 			continue
 		}
 		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: apicontract.Options}
+		if strings.Contains(m[0], "--data-binary @") {
+			// The body is a file (a CSV price list): check the route only.
+			opts := *apicontract.Options
+			opts.ExcludeRequestBody = true
+			in.Options = &opts
+		}
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			t.Errorf("README: %s %s %s: %v", meth, path, body, err)
 		}
