@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"carewallet/app/storage/storagetest"
 )
 
 // The day before the visit, the reminder and the before-visit texts go out
@@ -454,4 +456,39 @@ func TestBirthdayNotSentWithoutBirthDate(t *testing.T) {
 	if m := f.msg("care:birthday:cl_v:pt_b:2026"); m.State != Skipped || m.Reason != "no_birth_date" {
 		t.Fatalf("greeting %d %q", m.State, m.Reason)
 	}
+}
+
+// The scheduler's rules on both stores: the window and one message per
+// key through a crash of the record and a second instance, on SQLite and
+// on the embedded FerretDB.
+func TestSchedulerOnBothStores(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, storagetest.Open[Store](t, b, NewSQLiteStore, NewMongoStore), vlat(2026, 12, 1, 10, 0))
+		ctx := context.Background()
+		f.put("A1", "pt_1", vlat(2026, 12, 5, 11, 0), StatusBooked)
+		f.put("A2", "pt_2", vlat(2026, 12, 1, 9, 0), StatusCancelled)
+		f.tick() // greeting
+		if got := f.at(vlat(2026, 12, 2, 9, 59)); got.Sent != 0 {
+			t.Fatalf("before the window: %+v", got)
+		}
+		fs := &failingStore{Store: f.store, finishFail: 1}
+		f.store = fs
+		f.clock.set(vlat(2026, 12, 2, 10, 0))
+		if _, err := f.newService().Tick(ctx); err == nil {
+			t.Fatal("want the injected crash")
+		}
+		a, b2 := f.newService(), f.newService()
+		for _, s := range []*Service{a, b2} {
+			if _, err := s.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := count(f.inbox.sent("pt_2"), WinBack); n != 1 {
+			t.Fatalf("%d win-backs, want 1", n)
+		}
+		f.at(vlat(2026, 12, 4, 16, 0))
+		if n := count(f.inbox.sent("pt_1"), Reminder); n != 1 {
+			t.Fatalf("%d reminders, want 1", n)
+		}
+	})
 }
