@@ -16,7 +16,7 @@ type Offer struct {
 	ReferrerPoints int64 `json:"referrer_points"`
 	// RatesBP is what each level earns of a friend's paid bill: [0] you,
 	// [1] whoever brought you, and so on.
-	RatesBP []int64 `json:"rates_bp"`
+	RatesBP  []int64 `json:"rates_bp"`
 	RewardOn string  `json:"reward_on"`
 	MinPaid  int64   `json:"min_paid"`
 	RU       string  `json:"ru"`

@@ -246,7 +246,9 @@ func group(n int64, sep string) string {
 }
 
 // PointsRU is "1 балл", "2 балла", "5 баллов".
-func PointsRU(n int64) string { return group(n, "\u00a0") + " " + pluralRU(n, "балл", "балла", "баллов") }
+func PointsRU(n int64) string {
+	return group(n, "\u00a0") + " " + pluralRU(n, "балл", "балла", "баллов")
+}
 
 // PointsEN is "1 point", "5 points".
 func PointsEN(n int64) string {
