@@ -25,8 +25,8 @@ type CardFacts struct {
 	Active    bool
 	// Unconfirmed: registered at reception, not yet confirmed in the app.
 	Unconfirmed bool
-	IssuedBy  string // staff who issued it at reception; "" when joined from the app
-	Paid      int64  // cumulative money paid on receipts, after refunds
+	IssuedBy    string // staff who issued it at reception; "" when joined from the app
+	Paid        int64  // cumulative money paid on receipts, after refunds
 	// PointValue is what one point is worth at the clinic, in minor units.
 	PointValue int64
 }
