@@ -36,6 +36,10 @@ const (
 // base64-encoded in the JSON, and the text.
 const maxPostBody = 3 << 20
 
+// maxProfileBody is what PUT /v1/clinic/profile may send: the logo (at
+// most 512 KiB) base64-encoded in the JSON, and the text.
+const maxProfileBody = 1 << 20
+
 // limitBody refuses a body over maxBody (maxPostBody for a news post and
 // its edits) with a 413.
 func limitBody(c *fiber.Ctx) error {
@@ -43,6 +47,8 @@ func limitBody(c *fiber.Ctx) error {
 	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
 		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
 		limit = maxPostBody
+	} else if c.Method() == fiber.MethodPut && p == "/v1/clinic/profile" {
+		limit = maxProfileBody
 	}
 	if len(c.Request().Body()) > limit {
 		return fiber.ErrRequestEntityTooLarge
