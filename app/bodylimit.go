@@ -40,6 +40,10 @@ const maxPostBody = 3 << 20
 // may send.
 const maxImportBody = 2 << 20
 
+// maxProfileBody is what PUT /v1/clinic/profile may send: the logo (at
+// most 512 KiB) base64-encoded in the JSON, and the text.
+const maxProfileBody = 1 << 20
+
 // limitBody refuses a body over maxBody (maxPostBody for a news post and
 // its edits, maxImportBody for a price list) with a 413.
 func limitBody(c *fiber.Ctx) error {
@@ -47,6 +51,8 @@ func limitBody(c *fiber.Ctx) error {
 	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
 		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
 		limit = maxPostBody
+	} else if c.Method() == fiber.MethodPut && p == "/v1/clinic/profile" {
+		limit = maxProfileBody
 	}
 	if c.Method() == fiber.MethodPost && c.Path() == "/v1/clinic/services.csv" {
 		limit = maxImportBody

@@ -14,26 +14,37 @@ import (
 
 // ---- patient side ----
 
+// joinRequest names the clinic by its id or by its join code (the code
+// on the desk's poster or in its QR link /j/{code}): exactly one of the
+// two.
 type joinRequest struct {
-	ClinicID string `json:"clinic_id" api:"required"`
+	ClinicID string `json:"clinic_id,omitempty"`
+	JoinCode string `json:"join_code,omitempty"`
 	// ReferralCode, when set, joins under the code's owner (POST
 	// /v1/me/referral's rules and refusals).
 	ReferralCode string `json:"referral_code,omitempty"`
 }
 
 // joinClinic creates the patient's own electronic card at a clinic at
-// once (no reception involved) and credits the welcome bonus.
+// once (no reception involved) and credits the welcome bonus. A card
+// reception registered unconfirmed for the caller's phone is confirmed.
 func (s *server) joinClinic() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req joinRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if req.ClinicID == "" {
-			return &apiError{Status: 400, Code: "invalid_input", Message: "clinic_id: required", Field: "clinic_id"}
+		if (req.ClinicID == "") == (req.JoinCode == "") {
+			return &apiError{Status: 400, Code: "invalid_input", Message: "clinic_id: give exactly one of clinic_id and join_code", Field: "clinic_id"}
 		}
 		ctx := c.UserContext()
-		if _, err := s.Identity.Clinic(ctx, req.ClinicID); err != nil {
+		if req.JoinCode != "" {
+			cl, err := s.Identity.ClinicByJoinCode(ctx, req.JoinCode)
+			if err != nil {
+				return unknownJoinCode(err)
+			}
+			req.ClinicID = cl.ID
+		} else if _, err := s.Identity.Clinic(ctx, req.ClinicID); err != nil {
 			return err
 		}
 		if req.ReferralCode != "" {
@@ -43,22 +54,41 @@ func (s *server) joinClinic() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.Status(201).JSON(v)
+		return s.joined(c, v)
 	}
 }
 
-type cardsResponse struct {
-	Cards []wallet.CardSummary `json:"cards"`
+// joined answers a join: the card with its clinic. A card issued at
+// reception hands its receipts to the referrals (an unconfirmed one's
+// enrolment credit was held until now; the rewards are keyed).
+func (s *server) joined(c *fiber.Ctx, v *wallet.CardView) error {
+	if v.IssuedBy != "" {
+		s.creditEnrolment(c.UserContext(), v.ID)
+	}
+	out, err := s.cardViewOf(c.UserContext(), v)
+	if err != nil {
+		return err
+	}
+	return c.Status(201).JSON(out)
 }
 
-// myCards lists the patient's own cards and their dependants' cards.
+type cardsResponse struct {
+	Cards []myCard `json:"cards"`
+}
+
+// myCards lists the patient's own cards and their dependants' cards, each
+// with its clinic's name and logo (read in one batch).
 func (s *server) myCards() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		cards, err := s.Wallet.MyCards(c.UserContext(), principal(c).ID)
 		if err != nil {
 			return err
 		}
-		return c.JSON(cardsResponse{Cards: nonNil(cards)})
+		out, err := s.myCardsOf(c.UserContext(), cards)
+		if err != nil {
+			return err
+		}
+		return c.JSON(cardsResponse{Cards: out})
 	}
 }
 
@@ -68,7 +98,11 @@ func (s *server) card() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(v)
+		out, err := s.cardViewOf(c.UserContext(), v)
+		if err != nil {
+			return err
+		}
+		return c.JSON(out)
 	}
 }
 
@@ -146,13 +180,16 @@ func (s *server) cardQR() fiber.Handler {
 // issues a card for a dependant (the names and birth date are the
 // dependant's) that lives in that guardian's app. Exactly one of the two
 // phones is given; the names and birth date are required for a dependant
-// and may be left out for the patient's own card.
+// and may be left out for the patient's own card. "unconfirmed" (with
+// "phone" only) registers the card of a patient without the app: it earns
+// at once, and can be spent from once the patient confirms it in the app.
 type issueCardRequest struct {
 	Phone         string `json:"phone,omitempty"`
 	GuardianPhone string `json:"guardian_phone,omitempty"`
 	FirstName     string `json:"first_name"`
 	LastName      string `json:"last_name"`
 	BirthDate     string `json:"birth_date"`
+	Unconfirmed   bool   `json:"unconfirmed,omitempty"`
 }
 
 func (s *server) issueCard() fiber.Handler {
@@ -162,10 +199,14 @@ func (s *server) issueCard() fiber.Handler {
 			return err
 		}
 		p := principal(c)
-		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName, BirthDate: req.BirthDate}
+		ir := wallet.IssueCardRequest{ClinicID: p.ClinicID, StaffID: p.ID, FirstName: req.FirstName, LastName: req.LastName,
+			BirthDate: req.BirthDate, Unconfirmed: req.Unconfirmed}
 		ctx := c.UserContext()
 		if (req.Phone == "") == (req.GuardianPhone == "") {
 			return &apiError{Status: 400, Code: "invalid_input", Message: `give exactly one of "phone" (the patient's own card) and "guardian_phone" (a dependant's card)`, Field: "phone"}
+		}
+		if req.Unconfirmed && req.GuardianPhone != "" {
+			return &apiError{Status: 400, Code: "invalid_input", Message: "unconfirmed: only a patient's own card (phone) is registered unconfirmed", Field: "unconfirmed"}
 		}
 		// Validate before ensurePatient may create an account: bad input writes nothing.
 		if err := s.Wallet.CheckIssue(req.FirstName, req.LastName, req.BirthDate, req.GuardianPhone != ""); err != nil {

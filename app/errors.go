@@ -55,6 +55,8 @@ var errorTable = []errorRow{
 	{wallet.ErrNotFound, 404, "not_found"},
 	{wallet.ErrCardExists, 409, "card_exists"},
 	{wallet.ErrCardNotActive, 409, "card_not_active"},
+	{wallet.ErrCardUnconfirmed, 409, "card_unconfirmed"},
+	{wallet.ErrNothingToConfirm, 409, "nothing_to_confirm"},
 	{wallet.ErrInsufficientPoints, 422, "insufficient_points"},
 	{wallet.ErrLimitExceeded, 422, "limit_exceeded"},
 	{wallet.ErrIdempotencyConflict, 422, "idempotency_conflict"},

@@ -162,7 +162,7 @@ func (s *server) joinClinicWithCode(c *fiber.Ctx, clinicID, code string) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(201).JSON(v)
+	return s.joined(c, v)
 }
 
 // ---- managers: held referrals ----

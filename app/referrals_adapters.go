@@ -29,7 +29,7 @@ func referralCard(f *wallet.CardFacts, err error) (*referrals.Card, error) {
 	if err != nil {
 		return nil, referralErr(err)
 	}
-	return &referrals.Card{ID: f.ID, ClinicID: f.ClinicID, PatientID: f.PatientID, Own: f.Own, Active: f.Active,
+	return &referrals.Card{ID: f.ID, ClinicID: f.ClinicID, PatientID: f.PatientID, Own: f.Own, Active: f.Active, Unconfirmed: f.Unconfirmed,
 		IssuedBy: f.IssuedBy, Paid: f.Paid, PointValue: f.PointValue}, nil
 }
 

@@ -27,6 +27,11 @@ func (s *server) register(r *router) {
 		Req: addStaffRequest{}, Resp: staffView{}, Status: 201})
 	r.add("PATCH", "/v1/clinic/staff/{id}", managerOnly, s.setStaffRole(), op{Tag: "clinic", Summary: "Change a staff member's role; it applies to their next request",
 		Req: staffRoleRequest{}, Resp: staffView{}})
+	r.add("GET", "/v1/clinic/profile", staffOnly, s.getClinicProfile(), op{Tag: "clinic", Summary: "The clinic's public profile", Resp: clinicProfile{}})
+	r.add("PUT", "/v1/clinic/profile", managerOnly, s.putClinicProfile(), op{Tag: "clinic", Summary: "Set the clinic's public profile (renames the clinic); logo is a base64 PNG or JPEG up to 512 KiB, left out: kept",
+		Req: profileRequest{}, Resp: clinicProfile{}})
+	r.add("GET", "/v1/clinic/join-code", staffOnly, s.getJoinCode(), op{Tag: "clinic", Summary: "The clinic's join code (stable), its link {public URL}/j/{code} and the QR's address", Resp: joinCodeResponse{}})
+	r.add("GET", "/v1/clinic/join-qr.png", staffOnly, s.joinQR(), op{Tag: "clinic", Summary: "The join link as a QR image for the desk", Produces: "image/png"})
 	r.add("DELETE", "/v1/clinic/staff/{id}", managerOnly, s.disableStaff(), op{Tag: "clinic", Summary: "Disable a staff member: their sessions end at once and they cannot sign in", Status: 204})
 
 	// patient sign-in and sessions
@@ -57,10 +62,18 @@ func (s *server) register(r *router) {
 			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
 
 	// wallet: the patient's cards
-	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program: the card exists at once, welcome bonus credited",
-		Req: joinRequest{}, Resp: wallet.CardView{}, Status: 201, Idempotent: true})
-	r.add("GET", "/v1/me/cards", patientOnly, s.myCards(), op{Tag: "cards", Summary: "The caller's own cards and their dependants' cards", Resp: cardsResponse{}})
-	r.add("GET", "/v1/cards/{id}", patientOnly, s.card(), op{Tag: "cards", Summary: "Balance, level, burn calendar (the next burn dates), next burn", Resp: wallet.CardView{}})
+	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program by clinic_id or join_code: the card exists at once, welcome bonus credited (a card reception registered unconfirmed is confirmed)",
+		Req: joinRequest{}, Resp: cardWithClinic{}, Status: 201, Idempotent: true})
+	r.add("GET", "/v1/me/cards", patientOnly, s.myCards(), op{Tag: "cards", Summary: "The caller's own cards and their dependants' cards, each with its clinic's name and logo; unconfirmed ones carry confirm_url", Resp: cardsResponse{}})
+	r.add("POST", "/v1/me/cards/{id}/confirm", patientOnly, s.confirmMyCard(), op{Tag: "cards", Summary: "Confirm a card reception registered unconfirmed for the caller's phone: its points become spendable (409 nothing_to_confirm for a pending card; a confirmed one answers as it is)",
+		Resp: cardWithClinic{}})
+	r.add("GET", "/v1/cards/{id}", patientOnly, s.card(), op{Tag: "cards", Summary: "Balance, level, burn calendar (the next burn dates), next burn, the clinic's name and logo", Resp: cardWithClinic{}})
+	r.add("GET", "/v1/clinics/{id}", patientOnly, s.clinicInfo(), op{Tag: "cards", Summary: "A clinic as the app shows it: its profile and the program's rules in numbers and ready-to-show Russian and English sentences",
+		Resp: clinicInfo{}})
+	r.add("GET", "/v1/clinics/{id}/logo", public, s.clinicLogo(), op{Tag: "cards", Summary: "A clinic's logo (PNG or JPEG); the versioned URL from logo_url is cached for a year", Produces: "image/*",
+		Query:       []param{{Name: "v", Description: "the logo version from logo_url"}},
+		RespHeaders: []param{{Name: "ETag", Description: "the logo version"}, {Name: "Cache-Control", Description: "a year for the current version, 5 minutes otherwise"}}})
+	r.add("GET", "/j/{code}", public, s.joinPageHandler(), op{Tag: "cards", Summary: "The public page of a clinic's join code (HTML, no script)", Produces: "text/html"})
 	r.add("GET", "/v1/cards/{id}/lots", patientOnly, s.cardLots(), op{Tag: "cards", Summary: "The card's open lots, soonest-burning first",
 		Resp: wallet.LotsPage{}, Query: pageQuery})
 	r.add("GET", "/v1/cards/{id}/history", patientOnly, s.cardHistory(), op{Tag: "cards", Summary: "The card's ledger entries, newest first, each explaining itself",
@@ -70,7 +83,7 @@ func (s *server) register(r *router) {
 		RespHeaders: []param{{Name: "X-Code-Expires-At", Description: "when the code expires (RFC 3339)"}}})
 
 	// wallet: reception
-	r.add("POST", "/v1/clinic/cards", staffOnly, s.issueCard(), op{Tag: "reception", Summary: "Issue a pending card (own: phone; dependant: guardian_phone); the code goes to the patient's app",
+	r.add("POST", "/v1/clinic/cards", staffOnly, s.issueCard(), op{Tag: "reception", Summary: "Issue a pending card (own: phone; dependant: guardian_phone); the code goes to the patient's app. With unconfirmed and phone: register the card of a patient without the app (earns at once; spendable once confirmed in the app)",
 		Req: issueCardRequest{}, Resp: wallet.IssueCardResult{}, Status: 201})
 	r.add("POST", "/v1/clinic/cards/{id}/confirm", staffOnly, s.confirmCard(), op{Tag: "reception", Summary: "Activate a pending card with the code from the patient's app",
 		Req: codeRequest{}, Resp: wallet.IssueCardResult{}, Idempotent: true})

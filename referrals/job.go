@@ -142,7 +142,9 @@ func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobRep
 	if staff == "" && link != nil {
 		staff = link.StaffID
 	}
-	if t, ok := StaffTerms(p, f.PointValue); ok && staff != "" {
+	// An unconfirmed card earns its staff member nothing yet: once the
+	// patient confirms it, app hands its receipts to HandleFact again.
+	if t, ok := StaffTerms(p, f.PointValue); ok && staff != "" && !card.Unconfirmed {
 		b := beneficiary{level: StaffLevel, staff: staff, terms: t}
 		// A staff member earns nothing on their own patient account: one
 		// that shares a device with theirs.

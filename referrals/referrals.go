@@ -64,14 +64,17 @@ type Wallet interface {
 
 // Card is what referrals knows of a wallet card.
 type Card struct {
-	ID         string
-	ClinicID   string
-	PatientID  string // the account whose app holds it
-	Own        bool   // held by that patient, not a dependant
-	Active     bool
-	IssuedBy   string // staff who issued it at reception
-	Paid       int64  // money paid on its receipts, after refunds
-	PointValue int64  // minor units a point is worth at the clinic
+	ID        string
+	ClinicID  string
+	PatientID string // the account whose app holds it
+	Own       bool   // held by that patient, not a dependant
+	Active    bool
+	// Unconfirmed: registered at reception for a patient without the
+	// app; its enrolling staff member is credited once it is confirmed.
+	Unconfirmed bool
+	IssuedBy    string // staff who issued it at reception
+	Paid        int64  // money paid on its receipts, after refunds
+	PointValue  int64  // minor units a point is worth at the clinic
 }
 
 // Entry kinds of the wallet entries referrals posts.

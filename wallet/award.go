@@ -23,8 +23,10 @@ type CardFacts struct {
 	PatientID string // the account whose app holds the card
 	Own       bool   // the holder is that patient (not a dependant)
 	Active    bool
-	IssuedBy  string // staff who issued it at reception; "" when joined from the app
-	Paid      int64  // cumulative money paid on receipts, after refunds
+	// Unconfirmed: registered at reception, not yet confirmed in the app.
+	Unconfirmed bool
+	IssuedBy    string // staff who issued it at reception; "" when joined from the app
+	Paid        int64  // cumulative money paid on receipts, after refunds
 	// PointValue is what one point is worth at the clinic, in minor units.
 	PointValue int64
 }
@@ -39,7 +41,7 @@ func (s *Service) facts(ctx context.Context, c *Card) (*CardFacts, error) {
 		return nil, err
 	}
 	return &CardFacts{ID: c.ID, ClinicID: c.ClinicID, PatientID: c.PatientID, Own: c.Holder.Kind == HolderSelf,
-		Active: c.Status == StatusActive, IssuedBy: c.IssuedBy, Paid: head.Paid, PointValue: p.PointValue}, nil
+		Active: c.Status == StatusActive, Unconfirmed: c.Status == StatusUnconfirmed, IssuedBy: c.IssuedBy, Paid: head.Paid, PointValue: p.PointValue}, nil
 }
 
 // CardFacts returns the facts of a card (ErrNotFound if none).

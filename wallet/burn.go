@@ -183,6 +183,14 @@ func (s *Service) warnCard(ctx context.Context, lots []Lot, rep *BurnReport) ([]
 	if err != nil {
 		return nil, fmt.Errorf("wallet: warn: card: %w", err)
 	}
+	if heldWarning(card) {
+		// Marked warned unsent: confirming the card sends what is due.
+		ids := make([]string, len(lots))
+		for i, l := range lots {
+			ids[i] = l.ID
+		}
+		return ids, nil
+	}
 	loc, err := s.location(ctx, card.ClinicID)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,9 @@ type IssueCardRequest struct {
 	FirstName  string `json:"first_name"`
 	LastName   string `json:"last_name"`
 	BirthDate  string `json:"birth_date"` // YYYY-MM-DD
+	// Unconfirmed registers the patient's own card for a patient without
+	// the app (see unconfirmed.go).
+	Unconfirmed bool `json:"-"`
 }
 
 // IssueCardResult is the answer of IssueCard and ConfirmCard.
@@ -193,6 +196,7 @@ func (s *Service) Join(ctx context.Context, patientID, clinicID string) (*CardVi
 // activate marks the card active and credits the welcome bonus; both are
 // idempotent, so a retry after a crash completes the job.
 func (s *Service) activate(ctx context.Context, c *Card) error {
+	wasUnconfirmed := c.Status == StatusUnconfirmed
 	if c.Status != StatusActive {
 		if err := s.store.ActivateCard(ctx, c.ID); err != nil {
 			return fmt.Errorf("wallet: activate card: %w", err)
@@ -205,6 +209,9 @@ func (s *Service) activate(ctx context.Context, c *Card) error {
 	}
 	_, err = s.bonus(ctx, c, KindWelcome, "welcome", c.IssuedBy, p.WelcomeBonus,
 		map[string]any{"rule": "welcome_bonus", "program_version": p.Version, "burn_days": p.WelcomeBonus.BurnDays})
+	if err == nil && wasUnconfirmed {
+		err = s.afterConfirm(ctx, c)
+	}
 	return err
 }
 
@@ -242,6 +249,12 @@ func (s *Service) IssueCard(ctx context.Context, req IssueCardRequest) (*IssueCa
 	}
 	first, last := strings.TrimSpace(req.FirstName), strings.TrimSpace(req.LastName)
 	h := Holder{Kind: HolderSelf, PatientID: req.PatientID}
+	if req.Unconfirmed {
+		if dep {
+			return nil, invalid("unconfirmed", "only a patient's own card (phone) is registered unconfirmed")
+		}
+		return s.issueUnconfirmed(ctx, req, h, first, last)
+	}
 	app := req.PatientID
 	if dep {
 		id, err := s.dependantOf(ctx, req.GuardianID, first, last, req.BirthDate)

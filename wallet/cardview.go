@@ -53,6 +53,9 @@ func (s *Service) activeStaffCard(ctx context.Context, clinicID, cardID string) 
 	if err != nil {
 		return nil, err
 	}
+	if c.Status == StatusUnconfirmed {
+		return nil, refused(ErrCardUnconfirmed, "card %s is not confirmed yet: its points can be spent once the patient confirms it in the app", cardID)
+	}
 	if c.Status != StatusActive {
 		return nil, refused(ErrCardNotActive, "card %s is not active (pending or lapsed): points move only on an active card", cardID)
 	}

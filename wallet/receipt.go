@@ -126,8 +126,8 @@ func (s *Service) RecordReceipt(ctx context.Context, req ReceiptRequest) (*Recei
 }
 
 // receiptCard checks what a receipt and a bonus payment share (the
-// receipt number and lines) and returns the clinic's active card and its
-// program.
+// receipt number and lines) and returns the clinic's card (active, or
+// unconfirmed: the bonus payment refuses that one itself) and its program.
 func (s *Service) receiptCard(ctx context.Context, clinicID, cardID, receiptID string, lines []Line) (*Card, *Program, error) {
 	if err := validReceiptID(receiptID); err != nil {
 		return nil, nil, err
@@ -135,7 +135,7 @@ func (s *Service) receiptCard(ctx context.Context, clinicID, cardID, receiptID s
 	if err := validateLines("lines", lines); err != nil {
 		return nil, nil, err
 	}
-	card, err := s.activeStaffCard(ctx, clinicID, cardID)
+	card, err := s.earningStaffCard(ctx, clinicID, cardID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -53,6 +53,9 @@ type Totals struct {
 	Reversed    int64            `json:"reversed"`
 	Outstanding int64            `json:"outstanding"`
 	ByKind      map[string]int64 `json:"by_kind"`
+	// Unconfirmed is the cards registered at reception that the patient
+	// has not confirmed in the app yet, and their points now.
+	Unconfirmed *UnconfirmedTotals `json:"unconfirmed"`
 }
 
 func encodeCursor(t time.Time, id string, seq int64) string {
@@ -129,7 +132,9 @@ func (s *Service) Journal(ctx context.Context, f JournalFilter) (*JournalPage, e
 }
 
 // CardsByStaff is GET /v1/clinic/reports/cards-by-staff: cards issued by
-// each staff member in [from, to) (zero bounds: open).
+// each staff member in [from, to) (zero bounds: open). An unconfirmed
+// card counts once the patient confirms it: the enrolment is credited
+// then.
 func (s *Service) CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error) {
 	if clinicID == "" {
 		return nil, invalid("clinic_id", "required")
@@ -211,6 +216,9 @@ func (s *Service) Totals(ctx context.Context, clinicID string, from, to time.Tim
 	}
 	for _, v := range all {
 		t.Outstanding += v
+	}
+	if t.Unconfirmed, err = s.unconfirmedTotals(ctx, clinicID); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

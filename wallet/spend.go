@@ -103,6 +103,9 @@ func (s *Service) CreateSpend(ctx context.Context, req SpendRequest) (*SpendResu
 	if err != nil {
 		return nil, err
 	}
+	if card.Status == StatusUnconfirmed {
+		return nil, refused(ErrCardUnconfirmed, "card %s is not confirmed yet: its points can be spent once the patient confirms it in the app", card.ID)
+	}
 	if err := s.spendLocked(ctx, card.ID, s.clock()); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ type Store interface {
 	Ledger
 	LotStore
 	ReportStore
+	UnconfirmedStore
 }
 
 // ProgramStore keeps programs: unique (clinic, version).

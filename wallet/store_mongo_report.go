@@ -62,7 +62,7 @@ func (s *MongoStore) CardsIssued(ctx context.Context, clinicID string, from, to 
 // CardsByStaff groups in the client: FerretDB's aggregation support is
 // partial and the rows are few.
 func (s *MongoStore) CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error) {
-	filter := bson.M{"clinic_id": clinicID, "issued_by": bson.M{"$ne": ""}}
+	filter := bson.M{"clinic_id": clinicID, "issued_by": bson.M{"$ne": ""}, "status": bson.M{"$ne": StatusUnconfirmed}}
 	createdRange(filter, from, to)
 	docs, err := findAll[cardDoc](ctx, s.cards, filter, options.Find().SetProjection(bson.M{"issued_by": 1}))
 	if err != nil {

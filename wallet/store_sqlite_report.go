@@ -48,7 +48,7 @@ func (s *SQLiteStore) CardsIssued(ctx context.Context, clinicID string, from, to
 }
 
 func (s *SQLiteStore) CardsByStaff(ctx context.Context, clinicID string, from, to time.Time) ([]StaffCards, error) {
-	where, args := timeRange("created", from, to, []string{"clinic_id = ?", "issued_by != ''"}, []any{clinicID})
+	where, args := timeRange("created", from, to, []string{"clinic_id = ?", "issued_by != ''", "status != 'unconfirmed'"}, []any{clinicID})
 	rows, err := s.r.QueryContext(ctx, `SELECT issued_by, count(*) FROM wallet_cards WHERE `+strings.Join(where, " AND ")+
 		` GROUP BY issued_by ORDER BY issued_by`, args...)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 // Store is what the identity service keeps. Inserts report a unique-key
 // clash as ErrDuplicate; reads of a missing record return ErrNotFound.
 type Store interface {
+	ProfileStore
+
 	InsertClinic(ctx context.Context, c Clinic) error
 	Clinic(ctx context.Context, id string) (Clinic, error)
 	AnyClinic(ctx context.Context) (bool, error)

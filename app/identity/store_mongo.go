@@ -100,6 +100,9 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			return nil, err
 		}
 	}
+	if err := ensureProfileIndexes(ctx, db); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

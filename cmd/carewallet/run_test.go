@@ -255,9 +255,14 @@ func TestDemo(t *testing.T) {
 	// Three patients with 500 welcome + 500 cashback; Dmitry's 500 welcome;
 	// 300 referee bonus to Boris, Vera and Dmitry; rewards of Boris's and
 	// Vera's first visits: 800 to Anna, then 800 to Boris and 200 to Anna;
-	// the chat's 200-point bonus; and Boris's online booking bonus (100).
-	if tot := getJSON(t, base+"/v1/clinic/reports/totals", manager); tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200+100) {
+	// the chat's 200-point bonus; Boris's online booking bonus (100); and
+	// the 500 points of Elena's unconfirmed card, also shown apart.
+	tot := getJSON(t, base+"/v1/clinic/reports/totals", manager)
+	if tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200+100+500) {
 		t.Fatalf("demo totals: %v", tot)
+	}
+	if u, _ := tot["unconfirmed"].(map[string]any); u["cards"] != float64(1) || u["points"] != float64(500) {
+		t.Fatalf("demo unconfirmed cards: %v", tot)
 	}
 	if rep := getJSON(t, base+"/v1/clinic/reports/referrals", manager); len(rep["depths"].([]any)) != 4 {
 		t.Fatalf("demo referral tree: %v", rep)
