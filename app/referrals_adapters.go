@@ -94,6 +94,19 @@ func (w ReferralWallet) Receipts(ctx context.Context, clinicID string, from time
 	return out, next, nil
 }
 
+// Cardholders implements referrals.Wallet.
+func (w ReferralWallet) Cardholders(ctx context.Context, clinicID, after string, limit int) ([]referrals.Cardholder, string, error) {
+	hs, next, err := w.Wallet.Cardholders(ctx, clinicID, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]referrals.Cardholder, len(hs))
+	for i, h := range hs {
+		out[i] = referrals.Cardholder{PatientID: h.PatientID, CardID: h.CardID, Paid: h.Paid}
+	}
+	return out, next, nil
+}
+
 func referralFact(f wallet.ReceiptFact) (referrals.ReceiptFact, bool) {
 	kind := ""
 	switch f.Kind {

@@ -60,6 +60,23 @@ type Wallet interface {
 	// refunds) recorded at or after from, in commit-time order, after an
 	// opaque cursor ("" from the start); next is "" at the end.
 	Receipts(ctx context.Context, clinicID string, from time.Time, after string, limit int) (facts []ReceiptFact, next string, err error)
+	Cardholders
+}
+
+// Cardholders is what the report needs of the wallet: every patient who
+// holds their own active card at a clinic, and who of them has paid.
+type Cardholders interface {
+	// Cardholders pages the patients holding their own active card at
+	// the clinic, with whether each ever paid money on a receipt there,
+	// after an opaque cursor ("" from the start); next is "" at the end.
+	Cardholders(ctx context.Context, clinicID, after string, limit int) (rows []Cardholder, next string, err error)
+}
+
+// Cardholder is one patient holding their own active card at a clinic.
+type Cardholder struct {
+	PatientID string
+	CardID    string
+	Paid      bool // paid money on at least one receipt at the clinic
 }
 
 // Card is what referrals knows of a wallet card.

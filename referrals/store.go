@@ -87,10 +87,13 @@ type LinkStore interface {
 	JoinsSince(ctx context.Context, clinicID, referrerID string, t time.Time) (int, error)
 	// ClinicLinks lists a clinic's links in id order after afterID.
 	ClinicLinks(ctx context.Context, clinicID, afterID string, limit int) ([]Link, error)
-	// TreeCounts counts the clinic's links per depth (and how many of
-	// those patients have a visit) and per referrer (Linked: the referrer
-	// has a link of their own).
-	TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error)
+	// ReferrerCounts counts the patients each referrer of the clinic
+	// brought directly.
+	ReferrerCounts(ctx context.Context, clinicID string) ([]ReferrerCount, error)
+	// Depths maps the listed patients who have a link at the clinic to
+	// its depth (every link of the clinic when refereeIDs is nil); a
+	// patient without one came by themselves: depth 1.
+	Depths(ctx context.Context, clinicID string, refereeIDs []string) (map[string]int, error)
 	// HeldLinks lists the clinic's links held by a fraud check.
 	HeldLinks(ctx context.Context, clinicID string) ([]Link, error)
 	InsertDecision(ctx context.Context, d *Decision) error
@@ -158,20 +161,11 @@ type Link struct {
 	Created   time.Time `json:"created_at"`
 }
 
-// DepthCount is how many links a depth has, and how many of those
-// patients made a rewarded visit.
-type DepthCount struct {
-	Depth    int
-	Patients int64
-	Visited  int64
-}
-
 // ReferrerCount is how many patients one referrer brought directly.
 type ReferrerCount struct {
 	ReferrerID string
 	CardID     string
 	Friends    int64
-	Linked     bool
 }
 
 // maxAncestors bounds the ancestors a link keeps.

@@ -23,6 +23,7 @@ type Store interface {
 	Ledger
 	LotStore
 	ReportStore
+	CardholderStore
 }
 
 // ProgramStore keeps programs: unique (clinic, version).
