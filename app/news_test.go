@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -201,6 +202,28 @@ func TestNewsPostPollFeedVote(t *testing.T) {
 	ta.must(200, "GET", "/v1/news/"+v.ID, aliceTok, nil).decode(t, &pv)
 	if !pv.Withdrawn {
 		t.Fatal("the withdrawn post is not marked withdrawn")
+	}
+	// The inbox event stays, marked withdrawn; a second withdrawal (a
+	// retry) answers the same and marks nothing twice.
+	ta.must(204, "DELETE", "/v1/clinic/news/"+v.ID, cl.manager, nil)
+	var inbox eventsResponse
+	ta.must(200, "GET", "/v1/me/events?after=0", aliceTok, nil).decode(t, &inbox)
+	marked := 0
+	for _, e := range inbox.Events {
+		var d struct {
+			PostID    string `json:"post_id"`
+			Title     string `json:"title"`
+			Withdrawn bool   `json:"withdrawn"`
+		}
+		if e.Type == news.NotePost && json.Unmarshal(e.Data, &d) == nil && d.PostID == v.ID {
+			if !d.Withdrawn || d.Title == "" {
+				t.Fatalf("the post's inbox event: %s", e.Data)
+			}
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Fatalf("%d marked post events in %+v", marked, inbox.Events)
 	}
 }
 

@@ -349,6 +349,10 @@ func (s *Service) EditPost(ctx context.Context, clinicID, postID string, e Edit)
 	return p, nil
 }
 
+// PostKey is the inbox key of a post's news.post events (one per
+// recipient): the fan-out publishes under it, a withdrawal marks them.
+func PostKey(postID string) string { return "news:" + postID }
+
 // WithdrawPost cancels a scheduled post (its week is free again) or
 // withdraws a published one: it leaves the feeds, its inbox events stay
 // (GET /v1/news/{id} then says withdrawn), and its week stays used, as

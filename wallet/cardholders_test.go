@@ -1,9 +1,12 @@
 package wallet
 
 import (
+	"fmt"
+	"os"
 	"slices"
 	"testing"
 
+	"carewallet/app/storage"
 	"carewallet/app/storage/storagetest"
 )
 
@@ -66,4 +69,63 @@ func TestCardholders(t *testing.T) {
 			t.Fatal("a bad cursor was accepted")
 		}
 	})
+}
+
+// BenchmarkCardholders walks a clinic of 100,000 own cards, a third of
+// them paid (CAREWALLET_REPORT_BENCH_N scales it), a page of
+// MaxCardholdersPage at a time, on SQLite: the wallet's part of the
+// referral report (referrals' BenchmarkReport is the rest).
+func BenchmarkCardholders(b *testing.B) {
+	n := 100_000
+	var v int
+	if _, err := fmt.Sscan(os.Getenv("CAREWALLET_REPORT_BENCH_N"), &v); err == nil && v > 0 {
+		n = v
+	}
+	db := storagetest.SQLite(b)
+	e := newEnv(b, storagetest.Backend{Name: "sqlite", SQLite: db})
+	err := db.Tx(ctx, func(q storage.Querier) error {
+		for i := range n {
+			id := fmt.Sprintf("cd_%07d", i)
+			if _, err := q.ExecContext(ctx, `INSERT INTO wallet_cards (id, clinic_id, patient_id, holder_key, dependant_id, slot,
+				status, issued_by, created, birth_md, challenge_id, holder) VALUES (?, 'cl_1', ?, ?, '', 0, 'active', '', ?, '', '', '{}')`,
+				id, fmt.Sprintf("pt_%d", i), fmt.Sprintf("self:pt_%d", i), int64(i+1)); err != nil {
+				return err
+			}
+			if i%3 == 0 {
+				if _, err := q.ExecContext(ctx, `INSERT INTO wallet_entries (card_id, seq, key, kind, amount, balance_after, paid_after,
+					clinic_id, patient_id, staff_id, receipt_id, reason, created, fingerprint, lots, details)
+					VALUES (?, 1, 'r', 'cashback', 10, 10, 1000, 'cl_1', ?, '', 'R', '', ?, '', '[]', '{}')`,
+					id, fmt.Sprintf("pt_%d", i), int64(i+1)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		rows, paid := 0, 0
+		for after := ""; ; {
+			hs, next, err := e.svc.Cardholders(ctx, "cl_1", after, MaxCardholdersPage)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, h := range hs {
+				rows++
+				if h.Paid {
+					paid++
+				}
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if rows != n || paid != (n+2)/3 {
+			b.Fatalf("%d cardholders, %d paid", rows, paid)
+		}
+	}
 }
