@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -36,16 +37,30 @@ const (
 // base64-encoded in the JSON, and the text.
 const maxPostBody = 3 << 20
 
-// limitBody refuses a body over maxBody (maxPostBody for a news post and
-// its edits) with a 413.
-func limitBody(c *fiber.Ctx) error {
-	limit := maxBody
+// bodyLimit is the most the request's route accepts: maxPostBody for a
+// news post and its edits, maxBody elsewhere.
+func bodyLimit(c *fiber.Ctx) int {
 	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
 		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
-		limit = maxPostBody
+		return maxPostBody
 	}
-	if len(c.Request().Body()) > limit {
-		return fiber.ErrRequestEntityTooLarge
+	return maxBody
+}
+
+// tooLarge is the 413 of a body over limit: the message states the limit
+// of the route it was sent to.
+func tooLarge(limit int) *apiError {
+	size := fmt.Sprintf("%d KiB", limit>>10)
+	if limit%(1<<20) == 0 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	return &apiError{Status: 413, Code: "body_too_large", Message: "request body is larger than " + size}
+}
+
+// limitBody refuses a body over the route's limit with a 413.
+func limitBody(c *fiber.Ctx) error {
+	if limit := bodyLimit(c); len(c.Request().Body()) > limit {
+		return tooLarge(limit)
 	}
 	return c.Next()
 }

@@ -270,8 +270,21 @@ func TestNewsBodyLimit(t *testing.T) {
 	img := pngBytes(1200, 1200)
 	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "big", "body": "b",
 		"image": base64.StdEncoding.EncodeToString(img)})
-	ta.mustRaw(413, "PUT", "/v1/clinic/program", cl.manager, `{"x":"`+strings.Repeat("a", 70<<10)+`"}`)
-	ta.mustRaw(413, "POST", "/v1/clinic/news", cl.manager, `{"title":"`+strings.Repeat("a", 3<<20)+`"}`)
+	// Each 413 states the limit of its route.
+	for _, x := range []struct{ method, path, body, limit string }{
+		{"PUT", "/v1/clinic/program", `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, "64 KiB"},
+		{"POST", "/v1/clinic/news", `{"title":"` + strings.Repeat("a", 3<<20) + `"}`, "3 MiB"},
+		{"PATCH", "/v1/clinic/news/nw_x", `{"title":"` + strings.Repeat("a", 3<<20) + `"}`, "3 MiB"},
+	} {
+		r := ta.mustRaw(413, x.method, x.path, cl.manager, x.body)
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		r.decode(t, &e)
+		if e.Error.Code != "body_too_large" || e.Error.Message != "request body is larger than "+x.limit {
+			t.Fatalf("%s %s: %s", x.method, x.path, r.Body)
+		}
+	}
 	_ = big
 }
 

@@ -23,6 +23,7 @@ type fakeWallet struct {
 	posted  map[string]int64 // card|key → points
 	facts   []ReceiptFact
 	failKey string
+	sorted  []string // card ids, for Cardholders
 }
 
 func newFakeWallet() *fakeWallet {
@@ -99,26 +100,35 @@ func (w *fakeWallet) Receipts(_ context.Context, clinicID string, from time.Time
 	return out, "", nil
 }
 
-// Cardholders pages the own active cards of the clinic in card id order;
-// paid marks the patients who paid (set by the test).
+// Cardholders pages the own active cards of the clinic in card id order
+// (sorted once per set of cards, so the fake costs little beside the
+// store in BenchmarkReport); Paid > 0 marks the patients who paid.
 func (w *fakeWallet) Cardholders(_ context.Context, clinicID, after string, limit int) ([]Cardholder, string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ids := make([]string, 0, len(w.cards))
-	for id, c := range w.cards {
-		if c.ClinicID == clinicID && c.Own && c.Active && id > after {
-			ids = append(ids, id)
+	if len(w.sorted) != len(w.cards) {
+		w.sorted = make([]string, 0, len(w.cards))
+		for id := range w.cards {
+			w.sorted = append(w.sorted, id)
 		}
+		sort.Strings(w.sorted)
 	}
-	sort.Strings(ids)
+	i := sort.SearchStrings(w.sorted, after)
+	if i < len(w.sorted) && w.sorted[i] == after {
+		i++
+	}
+	var out []Cardholder
 	next := ""
-	if len(ids) > limit {
-		ids, next = ids[:limit], ids[limit-1]
-	}
-	out := make([]Cardholder, len(ids))
-	for i, id := range ids {
-		c := w.cards[id]
-		out[i] = Cardholder{PatientID: c.PatientID, CardID: id, Paid: c.Paid > 0}
+	for ; i < len(w.sorted); i++ {
+		c := w.cards[w.sorted[i]]
+		if c.ClinicID != clinicID || !c.Own || !c.Active {
+			continue
+		}
+		if len(out) == limit {
+			next = out[len(out)-1].CardID
+			break
+		}
+		out = append(out, Cardholder{PatientID: c.PatientID, CardID: c.ID, Paid: c.Paid > 0})
 	}
 	return out, next, nil
 }
