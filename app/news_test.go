@@ -44,7 +44,7 @@ func (ta *testApp) newsService(db *storage.SQLite, wrap func(news.Inbox) news.In
 	if wrap != nil {
 		inbox = wrap(inbox)
 	}
-	return news.NewService(st, news.Options{Now: ta.clock.now, Inbox: inbox, Audience: NewsAudience{ta.deps.Wallet},
+	return news.NewService(st, news.Options{Now: ta.clock.now, Inbox: inbox, Audience: NewsAudience{Wallet: ta.deps.Wallet, Referrals: ta.deps.Referrals},
 		Clinics: NewsClinics{ta.deps.Identity}, Staff: NewsStaff{ta.deps.Identity}, Bonus: NewsBonus{ta.deps.Wallet}, FanoutPage: page})
 }
 
@@ -351,5 +351,58 @@ func TestNewsFanoutStopAndRestart(t *testing.T) {
 	ta.must(200, "GET", "/v1/clinic/news/"+v.ID, cl.manager, nil).decode(t, &mv)
 	if mv.Recipients != 20 || mv.Sent != 20 || mv.Status != "published" {
 		t.Fatalf("counts %+v", mv)
+	}
+}
+
+// TestNewsAudienceByDepth: "audience": "depth:2" reaches only the
+// patients at depth 2 of the clinic's referral tree (brought by someone
+// who came by themselves); "depth:1" reaches those who came by
+// themselves; a depth outside 1..8 is a 400 on audience and writes
+// nothing.
+func TestNewsAudienceByDepth(t *testing.T) {
+	ta, _ := newsApp(t)
+	ctx := context.Background()
+	cl := ta.referralClinic("Smile Dental", "smile.test")
+	pid, tok, v := ta.joinCard(cl, "+79993000001")
+	a := member{pid, tok, v.ID}
+	b, _ := ta.joinWith("+79993000002", "Boris", ta.codeOf(a))
+	c, _ := ta.joinWith("+79993000003", "Clara", ta.codeOf(b))
+	e, _, _ := ta.joinCard(cl, "+79993000004")
+
+	for _, bad := range []string{"depth:0", "depth:9", "depth:two"} {
+		r := ta.doRaw("POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "Friends", "body": "b", "audience": bad})
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"audience"`) {
+			t.Fatalf("audience %q: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	var mv news.ManagerView
+	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "For friends of friends", "body": "b", "audience": "depth:2"}).decode(t, &mv)
+	if mv.Audience != "depth:2" {
+		t.Fatalf("manager view: %+v", mv)
+	}
+	if _, err := ta.deps.News.Fanout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]int{a.id: 0, b.id: 1, c.id: 0, e: 0} {
+		if got := ta.countEvents(who, news.NotePost); got != want {
+			t.Fatalf("%s got %d posts, want %d", who, got, want)
+		}
+	}
+	ta.must(200, "GET", "/v1/clinic/news/"+mv.ID, cl.manager, nil).decode(t, &mv)
+	if mv.Recipients != 1 || mv.Audience != "depth:2" {
+		t.Fatalf("delivery: %+v", mv)
+	}
+
+	// Depth 1, a week later: A and E, who came by themselves.
+	ta.clock.add(7 * 24 * time.Hour)
+	cl.manager = ta.staffLogin("boss@smile.test", "manager-password").AccessToken
+	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "For our first patients", "body": "b", "audience": "depth:1"}).decode(t, &mv)
+	if _, err := ta.deps.News.Fanout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]int{a.id: 1, b.id: 1, c.id: 0, e: 1} {
+		if got := ta.countEvents(who, news.NotePost); got != want {
+			t.Fatalf("after depth 1: %s got %d posts, want %d", who, got, want)
+		}
 	}
 }

@@ -140,7 +140,7 @@ func (s *server) register(r *router) {
 		Req: decisionRequest{}, Resp: referrals.Decision{}})
 
 	// news and polls: managers compose, patients read and vote
-	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096",
+	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096; audience is all (default), level:NAME (a loyalty level) or depth:N (N 1-8: the patients at that depth of the referral tree, 1 = came by themselves)",
 		Req: news.Draft{}, Resp: news.ManagerView{}, Status: 201})
 	r.add("GET", "/v1/clinic/news", managerOnly, s.clinicPosts(), op{Tag: "news", Summary: "The clinic's posts, newest first, with recipients, pushes sent and failed, and reads",
 		Resp: news.ManagerPage{}, Query: newsPageQuery})
