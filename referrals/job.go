@@ -14,7 +14,8 @@ type JobReport struct {
 	Points    int64 `json:"points"`
 	Clawbacks int   `json:"clawbacks"`
 
-	names map[string]string // clinic names read during the run
+	names   map[string]string // clinic names read during the run
+	friends map[string]string // referees' masked names read during the run
 }
 
 // clinicName is the clinic's name for a push, read once per run.
@@ -175,12 +176,7 @@ func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobRep
 			}
 		}
 	}
-	for _, b := range bs {
-		if err := s.ensureReward(ctx, f, p, link, b, rep); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.ensureRewards(ctx, f, p, link, bs, rep)
 }
 
 // firstVisit claims the referee's first qualifying receipt: unique
@@ -220,23 +216,47 @@ func (s *Service) chain(ctx context.Context, l *Link, levels int) ([]beneficiary
 	return out, nil
 }
 
-// ensureReward records b's reward on the receipt (unique (clinic,
-// receipt, level): the first writer decides its status) and posts it.
-func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, link *Link, b beneficiary, rep *JobReport) error {
-	r, err := s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level)
-	if errors.Is(err, ErrNotFound) {
-		r = &Reward{ClinicID: f.ClinicID, ReceiptID: f.ReceiptID, Level: b.level, RefereeID: f.PatientID,
+// ensureRewards records the receipt's rewards for bs (unique (clinic,
+// receipt, level): the first writer decides each one's status) and posts
+// them. One read finds the records a previous run made; the missing ones
+// are inserted together (one transaction on SQLite), and only a lost race
+// re-reads.
+func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program, link *Link, bs []beneficiary, rep *JobReport) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	have, err := s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID)
+	if err != nil {
+		return fmt.Errorf("referrals: rewards: %w", err)
+	}
+	byLevel := make(map[int]*Reward, len(bs))
+	for i := range have {
+		byLevel[have[i].Level] = &have[i]
+	}
+	var fresh []*Reward
+	linkStatus := "" // read once per receipt
+	for _, b := range bs {
+		if byLevel[b.level] != nil {
+			continue
+		}
+		r := &Reward{ClinicID: f.ClinicID, ReceiptID: f.ReceiptID, Level: b.level, RefereeID: f.PatientID,
 			RefereeCard: f.CardID, BeneficiaryCard: b.card, BeneficiaryPatient: b.patient, StaffID: b.staff,
 			Terms: b.terms, Paid: f.Paid, Points: b.terms.Owed(f.Paid), Status: RewardCredited,
 			ProgramVersion: p.Version, BurnDays: p.RewardBurnDays, Created: s.clock()}
+		if r.Points <= 0 {
+			continue
+		}
 		if b.status != "" {
 			r.Status = b.status
 		}
 		if link != nil && b.level != StaffLevel {
 			r.LinkID = link.ID
-			if r.Status, err = s.linkStatus(ctx, link); err != nil {
-				return err
+			if linkStatus == "" {
+				if linkStatus, err = s.linkStatus(ctx, link); err != nil {
+					return err
+				}
 			}
+			r.Status = linkStatus
 			if r.Status == RewardCredited && b.level == 1 && p.MaxRewardedPerMonth > 0 {
 				capped, err := s.capped(ctx, p, b.patient, f.At)
 				if err != nil {
@@ -247,20 +267,38 @@ func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, 
 				}
 			}
 		}
-		if r.Points <= 0 {
-			return nil
-		}
-		if err := s.store.InsertReward(ctx, r); errors.Is(err, errDuplicate) {
-			if r, err = s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level); err != nil {
-				return fmt.Errorf("referrals: reward: %w", err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("referrals: reward: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("referrals: reward: %w", err)
+		fresh = append(fresh, r)
 	}
-	return s.post(ctx, r, rep)
+	if len(fresh) > 0 {
+		inserted, err := s.store.InsertRewards(ctx, fresh)
+		if err != nil {
+			return fmt.Errorf("referrals: rewards: %w", err)
+		}
+		lost := false
+		for i, r := range fresh {
+			if inserted[i] {
+				byLevel[r.Level] = r
+			} else {
+				lost = true
+			}
+		}
+		if lost { // another run inserted first: its records stand
+			if have, err = s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID); err != nil {
+				return fmt.Errorf("referrals: rewards: %w", err)
+			}
+			for i := range have {
+				byLevel[have[i].Level] = &have[i]
+			}
+		}
+	}
+	for _, b := range bs {
+		if r := byLevel[b.level]; r != nil {
+			if err := s.post(ctx, r, rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // linkStatus is the status a new reward of the link gets.
@@ -313,7 +351,7 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 		}
 	}
 	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
-		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r)})
+		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r, rep)})
 	if err != nil {
 		return fmt.Errorf("referrals: credit %s: %w", r.Key(), err)
 	}
@@ -337,9 +375,17 @@ func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
 
 // rewardDetails explains a reward entry: which friend (the referral id
 // and the masked name, "Anna I."), which level, which receipt, which rate.
-func (s *Service) rewardDetails(ctx context.Context, r *Reward) map[string]any {
-	first, last, _ := s.people.Name(ctx, r.RefereeID)
-	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": MaskName(first, last),
+func (s *Service) rewardDetails(ctx context.Context, r *Reward, rep *JobReport) map[string]any {
+	friend, ok := rep.friends[r.RefereeID]
+	if !ok {
+		first, last, _ := s.people.Name(ctx, r.RefereeID)
+		friend = MaskName(first, last)
+		if rep.friends == nil {
+			rep.friends = map[string]string{}
+		}
+		rep.friends[r.RefereeID] = friend
+	}
+	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": friend,
 		"level": r.Level, "receipt_id": r.ReceiptID,
 		"rate_bp": r.Terms.RateBP, "bonus": r.Terms.Bonus, "paid": r.Paid, "program_version": r.ProgramVersion}
 }

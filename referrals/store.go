@@ -108,6 +108,12 @@ type RewardStore interface {
 	Visit(ctx context.Context, clinicID, refereeID string) (*Visit, error)
 	InsertReward(ctx context.Context, r *Reward) error
 	Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error)
+	// InsertRewards inserts one receipt's new reward records together
+	// where the database allows (SQLite: one transaction); a record whose
+	// (clinic, receipt, level) is taken is left alone and reported false.
+	InsertRewards(ctx context.Context, rs []*Reward) (inserted []bool, err error)
+	// ReceiptRewards lists a receipt's reward records, by level.
+	ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error)
 	// RewardsOf lists the rewards of one referee's link, or paid to one
 	// beneficiary card (either filter may be empty, not both).
 	RewardsByLink(ctx context.Context, linkID string) ([]Reward, error)

@@ -3,6 +3,7 @@ package referrals
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -271,6 +272,24 @@ func (s *MongoStore) InsertReward(ctx context.Context, r *Reward) error {
 
 func (s *MongoStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
 	return mongoOne[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "receipt_id": receiptID, "level": level})
+}
+
+// InsertRewards inserts one at a time: without multi-document
+// transactions each record's unique key is its own commit.
+func (s *MongoStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {
+	inserted := make([]bool, len(rs))
+	for i, r := range rs {
+		err := s.InsertReward(ctx, r)
+		if err != nil && !errors.Is(err, errDuplicate) {
+			return inserted, err
+		}
+		inserted[i] = err == nil
+	}
+	return inserted, nil
+}
+
+func (s *MongoStore) ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error) {
+	return mongoAll[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "receipt_id": receiptID}, sortBy("level"))
 }
 
 func (s *MongoStore) RewardsByLink(ctx context.Context, linkID string) ([]Reward, error) {

@@ -282,6 +282,32 @@ func (s *SQLiteStore) Reward(ctx context.Context, clinicID, receiptID string, le
 		clinicID, receiptID, level)
 }
 
+func (s *SQLiteStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {
+	inserted := make([]bool, len(rs))
+	err := s.db.Tx(ctx, func(q storage.Querier) error {
+		for i, r := range rs {
+			res, err := q.ExecContext(ctx, `INSERT INTO referrals_rewards (clinic_id, receipt_id, level, link_id, card_id, body)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (clinic_id, receipt_id, level) DO NOTHING`,
+				r.ClinicID, r.ReceiptID, r.Level, r.LinkID, r.BeneficiaryCard, js(r))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n == 1
+		}
+		return nil
+	})
+	return inserted, sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? ORDER BY level`,
+		clinicID, receiptID)
+}
+
 func (s *SQLiteStore) RewardsByLink(ctx context.Context, linkID string) ([]Reward, error) {
 	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE link_id = ? ORDER BY receipt_id, level`, linkID)
 }

@@ -200,3 +200,42 @@ func TestStoreConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreReceiptRewards: a receipt's new rewards go in together; a
+// level already taken is left alone and reported, the others still go in;
+// the receipt's rewards read back by level. Both stores.
+func TestStoreReceiptRewards(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		s := openStore(t, b)
+		if err := s.InsertReward(ctx, &Reward{ClinicID: "c1", ReceiptID: "r1", Level: 2, Points: 99}); err != nil {
+			t.Fatal(err)
+		}
+		var rs []*Reward
+		for _, lvl := range []int{StaffLevel, 1, 2, 3} {
+			rs = append(rs, &Reward{ClinicID: "c1", ReceiptID: "r1", Level: lvl, Points: int64(10 + lvl)})
+		}
+		got, err := s.InsertRewards(ctx, rs)
+		if err != nil || len(got) != 4 || !got[0] || !got[1] || got[2] || !got[3] {
+			t.Fatalf("insert rewards: %v %v", got, err)
+		}
+		if got, err := s.InsertRewards(ctx, rs[:2]); err != nil || got[0] || got[1] {
+			t.Fatalf("insert again: %v %v", got, err)
+		}
+		if err := s.InsertReward(ctx, &Reward{ClinicID: "c1", ReceiptID: "r2", Level: 1, Points: 5}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ReceiptRewards(ctx, "c1", "r1")
+		if err != nil || len(all) != 4 {
+			t.Fatalf("receipt rewards: %+v %v", all, err)
+		}
+		for i, want := range []int64{10, 11, 99, 13} {
+			if all[i].Level != i || all[i].Points != want {
+				t.Fatalf("receipt rewards by level: %+v", all)
+			}
+		}
+		if none, err := s.ReceiptRewards(ctx, "c2", "r1"); err != nil || len(none) != 0 {
+			t.Fatalf("another clinic's receipt: %+v %v", none, err)
+		}
+	})
+}
