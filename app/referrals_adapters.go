@@ -67,6 +67,28 @@ func (w ReferralWallet) Credit(ctx context.Context, c referrals.Credit) (*referr
 	return &referrals.Posted{Points: e.Amount, Replayed: e.Replayed}, nil
 }
 
+// CreditAll implements referrals.Wallet.
+func (w ReferralWallet) CreditAll(ctx context.Context, cs []referrals.Credit) ([]referrals.CreditResult, error) {
+	rs := make([]wallet.AwardRequest, len(cs))
+	for i, c := range cs {
+		rs[i] = wallet.AwardRequest{CardID: c.CardID, Kind: c.Kind, Key: c.Key, Points: c.Points,
+			BurnDays: c.BurnDays, Reason: c.Reason, Details: c.Details}
+	}
+	res, err := w.Wallet.AwardAll(ctx, rs)
+	if err != nil {
+		return nil, referralErr(err)
+	}
+	out := make([]referrals.CreditResult, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			out[i].Err = referralErr(r.Err)
+			continue
+		}
+		out[i].Posted = &referrals.Posted{Points: r.Entry.Amount, Replayed: r.Entry.Replayed}
+	}
+	return out, nil
+}
+
 // Reclaim implements referrals.Wallet.
 func (w ReferralWallet) Reclaim(ctx context.Context, c referrals.Credit) (*referrals.Posted, error) {
 	e, err := w.Wallet.Reclaim(ctx, wallet.ReclaimRequest{CardID: c.CardID, Kind: c.Kind, Key: c.Key, Points: c.Points,

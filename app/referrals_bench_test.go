@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -25,6 +27,12 @@ func BenchmarkReferralReceipt(b *testing.B) {
 	ta.t = t
 	ctx := context.Background()
 	cl := ta.referralClinic("Bench", "bench.test")
+	// Every referee joins the same day under one referrer: no velocity
+	// hold and no monthly cap, so every referral receipt really pays its
+	// three levels (with the example program's limits most of them were
+	// held, and the benchmark timed records that paid nothing).
+	ta.must(200, "PUT", "/v1/clinic/referral-program", cl.manager, strings.Replace(exampleReferralProgram,
+		`"max_rewarded_per_month": 20`, `"max_rewarded_per_month": 0, "max_joins_per_day": 100000`, 1))
 	desk := ta.deskID("bench.test")
 	// The chain A ← B ← C; every new patient joins with C's code on a
 	// card reception issued.
@@ -82,5 +90,20 @@ func BenchmarkReferralReceipt(b *testing.B) {
 	acct, err := ta.deps.Referrals.StaffAccount(ctx, cl.id, desk)
 	if err != nil || acct.Patients != int64(b.N) {
 		b.Fatalf("staff rewards: %+v %v", acct, err)
+	}
+	rs, err := refStoreOf(t, ta).ClinicRewards(ctx, cl.id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	paid := map[int]int{}
+	for _, r := range rs {
+		if r.Status == referrals.RewardCredited {
+			paid[r.Level]++
+		}
+	}
+	for l := 0; l <= 3; l++ {
+		if paid[l] != b.N {
+			b.Fatalf("level %d: %d credited rewards for %d receipts", l, paid[l], b.N)
+		}
 	}
 }

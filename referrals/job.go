@@ -291,14 +291,13 @@ func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program,
 			}
 		}
 	}
+	pay := make([]*Reward, 0, len(bs))
 	for _, b := range bs {
 		if r := byLevel[b.level]; r != nil {
-			if err := s.post(ctx, r, rep); err != nil {
-				return err
-			}
+			pay = append(pay, r)
 		}
 	}
-	return nil
+	return s.postAll(ctx, pay, rep)
 }
 
 // linkStatus is the status a new reward of the link gets.
@@ -338,39 +337,75 @@ func (s *Service) effective(ctx context.Context, r *Reward) (bool, error) {
 // ref:{receipt}:{level} and tells them; staff rewards live in the
 // staff's rewards account (the records themselves) and post nothing.
 func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
-	if r.Level == StaffLevel {
-		return nil
-	}
-	ok, err := s.effective(ctx, r)
-	if err != nil || !ok {
-		return err
-	}
-	if r.Status == RewardHeld && r.Level == 1 {
-		if capped, err := s.heldCapped(ctx, r); err != nil || capped {
+	return s.postAll(ctx, []*Reward{r}, rep)
+}
+
+// postAll posts a receipt's rewards: those to be paid are credited
+// together (one wallet call, one transaction on SQLite), then each new
+// credit is told to its beneficiary. A credit that fails is reported
+// after the others were tried; the job pays it later.
+func (s *Service) postAll(ctx context.Context, rs []*Reward, rep *JobReport) error {
+	var pay []*Reward
+	var cs []Credit
+	for _, r := range rs {
+		if r.Level == StaffLevel {
+			continue
+		}
+		ok, err := s.effective(ctx, r)
+		if err != nil {
 			return err
 		}
+		if !ok {
+			continue
+		}
+		if r.Status == RewardHeld && r.Level == 1 {
+			if capped, err := s.heldCapped(ctx, r); err != nil {
+				return err
+			} else if capped {
+				continue
+			}
+		}
+		pay = append(pay, r)
+		cs = append(cs, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points, BurnDays: r.BurnDays,
+			Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r, rep)})
 	}
-	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
-		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r, rep)})
-	if err != nil {
-		return fmt.Errorf("referrals: credit %s: %w", r.Key(), err)
-	}
-	if posted.Replayed {
+	if len(cs) == 0 {
 		return nil
 	}
+	res, err := s.wallet.CreditAll(ctx, cs)
+	if err != nil {
+		return fmt.Errorf("referrals: credit %s: %w", cs[0].Key, err)
+	}
+	var failed error
+	for i, r := range pay {
+		if res[i].Err != nil {
+			if failed == nil {
+				failed = fmt.Errorf("referrals: credit %s: %w", r.Key(), res[i].Err)
+			}
+			continue
+		}
+		if res[i].Posted.Replayed {
+			continue
+		}
+		s.tell(ctx, r, res[i].Posted.Points, rep)
+	}
+	return failed
+}
+
+// tell is the push of a new reward.
+func (s *Service) tell(ctx context.Context, r *Reward, points int64, rep *JobReport) {
 	rep.Rewards++
-	rep.Points += posted.Points
+	rep.Points += points
 	name := s.clinicName(ctx, rep, r.ClinicID)
 	who, kto := "a friend you invited", "друг, которого вы пригласили,"
 	if r.Level > 1 {
 		who, kto = "a friend of your friend", "друг вашего друга"
 	}
 	_ = s.notifier.Notify(ctx, r.BeneficiaryPatient, Notification{Key: r.Key(), Type: NoteReward,
-		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: posted.Points, Level: r.Level},
+		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: points, Level: r.Level},
 		AlertTitle: "Баллы за друга / Points for a friend",
 		AlertBody: fmt.Sprintf("Вы получили %d баллов: %s посетил %s / You got %d points: %s visited %s",
-			posted.Points, kto, name, posted.Points, who, name)})
-	return nil
+			points, kto, name, points, who, name)})
 }
 
 // rewardDetails explains a reward entry: which friend (the referral id

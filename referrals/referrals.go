@@ -56,6 +56,11 @@ type Wallet interface {
 	// c.Points once per c.Key, never below what the card holds.
 	Credit(ctx context.Context, c Credit) (*Posted, error)
 	Reclaim(ctx context.Context, c Credit) (*Posted, error)
+	// CreditAll posts several credits, each once per its Key, together
+	// where the wallet can (one transaction on SQLite). A refused credit
+	// is reported in its result; an error means none may have been
+	// posted, and a retry posts what is missing and nothing twice.
+	CreditAll(ctx context.Context, cs []Credit) ([]CreditResult, error)
 	// Receipts pages the clinic's receipt facts (paid receipts and their
 	// refunds) recorded at or after from, in commit-time order, after an
 	// opaque cursor ("" from the start); next is "" at the end.
@@ -106,6 +111,12 @@ type Credit struct {
 	BurnDays int
 	Reason   string
 	Details  any
+}
+
+// CreditResult is one credit of CreditAll.
+type CreditResult struct {
+	Posted *Posted
+	Err    error
 }
 
 // Posted is what a posting did.

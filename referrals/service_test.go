@@ -77,6 +77,20 @@ func (w *fakeWallet) Credit(_ context.Context, c Credit) (*Posted, error) {
 	return &Posted{Points: c.Points}, nil
 }
 
+// CreditAll credits one at a time and stops at the first failure, as a
+// process that stopped in the middle.
+func (w *fakeWallet) CreditAll(ctx context.Context, cs []Credit) ([]CreditResult, error) {
+	out := make([]CreditResult, len(cs))
+	for i, c := range cs {
+		p, err := w.Credit(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Posted = p
+	}
+	return out, nil
+}
+
 func (w *fakeWallet) Reclaim(_ context.Context, c Credit) (*Posted, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
