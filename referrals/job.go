@@ -199,10 +199,44 @@ func (s *Service) firstVisit(ctx context.Context, f *ReceiptFact, p *Program) (b
 	return v.ReceiptID == f.ReceiptID, nil
 }
 
-// chain lists the referrers above a link, nearest first, up to levels.
+// chain lists the referrers above a link, nearest first, up to levels:
+// the link's referrer, then the referrers of the link's ancestors, read
+// in one query (a link records its ancestors, nearest first).
 func (s *Service) chain(ctx context.Context, l *Link, levels int) ([]beneficiary, error) {
+	n := min(levels, MaxLevels)
+	if l.ReferrerID == "" || n <= 0 {
+		return nil, nil
+	}
+	out := []beneficiary{{level: 1, card: l.ReferrerCard, patient: l.ReferrerID}}
+	if n == 1 {
+		return out, nil
+	}
+	if len(l.Ancestors) == 0 || l.Ancestors[0] != l.ReferrerID {
+		return s.walkChain(ctx, l, n)
+	}
+	ids := l.Ancestors[:min(n-1, len(l.Ancestors))]
+	ls, err := s.store.Links(ctx, l.ClinicID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("referrals: links: %w", err)
+	}
+	byReferee := make(map[string]*Link, len(ls))
+	for i := range ls {
+		byReferee[ls[i].RefereeID] = &ls[i]
+	}
+	for _, id := range ids {
+		up := byReferee[id]
+		if up == nil || up.ReferrerID == "" {
+			break
+		}
+		out = append(out, beneficiary{level: len(out) + 1, card: up.ReferrerCard, patient: up.ReferrerID})
+	}
+	return out, nil
+}
+
+// walkChain reads the chain link by link (a link without its ancestors).
+func (s *Service) walkChain(ctx context.Context, l *Link, levels int) ([]beneficiary, error) {
 	var out []beneficiary
-	for cur := l; cur != nil && cur.ReferrerID != "" && len(out) < min(levels, MaxLevels); {
+	for cur := l; cur != nil && cur.ReferrerID != "" && len(out) < levels; {
 		out = append(out, beneficiary{level: len(out) + 1, card: cur.ReferrerCard, patient: cur.ReferrerID})
 		up, err := s.store.Link(ctx, cur.ClinicID, cur.ReferrerID)
 		if errors.Is(err, ErrNotFound) {
@@ -225,9 +259,16 @@ func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program,
 	if len(bs) == 0 {
 		return nil
 	}
-	have, err := s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID)
-	if err != nil {
-		return fmt.Errorf("referrals: rewards: %w", err)
+	// A run after the first finds the records made: read them first when
+	// making one again would take a monthly-cap slot (a side effect);
+	// otherwise the insert's unique key tells, and only a conflict
+	// re-reads.
+	var have []Reward
+	if p.MaxRewardedPerMonth > 0 && link != nil {
+		var err error
+		if have, err = s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID); err != nil {
+			return fmt.Errorf("referrals: rewards: %w", err)
+		}
 	}
 	byLevel := make(map[int]*Reward, len(bs))
 	for i := range have {
@@ -235,6 +276,7 @@ func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program,
 	}
 	var fresh []*Reward
 	linkStatus := "" // read once per receipt
+	var err error
 	for _, b := range bs {
 		if byLevel[b.level] != nil {
 			continue
@@ -302,6 +344,9 @@ func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program,
 
 // linkStatus is the status a new reward of the link gets.
 func (s *Service) linkStatus(ctx context.Context, l *Link) (string, error) {
+	if !l.Held {
+		return RewardCredited, nil // managers decide held links only (ErrNotHeld)
+	}
 	d, err := s.store.Decision(ctx, l.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):

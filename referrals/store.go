@@ -79,6 +79,9 @@ type CodeStore interface {
 type LinkStore interface {
 	InsertLink(ctx context.Context, l *Link) error
 	Link(ctx context.Context, clinicID, refereeID string) (*Link, error)
+	// Links lists the links of the listed patients at the clinic (those
+	// who have one), in no particular order.
+	Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error)
 	LinkByID(ctx context.Context, id string) (*Link, error)
 	// Descendants lists the links under ancestor (a patient) at any depth,
 	// in (created, id) order after the cursor.

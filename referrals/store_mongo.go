@@ -163,6 +163,13 @@ func (s *MongoStore) Link(ctx context.Context, clinicID, refereeID string) (*Lin
 	return mongoOne[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "referee_id": refereeID})
 }
 
+func (s *MongoStore) Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error) {
+	if len(refereeIDs) == 0 {
+		return nil, nil
+	}
+	return mongoAll[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "referee_id": bson.M{"$in": refereeIDs}})
+}
+
 func (s *MongoStore) LinkByID(ctx context.Context, id string) (*Link, error) {
 	return mongoOne[Link](ctx, s.links, bson.M{"_id": id})
 }

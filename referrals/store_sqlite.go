@@ -182,6 +182,18 @@ func (s *SQLiteStore) Link(ctx context.Context, clinicID, refereeID string) (*Li
 	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
 }
 
+func (s *SQLiteStore) Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error) {
+	if len(refereeIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{clinicID}
+	for _, id := range refereeIDs {
+		args = append(args, id)
+	}
+	return sqliteAll[Link](ctx, s.r, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id IN (?`+
+		strings.Repeat(`, ?`, len(refereeIDs)-1)+`)`, args...)
+}
+
 func (s *SQLiteStore) LinkByID(ctx context.Context, id string) (*Link, error) {
 	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE id = ?`, id)
 }

@@ -139,6 +139,12 @@ func TestStoreConformance(t *testing.T) {
 		if err != nil || len(refs) != 2 || byID["p1"].Friends != 2 || byID["p2"].Friends != 1 {
 			t.Fatalf("referrer counts: %+v %v", refs, err)
 		}
+		if ls, err := s.Links(ctx, "c1", []string{"p3", "p2", "p1"}); err != nil || len(ls) != 2 || ls[0].ID == ls[1].ID {
+			t.Fatalf("links of some: %+v %v", ls, err)
+		}
+		if ls, err := s.Links(ctx, "c2", []string{"p3"}); err != nil || len(ls) != 0 {
+			t.Fatalf("another clinic's links: %+v %v", ls, err)
+		}
 		if ds, err := s.Depths(ctx, "c1", nil); err != nil || len(ds) != 3 || ds["p2"] != 2 || ds["p3"] != 3 || ds["p4"] != 2 {
 			t.Fatalf("all depths: %+v %v", ds, err)
 		}

@@ -92,7 +92,7 @@ var awardKinds = []string{KindReferral, KindRefereeBonus}
 // Award credits r.Points to an active card as a new lot, once per key. It
 // sends no notification: the package that awards tells the patient why.
 func (s *Service) Award(ctx context.Context, r AwardRequest) (*Entry, error) {
-	c, old, err := s.awardCommit(ctx, r)
+	c, old, err := s.awardCommit(ctx, r, nil)
 	if err != nil || old != nil {
 		return old, err
 	}
@@ -104,8 +104,10 @@ func (s *Service) Award(ctx context.Context, r AwardRequest) (*Entry, error) {
 }
 
 // awardCommit checks an award and prepares its commit; an award already
-// posted under its key comes back as old, marked Replayed.
-func (s *Service) awardCommit(ctx context.Context, r AwardRequest) (c Commit, old *Entry, err error) {
+// posted under its key comes back as old, marked Replayed. programs, when
+// not nil, keeps the programs read for a batch (one clinic's awards read
+// it once).
+func (s *Service) awardCommit(ctx context.Context, r AwardRequest, programs map[string]*Program) (c Commit, old *Entry, err error) {
 	if !slices.Contains(awardKinds, r.Kind) {
 		return c, nil, invalid("kind", "not an award kind: %q", r.Kind)
 	}
@@ -125,9 +127,14 @@ func (s *Service) awardCommit(ctx context.Context, r AwardRequest) (c Commit, ol
 	if card.Status != StatusActive {
 		return c, nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, ErrCardNotActive)
 	}
-	p, err := s.Program(ctx, card.ClinicID)
-	if err != nil {
-		return c, nil, err
+	p := programs[card.ClinicID]
+	if p == nil {
+		if p, err = s.Program(ctx, card.ClinicID); err != nil {
+			return c, nil, err
+		}
+		if programs != nil {
+			programs[card.ClinicID] = p
+		}
 	}
 	days := r.BurnDays
 	if days <= 0 {

@@ -25,8 +25,9 @@ func (s *Service) AwardAll(ctx context.Context, rs []AwardRequest) ([]AwardResul
 	out := make([]AwardResult, len(rs))
 	var cs []Commit
 	var at []int // out index of cs[i]
+	programs := map[string]*Program{}
 	for i, r := range rs {
-		c, e, err := s.awardCommit(ctx, r)
+		c, e, err := s.awardCommit(ctx, r, programs)
 		switch {
 		case err != nil && (isDomainErr(err) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrCardNotActive)):
 			out[i].Err = err
