@@ -55,7 +55,7 @@ func (s *Service) AwardAll(ctx context.Context, rs []AwardRequest) ([]AwardResul
 		return nil, fmt.Errorf("wallet: awards: %w", err)
 	}
 	for j, r := range res {
-		out[at[j]] = AwardResult{Entry: r.Entry, Err: r.Err}
+		out[at[j]] = AwardResult(r)
 		if r.Err != nil {
 			out[at[j]].Err = fmt.Errorf("wallet: award %s: %w", rs[at[j]].Key, r.Err)
 		}
