@@ -157,6 +157,13 @@ func TestReferralReportPages(t *testing.T) {
 	if n := strings.Count(string(r.Body), "\n\"held\","); n != 3 {
 		t.Fatalf("CSV held rows: %d in %q", n, r.Body)
 	}
+	// Decided, the last one no longer waits: two fit one page, no next.
+	ta.must(200, "POST", "/v1/clinic/referrals/"+p2.Held[0].ID+"/reject", cl.manager, map[string]string{"reason": "a ring"})
+	var p3 referrals.Report
+	ta.must(200, "GET", "/v1/clinic/reports/referrals?limit=2", cl.manager, nil).decode(t, &p3)
+	if len(p3.Held) != 2 || p3.Next != "" {
+		t.Fatalf("after a decision: %+v", p3)
+	}
 	for _, path := range []string{"/v1/clinic/reports/referrals", "/v1/clinic/reports/staff-rewards"} {
 		if r := ta.doRaw("GET", path+"?limit=1001", cl.manager, nil); r.Status != 400 || !strings.Contains(string(r.Body), `"field":"limit"`) {
 			t.Fatalf("%s over the page maximum: %d %s", path, r.Status, r.Body)

@@ -157,20 +157,21 @@ func (s *Service) Report(ctx context.Context, clinicID, after string, limit int)
 		if cur.ID != "" && (l.Created.Before(cur.Created) || l.Created.Equal(cur.Created) && l.ID <= cur.ID) {
 			continue
 		}
-		if limit > 0 && len(rep.Held) == limit {
+		if _, err := s.store.Decision(ctx, l.ID); err == nil {
+			continue // decided: no longer waiting
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if limit > 0 && len(rep.Held) == limit { // one more waits: there is a next page
 			last := rep.Held[len(rep.Held)-1]
 			rep.Next = encodeCursor(linkCursor{Created: last.Created, ID: last.ID})
 			break
 		}
-		if _, err := s.store.Decision(ctx, l.ID); errors.Is(err, ErrNotFound) {
-			first, last, err := s.people.Name(ctx, l.RefereeID)
-			if err != nil {
-				return nil, err
-			}
-			rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
-		} else if err != nil {
+		first, last, err := s.people.Name(ctx, l.RefereeID)
+		if err != nil {
 			return nil, err
 		}
+		rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
 	}
 	rs, err := s.store.ClinicRewards(ctx, clinicID)
 	if err != nil {
