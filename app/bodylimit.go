@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -44,21 +45,37 @@ const maxImportBody = 2 << 20
 // most 512 KiB) base64-encoded in the JSON, and the text.
 const maxProfileBody = 1 << 20
 
-// limitBody refuses a body over maxBody (maxPostBody for a news post and
-// its edits, maxImportBody for a price list) with a 413.
+// bodyLimit is the most the request's route accepts: maxPostBody for a
+// news post and its edits, maxProfileBody for the clinic's profile,
+// maxImportBody for a price list, maxBody elsewhere.
+func bodyLimit(c *fiber.Ctx) int {
+	p, m := c.Path(), c.Method()
+	switch {
+	case (m == fiber.MethodPost && p == "/v1/clinic/news") ||
+		(m == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")):
+		return maxPostBody
+	case m == fiber.MethodPut && p == "/v1/clinic/profile":
+		return maxProfileBody
+	case m == fiber.MethodPost && p == "/v1/clinic/services.csv":
+		return maxImportBody
+	}
+	return maxBody
+}
+
+// tooLarge is the 413 of a body over limit: the message states the limit
+// of the route it was sent to.
+func tooLarge(limit int) *apiError {
+	size := fmt.Sprintf("%d KiB", limit>>10)
+	if limit%(1<<20) == 0 {
+		size = fmt.Sprintf("%d MiB", limit>>20)
+	}
+	return &apiError{Status: 413, Code: "body_too_large", Message: "request body is larger than " + size}
+}
+
+// limitBody refuses a body over the route's limit with a 413.
 func limitBody(c *fiber.Ctx) error {
-	limit := maxBody
-	if p := c.Path(); (c.Method() == fiber.MethodPost && p == "/v1/clinic/news") ||
-		(c.Method() == fiber.MethodPatch && strings.HasPrefix(p, "/v1/clinic/news/")) {
-		limit = maxPostBody
-	} else if c.Method() == fiber.MethodPut && p == "/v1/clinic/profile" {
-		limit = maxProfileBody
-	}
-	if c.Method() == fiber.MethodPost && c.Path() == "/v1/clinic/services.csv" {
-		limit = maxImportBody
-	}
-	if len(c.Request().Body()) > limit {
-		return fiber.ErrRequestEntityTooLarge
+	if limit := bodyLimit(c); len(c.Request().Body()) > limit {
+		return tooLarge(limit)
 	}
 	return c.Next()
 }

@@ -200,10 +200,14 @@ func messageOf(err error) string {
 // handleError writes the error body. It is Fiber's ErrorHandler, and the
 // access-log middleware calls it so the logged status is the final one.
 func (s *server) handleError(c *fiber.Ctx, err error) error {
-	if errors.Is(err, fiber.ErrRequestEntityTooLarge) && len(c.Request().Body()) <= maxBody {
-		// fasthttp refused the body unread (over readCap): let the client
-		// finish writing it, so it reads this answer and not a reset.
-		drainOverCap(c)
+	if errors.Is(err, fiber.ErrRequestEntityTooLarge) {
+		if len(c.Request().Body()) <= maxBody {
+			// fasthttp refused the body unread (over readCap): let the
+			// client finish writing it, so it reads this answer and not a
+			// reset.
+			drainOverCap(c)
+		}
+		err = tooLarge(bodyLimit(c)) // the limit of this route
 	}
 	e, retry := classify(err)
 	if e == nil {

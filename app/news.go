@@ -91,10 +91,19 @@ func (s *server) editPost() fiber.Handler {
 	})
 }
 
+// withdrawPost cancels or withdraws a post; the inbox events of a
+// withdrawn one stay, marked "withdrawn": true. Withdrawing again answers
+// 204 and marks again, so a retry after a failed mark completes it.
 func (s *server) withdrawPost() fiber.Handler {
 	return s.news(func(c *fiber.Ctx) error {
-		if err := s.News.WithdrawPost(c.UserContext(), principal(c).ClinicID, c.Params("id")); err != nil {
+		ctx, id := c.UserContext(), c.Params("id")
+		if err := s.News.WithdrawPost(ctx, principal(c).ClinicID, id); err != nil {
 			return err
+		}
+		if s.Push != nil {
+			if _, err := s.Push.Amend(ctx, news.PostKey(id), map[string]any{"withdrawn": true}); err != nil {
+				return err
+			}
 		}
 		return c.SendStatus(204)
 	})

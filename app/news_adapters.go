@@ -10,6 +10,7 @@ import (
 	"carewallet/app/identity"
 	"carewallet/news"
 	"carewallet/push"
+	"carewallet/referrals"
 	"carewallet/wallet"
 )
 
@@ -49,12 +50,42 @@ func (b NewsInbox) PublishMany(ctx context.Context, userIDs []string, n news.Not
 	return b.Push.PublishMany(ctx, userIDs, d)
 }
 
-// NewsAudience tells news who holds a clinic's cards, from the wallet.
-type NewsAudience struct{ Wallet *wallet.Service }
+// NewsAudience tells news who holds a clinic's cards, from the wallet,
+// and who of them is at a depth of the referral tree, from referrals (nil:
+// a depth audience finds nobody past depth 1).
+type NewsAudience struct {
+	Wallet    *wallet.Service
+	Referrals *referrals.Service
+}
 
-// Holders implements news.Audience.
-func (a NewsAudience) Holders(ctx context.Context, clinicID, level, after string, limit int) ([]string, string, error) {
-	return a.Wallet.Holders(ctx, clinicID, level, after, limit)
+// Holders implements news.Audience. A depth segment walks the patients
+// holding their own card at the clinic (the referral report's
+// cardholders) a wallet page at a time and keeps those at the depth.
+func (a NewsAudience) Holders(ctx context.Context, clinicID string, seg news.Segment, after string, limit int) ([]string, string, error) {
+	if seg.Depth == 0 {
+		return a.Wallet.Holders(ctx, clinicID, seg.Level, after, limit)
+	}
+	hs, next, err := a.Wallet.Cardholders(ctx, clinicID, after, limit)
+	if err != nil || len(hs) == 0 {
+		return nil, next, err
+	}
+	ids := make([]string, len(hs))
+	for i, h := range hs {
+		ids[i] = h.PatientID
+	}
+	depths := map[string]int{}
+	if a.Referrals != nil {
+		if depths, err = a.Referrals.Depths(ctx, clinicID, ids); err != nil {
+			return nil, "", err
+		}
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if max(depths[id], 1) == seg.Depth {
+			out = append(out, id)
+		}
+	}
+	return out, next, nil
 }
 
 // CheckLevel implements news.Audience.

@@ -101,7 +101,7 @@ func BenchmarkNewsFanOut(b *testing.B) {
 	defer func() { cancel(); <-done }()
 	wallets := wallet.NewService(walletStore, ClinicLocations{}, WalletNotifier{pushes}, wallet.Options{CodeKey: testKey})
 	clock := &testClock{t: time.Now().UTC()}
-	svc := news.NewService(newsStore, news.Options{Now: clock.now, Inbox: NewsInbox{pushes}, Audience: NewsAudience{wallets},
+	svc := news.NewService(newsStore, news.Options{Now: clock.now, Inbox: NewsInbox{pushes}, Audience: NewsAudience{Wallet: wallets},
 		Clinics: benchClinics{}, FanoutPage: envInt("BENCH_PAGE", 500)})
 
 	var sent int64

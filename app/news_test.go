@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -43,7 +44,7 @@ func (ta *testApp) newsService(db *storage.SQLite, wrap func(news.Inbox) news.In
 	if wrap != nil {
 		inbox = wrap(inbox)
 	}
-	return news.NewService(st, news.Options{Now: ta.clock.now, Inbox: inbox, Audience: NewsAudience{ta.deps.Wallet},
+	return news.NewService(st, news.Options{Now: ta.clock.now, Inbox: inbox, Audience: NewsAudience{Wallet: ta.deps.Wallet, Referrals: ta.deps.Referrals},
 		Clinics: NewsClinics{ta.deps.Identity}, Staff: NewsStaff{ta.deps.Identity}, Bonus: NewsBonus{ta.deps.Wallet}, FanoutPage: page})
 }
 
@@ -202,6 +203,28 @@ func TestNewsPostPollFeedVote(t *testing.T) {
 	if !pv.Withdrawn {
 		t.Fatal("the withdrawn post is not marked withdrawn")
 	}
+	// The inbox event stays, marked withdrawn; a second withdrawal (a
+	// retry) answers the same and marks nothing twice.
+	ta.must(204, "DELETE", "/v1/clinic/news/"+v.ID, cl.manager, nil)
+	var inbox eventsResponse
+	ta.must(200, "GET", "/v1/me/events?after=0", aliceTok, nil).decode(t, &inbox)
+	marked := 0
+	for _, e := range inbox.Events {
+		var d struct {
+			PostID    string `json:"post_id"`
+			Title     string `json:"title"`
+			Withdrawn bool   `json:"withdrawn"`
+		}
+		if e.Type == news.NotePost && json.Unmarshal(e.Data, &d) == nil && d.PostID == v.ID {
+			if !d.Withdrawn || d.Title == "" {
+				t.Fatalf("the post's inbox event: %s", e.Data)
+			}
+			marked++
+		}
+	}
+	if marked != 1 {
+		t.Fatalf("%d marked post events in %+v", marked, inbox.Events)
+	}
 }
 
 func TestNewsScheduledPost(t *testing.T) {
@@ -247,8 +270,21 @@ func TestNewsBodyLimit(t *testing.T) {
 	img := pngBytes(1200, 1200)
 	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "big", "body": "b",
 		"image": base64.StdEncoding.EncodeToString(img)})
-	ta.mustRaw(413, "PUT", "/v1/clinic/program", cl.manager, `{"x":"`+strings.Repeat("a", 70<<10)+`"}`)
-	ta.mustRaw(413, "POST", "/v1/clinic/news", cl.manager, `{"title":"`+strings.Repeat("a", 3<<20)+`"}`)
+	// Each 413 states the limit of its route.
+	for _, x := range []struct{ method, path, body, limit string }{
+		{"PUT", "/v1/clinic/program", `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, "64 KiB"},
+		{"POST", "/v1/clinic/news", `{"title":"` + strings.Repeat("a", 3<<20) + `"}`, "3 MiB"},
+		{"PATCH", "/v1/clinic/news/nw_x", `{"title":"` + strings.Repeat("a", 3<<20) + `"}`, "3 MiB"},
+	} {
+		r := ta.mustRaw(413, x.method, x.path, cl.manager, x.body)
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		r.decode(t, &e)
+		if e.Error.Code != "body_too_large" || e.Error.Message != "request body is larger than "+x.limit {
+			t.Fatalf("%s %s: %s", x.method, x.path, r.Body)
+		}
+	}
 	_ = big
 }
 
@@ -315,5 +351,58 @@ func TestNewsFanoutStopAndRestart(t *testing.T) {
 	ta.must(200, "GET", "/v1/clinic/news/"+v.ID, cl.manager, nil).decode(t, &mv)
 	if mv.Recipients != 20 || mv.Sent != 20 || mv.Status != "published" {
 		t.Fatalf("counts %+v", mv)
+	}
+}
+
+// TestNewsAudienceByDepth: "audience": "depth:2" reaches only the
+// patients at depth 2 of the clinic's referral tree (brought by someone
+// who came by themselves); "depth:1" reaches those who came by
+// themselves; a depth outside 1..8 is a 400 on audience and writes
+// nothing.
+func TestNewsAudienceByDepth(t *testing.T) {
+	ta, _ := newsApp(t)
+	ctx := context.Background()
+	cl := ta.referralClinic("Smile Dental", "smile.test")
+	pid, tok, v := ta.joinCard(cl, "+79993000001")
+	a := member{pid, tok, v.ID}
+	b, _ := ta.joinWith("+79993000002", "Boris", ta.codeOf(a))
+	c, _ := ta.joinWith("+79993000003", "Clara", ta.codeOf(b))
+	e, _, _ := ta.joinCard(cl, "+79993000004")
+
+	for _, bad := range []string{"depth:0", "depth:9", "depth:two"} {
+		r := ta.doRaw("POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "Friends", "body": "b", "audience": bad})
+		if r.Status != 400 || !strings.Contains(string(r.Body), `"field":"audience"`) {
+			t.Fatalf("audience %q: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	var mv news.ManagerView
+	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "For friends of friends", "body": "b", "audience": "depth:2"}).decode(t, &mv)
+	if mv.Audience != "depth:2" {
+		t.Fatalf("manager view: %+v", mv)
+	}
+	if _, err := ta.deps.News.Fanout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]int{a.id: 0, b.id: 1, c.id: 0, e: 0} {
+		if got := ta.countEvents(who, news.NotePost); got != want {
+			t.Fatalf("%s got %d posts, want %d", who, got, want)
+		}
+	}
+	ta.must(200, "GET", "/v1/clinic/news/"+mv.ID, cl.manager, nil).decode(t, &mv)
+	if mv.Recipients != 1 || mv.Audience != "depth:2" {
+		t.Fatalf("delivery: %+v", mv)
+	}
+
+	// Depth 1, a week later: A and E, who came by themselves.
+	ta.clock.add(7 * 24 * time.Hour)
+	cl.manager = ta.staffLogin("boss@smile.test", "manager-password").AccessToken
+	ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "For our first patients", "body": "b", "audience": "depth:1"}).decode(t, &mv)
+	if _, err := ta.deps.News.Fanout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]int{a.id: 1, b.id: 1, c.id: 0, e: 1} {
+		if got := ta.countEvents(who, news.NotePost); got != want {
+			t.Fatalf("after depth 1: %s got %d posts, want %d", who, got, want)
+		}
 	}
 }

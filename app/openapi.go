@@ -397,6 +397,9 @@ func (sc *schemas) addStructFields(t reflect.Type, req bool, props map[string]an
 			if vals, ok := strings.CutPrefix(a, "enum="); ok {
 				s["enum"] = strings.Split(vals, "|")
 			}
+			if p, ok := strings.CutPrefix(a, "pattern="); ok { // no commas in it
+				s["pattern"] = p
+			}
 		}
 		props[name] = s
 		omitted := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")

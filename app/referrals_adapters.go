@@ -67,6 +67,28 @@ func (w ReferralWallet) Credit(ctx context.Context, c referrals.Credit) (*referr
 	return &referrals.Posted{Points: e.Amount, Replayed: e.Replayed}, nil
 }
 
+// CreditAll implements referrals.Wallet.
+func (w ReferralWallet) CreditAll(ctx context.Context, cs []referrals.Credit) ([]referrals.CreditResult, error) {
+	rs := make([]wallet.AwardRequest, len(cs))
+	for i, c := range cs {
+		rs[i] = wallet.AwardRequest{CardID: c.CardID, Kind: c.Kind, Key: c.Key, Points: c.Points,
+			BurnDays: c.BurnDays, Reason: c.Reason, Details: c.Details}
+	}
+	res, err := w.Wallet.AwardAll(ctx, rs)
+	if err != nil {
+		return nil, referralErr(err)
+	}
+	out := make([]referrals.CreditResult, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			out[i].Err = referralErr(r.Err)
+			continue
+		}
+		out[i].Posted = &referrals.Posted{Points: r.Entry.Amount, Replayed: r.Entry.Replayed}
+	}
+	return out, nil
+}
+
 // Reclaim implements referrals.Wallet.
 func (w ReferralWallet) Reclaim(ctx context.Context, c referrals.Credit) (*referrals.Posted, error) {
 	e, err := w.Wallet.Reclaim(ctx, wallet.ReclaimRequest{CardID: c.CardID, Kind: c.Kind, Key: c.Key, Points: c.Points,
@@ -90,6 +112,19 @@ func (w ReferralWallet) Receipts(ctx context.Context, clinicID string, from time
 		if rf, ok := referralFact(f); ok {
 			out = append(out, rf)
 		}
+	}
+	return out, next, nil
+}
+
+// Cardholders implements referrals.Wallet.
+func (w ReferralWallet) Cardholders(ctx context.Context, clinicID, after string, limit int) ([]referrals.Cardholder, string, error) {
+	hs, next, err := w.Wallet.Cardholders(ctx, clinicID, after, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]referrals.Cardholder, len(hs))
+	for i, h := range hs {
+		out[i] = referrals.Cardholder{PatientID: h.PatientID, CardID: h.CardID, Paid: h.Paid}
 	}
 	return out, next, nil
 }

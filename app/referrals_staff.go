@@ -74,8 +74,10 @@ func (s *server) staffPayout() fiber.Handler {
 	}
 }
 
-// referralReport is GET /v1/clinic/reports/referrals; its CSV has one
-// table with a section column (depth, reward_level, top_referrer, held).
+// referralReport is GET /v1/clinic/reports/referrals; JSON pages the
+// held referrals (?after=, ?limit=, the wallet's page rule); its CSV has
+// every row in one table with a section column (depth, reward_level,
+// top_referrer, held).
 func (s *server) referralReport() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := s.referralsOn(); err != nil {
@@ -85,7 +87,14 @@ func (s *server) referralReport() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		rep, err := s.Referrals.Report(c.UserContext(), principal(c).ClinicID)
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		if asCSV {
+			after, limit = "", 0
+		}
+		rep, err := s.Referrals.Report(c.UserContext(), principal(c).ClinicID, after, limit)
 		if err != nil {
 			return err
 		}
@@ -115,6 +124,7 @@ func (s *server) referralReport() fiber.Handler {
 
 type staffRewardsReport struct {
 	Rows []referrals.StaffRow `json:"rows"`
+	Next string               `json:"next,omitempty"`
 }
 
 func (s *server) staffRewardsReport() fiber.Handler {
@@ -126,6 +136,13 @@ func (s *server) staffRewardsReport() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		after, limit, err := pageParams(c)
+		if err != nil {
+			return err
+		}
+		if asCSV {
+			after, limit = "", 0
+		}
 		ctx, clinic := c.UserContext(), principal(c).ClinicID
 		cards, err := s.Wallet.CardsByStaff(ctx, clinic, from, to)
 		if err != nil {
@@ -135,12 +152,12 @@ func (s *server) staffRewardsReport() fiber.Handler {
 		for _, r := range cards {
 			issued[r.StaffID] = r.Cards
 		}
-		rows, err := s.Referrals.StaffReport(ctx, clinic, from, to, issued)
+		rows, next, err := s.Referrals.StaffReport(ctx, clinic, from, to, issued, after, limit)
 		if err != nil {
 			return err
 		}
 		if !asCSV {
-			return c.JSON(staffRewardsReport{Rows: rows})
+			return c.JSON(staffRewardsReport{Rows: rows, Next: next})
 		}
 		out := [][]string{{"staff_id", "enrolled", "rewards", "points", "clawed_back", "paid_out"}}
 		for _, r := range rows {

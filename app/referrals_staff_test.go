@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"carewallet/referrals"
@@ -81,17 +84,32 @@ func TestStaffEnrolmentRewards(t *testing.T) {
 	}
 }
 
-// TestReferralReport: the tree per depth, rewards per level, top
-// referrers and held referrals.
+// TestReferralReport: the tree per depth over every cardholder (depth
+// 1: whoever came by themselves, not only those who brought someone),
+// paid counting any paid receipt (not only a rewarded first visit),
+// rewards per level, top referrers.
 func TestReferralReport(t *testing.T) {
 	ta := newTestApp(t)
 	cl := ta.referralClinic("Smile", "smile.test")
-	_, _, _, d, _ := ta.chain(cl)
+	_, b, _, d, e := ta.chain(cl)
+	// F: a card issued at reception, never paid.
+	fid, _ := ta.patient("+79990000006")
+	ta.issueConfirmed(cl, map[string]string{"phone": "+79990000006"}, fid)
 	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(d.card, "R-1", 1_000_000))
+	// Below min_paid: no reward, no first visit, but paid receipts all
+	// the same — E (no referrer) and B (depth 2).
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(e.card, "R-2", 50_000))
+	ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receiptBody(b.card, "R-3", 50_000))
 	var rep referrals.Report
 	ta.must(200, "GET", "/v1/clinic/reports/referrals", cl.manager, nil).decode(t, &rep)
-	if len(rep.Depths) != 4 || rep.Depths[0].Patients != 1 || rep.Depths[3].Depth != 4 || rep.Depths[3].Paid != 1 || rep.Depths[1].NotYet != 1 {
-		t.Fatalf("depths: %+v", rep.Depths)
+	want := []referrals.DepthRow{
+		{Depth: 1, Patients: 3, Paid: 1, NotYet: 2}, // A, E (paid), F
+		{Depth: 2, Patients: 1, Paid: 1},            // B
+		{Depth: 3, Patients: 1, NotYet: 1},          // C
+		{Depth: 4, Patients: 1, Paid: 1},            // D
+	}
+	if !slices.Equal(rep.Depths, want) {
+		t.Fatalf("depths: %+v, want %+v", rep.Depths, want)
 	}
 	if len(rep.Rewards) != 3 || rep.Rewards[0].Level != 1 || rep.Rewards[0].Points != 800 {
 		t.Fatalf("rewards: %+v", rep.Rewards)
@@ -101,10 +119,81 @@ func TestReferralReport(t *testing.T) {
 	}
 	r := ta.must(200, "GET", "/v1/clinic/reports/referrals?format=csv", cl.manager, nil)
 	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
-	if err != nil || len(rows) != 1+4+3+3 || rows[1][0] != "depth" {
+	if err != nil || len(rows) != 1+4+3+3 || rows[1][0] != "depth" || rows[1][2] != "3" || rows[1][3] != "1" {
 		t.Fatalf("CSV: %q %v", r.Body, err)
 	}
 	ta.must(403, "GET", "/v1/clinic/reports/referrals", cl.admin, nil)
+}
+
+// TestReferralReportPages: the held referrals of the report and the rows
+// of the staff-rewards report page by ?after=&limit= (the wallet's rule:
+// over 1000 is a 400 naming limit); CSV has every row.
+func TestReferralReportPages(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	ta.must(200, "PUT", "/v1/clinic/referral-program", cl.manager,
+		strings.Replace(exampleReferralProgram, `"max_rewarded_per_month": 20`, `"max_joins_per_day": 1`, 1))
+	pid, tok, v := ta.joinCard(cl, "+79990000001")
+	code := ta.codeOf(member{pid, tok, v.ID})
+	ta.joinWith("+79990000002", "Boris", code) // the first today: joined
+	for i := 3; i <= 5; i++ {                  // the next ones: held
+		if _, res := ta.joinWith(fmt.Sprintf("+7999000000%d", i), "Held", code); res.Status != referrals.StatusHeld {
+			t.Fatalf("join %d: %+v", i, res)
+		}
+	}
+	var p1, p2 referrals.Report
+	ta.must(200, "GET", "/v1/clinic/reports/referrals?limit=2", cl.manager, nil).decode(t, &p1)
+	if len(p1.Held) != 2 || p1.Next == "" {
+		t.Fatalf("first page: %+v", p1)
+	}
+	ta.must(200, "GET", "/v1/clinic/reports/referrals?limit=2&after="+p1.Next, cl.manager, nil).decode(t, &p2)
+	if len(p2.Held) != 1 || p2.Next != "" || p2.Held[0].ID == p1.Held[0].ID || p2.Held[0].ID == p1.Held[1].ID {
+		t.Fatalf("second page: %+v", p2)
+	}
+	if len(p2.Depths) != 2 || p2.Depths[1].Patients != 4 {
+		t.Fatalf("every page has the whole tree: %+v", p2.Depths)
+	}
+	r := ta.must(200, "GET", "/v1/clinic/reports/referrals?format=csv&limit=1", cl.manager, nil)
+	if n := strings.Count(string(r.Body), "\n\"held\","); n != 3 {
+		t.Fatalf("CSV held rows: %d in %q", n, r.Body)
+	}
+	// Decided, the last one no longer waits: two fit one page, no next.
+	ta.must(200, "POST", "/v1/clinic/referrals/"+p2.Held[0].ID+"/reject", cl.manager, map[string]string{"reason": "a ring"})
+	var p3 referrals.Report
+	ta.must(200, "GET", "/v1/clinic/reports/referrals?limit=2", cl.manager, nil).decode(t, &p3)
+	if len(p3.Held) != 2 || p3.Next != "" {
+		t.Fatalf("after a decision: %+v", p3)
+	}
+	for _, path := range []string{"/v1/clinic/reports/referrals", "/v1/clinic/reports/staff-rewards"} {
+		if r := ta.doRaw("GET", path+"?limit=1001", cl.manager, nil); r.Status != 400 || !strings.Contains(string(r.Body), `"field":"limit"`) {
+			t.Fatalf("%s over the page maximum: %d %s", path, r.Status, r.Body)
+		}
+		if r := ta.doRaw("GET", path+"?after=nonsense", cl.manager, nil); r.Status != 400 {
+			t.Fatalf("%s with a bad cursor: %d %s", path, r.Status, r.Body)
+		}
+	}
+
+	// Two staff members who issued cards: one row each, a page each.
+	ta.must(201, "POST", "/v1/clinic/staff", cl.manager, map[string]string{"email": "desk2@smile.test", "password": "reception-pass", "role": "admin", "name": "Desk 2"})
+	desk2 := clinicFixture{id: cl.id, admin: ta.staffLogin("desk2@smile.test", "reception-pass").AccessToken}
+	for i, c := range []clinicFixture{cl, desk2} {
+		phone := fmt.Sprintf("+7999100000%d", i)
+		id, _ := ta.patient(phone)
+		ta.issueConfirmed(c, map[string]string{"phone": phone}, id)
+	}
+	var s1, s2 staffRewardsReport
+	ta.must(200, "GET", "/v1/clinic/reports/staff-rewards?limit=1", cl.manager, nil).decode(t, &s1)
+	if len(s1.Rows) != 1 || s1.Next == "" {
+		t.Fatalf("staff first page: %+v", s1)
+	}
+	ta.must(200, "GET", "/v1/clinic/reports/staff-rewards?limit=1&after="+s1.Next, cl.manager, nil).decode(t, &s2)
+	if len(s2.Rows) != 1 || s2.Next != "" || s2.Rows[0].StaffID <= s1.Rows[0].StaffID {
+		t.Fatalf("staff second page: %+v after %+v", s2, s1)
+	}
+	r = ta.must(200, "GET", "/v1/clinic/reports/staff-rewards?format=csv&limit=1", cl.manager, nil)
+	if rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll(); err != nil || len(rows) != 3 {
+		t.Fatalf("staff CSV: %q %v", r.Body, err)
+	}
 }
 
 // TestStaffOwnAccountEarnsNothing: a staff member who issues a card to

@@ -142,10 +142,10 @@ func (s *server) register(r *router) {
 		Req: referrals.ProgramRequest{}, Resp: referrals.Program{}})
 	r.add("POST", "/v1/clinic/referrals/{id}/approve", managerOnly, s.decideReferral(true), op{Tag: "referrals", Summary: "Approve a held referral with a reason: its held bonus and rewards are paid",
 		Req: decisionRequest{}, Resp: referrals.Decision{}})
-	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "The referral tree per depth, rewards per level, top referrers, held referrals (JSON or ?format=csv)",
-		Resp: referrals.Report{}, CSV: true, Query: []param{{Name: "format", Description: "json (default) or csv", Enum: []string{"json", "csv"}}}})
-	r.add("GET", "/v1/clinic/reports/staff-rewards", managerOnly, s.staffRewardsReport(), op{Tag: "referrals", Summary: "Enrolments, enrolment rewards and payouts per staff member (JSON or ?format=csv)",
-		Resp: staffRewardsReport{}, CSV: true, Query: rangeQuery})
+	r.add("GET", "/v1/clinic/reports/referrals", managerOnly, s.referralReport(), op{Tag: "referrals", Summary: "Every cardholder per depth of the tree (1: came by themselves) with who paid, rewards per level, top referrers; held referrals paged by ?after=&limit= (JSON); ?format=csv has every row",
+		Resp: referrals.Report{}, CSV: true, Query: append([]param{{Name: "format", Description: "json (default) or csv (every row, no paging)", Enum: []string{"json", "csv"}}}, pageQuery...)})
+	r.add("GET", "/v1/clinic/reports/staff-rewards", managerOnly, s.staffRewardsReport(), op{Tag: "referrals", Summary: "Enrolments, enrolment rewards and payouts per staff member, paged by ?after=&limit= (JSON); ?format=csv has every row",
+		Resp: staffRewardsReport{}, CSV: true, Query: append(append([]param{}, rangeQuery...), pageQuery...)})
 	r.add("GET", "/v1/clinic/staff/{id}/rewards", staffOnly, s.staffRewards(), op{Tag: "referrals", Summary: "A staff member's enrolment rewards account, code and link (the staff member or a manager)",
 		Resp: staffRewardsResponse{}})
 	r.add("POST", "/v1/clinic/staff/{id}/payouts", managerOnly, s.staffPayout(), op{Tag: "referrals", Summary: "Record a cash payout of a staff member's reward points (never over the balance)",
@@ -154,7 +154,7 @@ func (s *server) register(r *router) {
 		Req: decisionRequest{}, Resp: referrals.Decision{}})
 
 	// news and polls: managers compose, patients read and vote
-	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096",
+	r.add("POST", "/v1/clinic/news", managerOnly, s.createPost(), op{Tag: "news", Summary: "Publish or schedule a post (at most one per clinic per calendar week in its time zone; 409 weekly_limit with next_allowed_at); image is a base64 JPEG or PNG up to 2 MiB and 4096x4096; audience is all (default), level:NAME (a loyalty level) or depth:N (N 1-8: the patients at that depth of the referral tree, 1 = came by themselves)",
 		Req: news.Draft{}, Resp: news.ManagerView{}, Status: 201})
 	r.add("GET", "/v1/clinic/news", managerOnly, s.clinicPosts(), op{Tag: "news", Summary: "The clinic's posts, newest first, with recipients, pushes sent and failed, and reads",
 		Resp: news.ManagerPage{}, Query: newsPageQuery})

@@ -92,7 +92,7 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 		AlertTitle: c.Name, AlertBody: "Новая публикация / New post"}
 	cursor := p.FanoutCursor
 	for {
-		users, next, err := s.opts.Audience.Holders(ctx, p.ClinicID, p.Level, cursor, s.opts.FanoutPage)
+		users, next, err := s.opts.Audience.Holders(ctx, p.ClinicID, p.Segment(), cursor, s.opts.FanoutPage)
 		if err != nil {
 			return false, moved, err
 		}

@@ -40,8 +40,8 @@ type ManagerView struct {
 	Body       string    `json:"body"`
 	ImageURL   string    `json:"image_url,omitempty"`
 	PublishAt  time.Time `json:"publish_at"`
-	Status     string    `json:"status"`   // scheduled, publishing, published, withdrawn
-	Audience   string    `json:"audience"` // all or level:NAME
+	Status     string    `json:"status"`                                              // scheduled, publishing, published, withdrawn
+	Audience   string    `json:"audience" api:"pattern=^(all|level:.+|depth:[1-8])$"` // all, level:NAME or depth:N
 	Poll       *Poll     `json:"poll,omitempty"`
 	Recipients int64     `json:"recipients"`
 	Sent       int64     `json:"sent"`
@@ -267,10 +267,7 @@ func (s *Service) ManagerPost(ctx context.Context, clinicID, postID string) (*Ma
 
 func (s *Service) managerView(ctx context.Context, p *Post) (*ManagerView, error) {
 	v := &ManagerView{ID: p.ID, Title: p.Title, Body: p.Body, ImageURL: imageURL(p), PublishAt: p.PublishAt,
-		Poll: p.Poll, Created: p.Created, Updated: p.Updated, Audience: AudienceAll}
-	if p.Level != "" {
-		v.Audience = "level:" + p.Level
-	}
+		Poll: p.Poll, Created: p.Created, Updated: p.Updated, Audience: audienceName(p)}
 	switch {
 	case p.Withdrawn:
 		v.Status = "withdrawn"

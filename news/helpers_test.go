@@ -98,11 +98,15 @@ func (a *audience) CheckLevel(ctx context.Context, clinicID, level string) error
 	return nil
 }
 
-// Holders reads holders["clinic@level"] for a level.
-func (a *audience) Holders(ctx context.Context, clinicID, level, after string, limit int) ([]string, string, error) {
+// Holders reads holders["clinic@level"] for a level, holders["clinic#N"]
+// for a depth.
+func (a *audience) Holders(ctx context.Context, clinicID string, seg Segment, after string, limit int) ([]string, string, error) {
 	key := clinicID
-	if level != "" {
-		key += "@" + level
+	switch {
+	case seg.Depth > 0:
+		key += "#" + strconv.Itoa(seg.Depth)
+	case seg.Level != "":
+		key += "@" + seg.Level
 	}
 	all := a.holders[key]
 	i := 0

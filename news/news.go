@@ -85,11 +85,14 @@ type Inbox interface {
 
 // Audience answers who holds the cards of a clinic (wallet).
 type Audience interface {
-	// Holders pages the accounts holding a card of the clinic (at the
-	// loyalty level, unless level is ""): patients' own cards and the
-	// guardians of dependants' cards. An account may appear more than
-	// once; next is "" after the last page.
-	Holders(ctx context.Context, clinicID, level, after string, limit int) (ids []string, next string, err error)
+	// Holders pages the accounts in the clinic's segment: every holder of
+	// a card of the clinic (patients' own cards and the guardians of
+	// dependants' cards), those at the segment's loyalty level, or the
+	// patients holding their own card at the segment's depth of the
+	// referral tree (a page may then hold fewer than limit, even none,
+	// before the last). An account may appear more than once; next is ""
+	// after the last page.
+	Holders(ctx context.Context, clinicID string, seg Segment, after string, limit int) (ids []string, next string, err error)
 	// CheckLevel reports whether the clinic's program has the level.
 	CheckLevel(ctx context.Context, clinicID, level string) error
 	// Clinics lists the clinics where the patient holds a card (own or a

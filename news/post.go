@@ -32,6 +32,7 @@ type Post struct {
 	Body      string
 	ImageType string // "" (no image), image/jpeg or image/png
 	Level     string // the audience: "" every cardholder, else one loyalty level
+	Depth     int    // or, when above 0, the patients at that depth of the referral tree
 	PublishAt time.Time
 	Week      string
 	Poll      *Poll
@@ -56,9 +57,11 @@ type Draft struct {
 	Body  string `json:"body" api:"required"`
 	// Image is a JPEG or PNG, base64 in JSON.
 	Image []byte `json:"image,omitempty"`
-	// Audience is "all" (default: every cardholder of the clinic) or
-	// "level:NAME" (the cards at that loyalty level when it goes out).
-	Audience  string     `json:"audience,omitempty"`
+	// Audience is "all" (default: every cardholder of the clinic),
+	// "level:NAME" (the cards at that loyalty level when it goes out) or
+	// "depth:N" (the patients holding their own card at depth N, 1 to 8,
+	// of the clinic's referral tree: 1 came by themselves).
+	Audience  string     `json:"audience,omitempty" api:"pattern=^(all|level:.+|depth:[1-8])?$"`
 	PublishAt *time.Time `json:"publish_at,omitempty"`
 	Poll      *PollDraft `json:"poll,omitempty"`
 }
@@ -178,16 +181,9 @@ func (s *Service) CreatePost(ctx context.Context, clinicID, authorID string, d D
 	if err != nil {
 		return nil, err
 	}
-	level := ""
-	switch name, ok := strings.CutPrefix(d.Audience, "level:"); {
-	case d.Audience == "" || d.Audience == AudienceAll:
-	case ok && name != "":
-		if err := s.opts.Audience.CheckLevel(ctx, clinicID, name); err != nil {
-			return nil, err
-		}
-		level = name
-	default:
-		return nil, invalid("audience", `must be "all" or "level:NAME" (a level of the clinic's program)`)
+	seg, err := s.parseAudience(ctx, clinicID, d.Audience)
+	if err != nil {
+		return nil, err
 	}
 	publishAt := now
 	if d.PublishAt != nil && d.PublishAt.After(now) {
@@ -210,7 +206,7 @@ func (s *Service) CreatePost(ctx context.Context, clinicID, authorID string, d D
 	if err != nil {
 		return nil, err
 	}
-	p := &Post{ID: newID("nw_"), ClinicID: clinicID, AuthorID: authorID, Title: title, Body: body, Level: level,
+	p := &Post{ID: newID("nw_"), ClinicID: clinicID, AuthorID: authorID, Title: title, Body: body, Level: seg.Level, Depth: seg.Depth,
 		PublishAt: publishAt, Week: Week(publishAt, c.Location), Poll: poll, Created: now, Updated: now}
 	if img != nil {
 		p.ImageType = img.Type
@@ -348,6 +344,10 @@ func (s *Service) EditPost(ctx context.Context, clinicID, postID string, e Edit)
 	}
 	return p, nil
 }
+
+// PostKey is the inbox key of a post's news.post events (one per
+// recipient): the fan-out publishes under it, a withdrawal marks them.
+func PostKey(postID string) string { return "news:" + postID }
 
 // WithdrawPost cancels a scheduled post (its week is free again) or
 // withdraws a published one: it leaves the feeds, its inbox events stay

@@ -442,3 +442,40 @@ func TestAudienceByLevel(t *testing.T) {
 		}
 	})
 }
+
+// TestAudienceByDepth: "depth:N" (1..8) sends the post only to the
+// patients at that depth of the referral tree, keeps the depth through
+// the store (both) and shows it to managers; anything else is a 400 on
+// audience and writes nothing.
+func TestAudienceByDepth(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := newEnv(t, b)
+		ctx := context.Background()
+		e.aud.holders["c1"] = []string{"alice", "bob", "carol"}
+		e.aud.holders["c1#2"] = []string{"carol"}
+		d := draft("for friends")
+		for _, bad := range []string{"depth:0", "depth:9", "depth:", "depth:02", "depth:x", "depth:-1", "deep:2"} {
+			d.Audience = bad
+			if _, err := e.svc.CreatePost(ctx, "c1", "m1", d); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "audience") {
+				t.Fatalf("audience %q: %v", bad, err)
+			}
+		}
+		if page, err := e.svc.ClinicPosts(ctx, "c1", "", 10); err != nil || len(page.Posts) != 0 {
+			t.Fatalf("a refused post was written: %+v %v", page, err)
+		}
+		d.Audience = "depth:2"
+		p, err := e.svc.CreatePost(ctx, "c1", "m1", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Fanout(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if e.inbox.count("carol", NotePost) != 1 || e.inbox.count("alice", NotePost) != 0 || e.inbox.count("bob", NotePost) != 0 {
+			t.Fatal("the post went beyond its depth")
+		}
+		if v, _ := e.svc.ManagerPost(ctx, "c1", p.ID); v.Audience != "depth:2" || v.Recipients != 1 {
+			t.Fatalf("manager view %+v", v)
+		}
+	})
+}

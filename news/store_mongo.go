@@ -93,12 +93,13 @@ type postDoc struct {
 	FanoutDone     bool     `bson:"fanout_done"`
 	FanoutFailures int      `bson:"fanout_failures"`
 	Level          string   `bson:"level"`
+	Depth          int      `bson:"depth,omitempty"`
 }
 
 func toPostDoc(p *Post) postDoc {
 	d := postDoc{ID: p.ID, ClinicID: p.ClinicID, AuthorID: p.AuthorID, Title: p.Title, Body: p.Body, ImageType: p.ImageType,
 		PublishAt: storage.Nanos(p.PublishAt), Week: p.Week, Withdrawn: p.Withdrawn, Created: storage.Nanos(p.Created),
-		Updated: storage.Nanos(p.Updated), FanoutCursor: p.FanoutCursor, FanoutDone: p.FanoutDone, FanoutFailures: p.FanoutFailures, Level: p.Level}
+		Updated: storage.Nanos(p.Updated), FanoutCursor: p.FanoutCursor, FanoutDone: p.FanoutDone, FanoutFailures: p.FanoutFailures, Level: p.Level, Depth: p.Depth}
 	if p.Poll != nil {
 		d.PollOptions, d.PollClosesAt = p.Poll.Options, storage.Nanos(p.Poll.ClosesAt)
 	}
@@ -108,7 +109,7 @@ func toPostDoc(p *Post) postDoc {
 func (d postDoc) post() Post {
 	p := Post{ID: d.ID, ClinicID: d.ClinicID, AuthorID: d.AuthorID, Title: d.Title, Body: d.Body, ImageType: d.ImageType,
 		PublishAt: storage.FromNanos(d.PublishAt), Week: d.Week, Withdrawn: d.Withdrawn, Created: storage.FromNanos(d.Created),
-		Updated: storage.FromNanos(d.Updated), FanoutCursor: d.FanoutCursor, FanoutDone: d.FanoutDone, FanoutFailures: d.FanoutFailures, Level: d.Level}
+		Updated: storage.FromNanos(d.Updated), FanoutCursor: d.FanoutCursor, FanoutDone: d.FanoutDone, FanoutFailures: d.FanoutFailures, Level: d.Level, Depth: d.Depth}
 	if len(d.PollOptions) > 0 {
 		p.Poll = &Poll{Options: d.PollOptions, ClosesAt: storage.FromNanos(d.PollClosesAt)}
 	}

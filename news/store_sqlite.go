@@ -52,6 +52,8 @@ CREATE TABLE news_messages (
 CREATE TABLE news_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (key, n)) WITHOUT ROWID;
 `, `
 ALTER TABLE news_posts ADD COLUMN level TEXT NOT NULL DEFAULT '';
+`, `
+ALTER TABLE news_posts ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
 `}
 
 // NewSQLiteStore migrates the news tables.
@@ -79,7 +81,7 @@ func (s *SQLiteStore) ReleaseWeek(ctx context.Context, clinicID, week, postID st
 }
 
 const postCols = `id, clinic_id, author_id, title, body, image_type, publish_at, week, poll, withdrawn, created, updated,
-	fanout_cursor, fanout_done, fanout_failures, level`
+	fanout_cursor, fanout_done, fanout_failures, level, depth`
 
 func pollJSON(p *Poll) string {
 	if p == nil {
@@ -90,9 +92,9 @@ func pollJSON(p *Poll) string {
 }
 
 func (s *SQLiteStore) InsertPost(ctx context.Context, p *Post) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO news_posts (`+postCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO news_posts (`+postCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		p.ID, p.ClinicID, p.AuthorID, p.Title, p.Body, p.ImageType, storage.Nanos(p.PublishAt), p.Week, pollJSON(p.Poll),
-		p.Withdrawn, storage.Nanos(p.Created), storage.Nanos(p.Updated), p.FanoutCursor, p.FanoutDone, p.FanoutFailures, p.Level)
+		p.Withdrawn, storage.Nanos(p.Created), storage.Nanos(p.Updated), p.FanoutCursor, p.FanoutDone, p.FanoutFailures, p.Level, p.Depth)
 	return dbErr.Map(err)
 }
 
@@ -101,7 +103,7 @@ func scanPost(sc interface{ Scan(...any) error }) (*Post, error) {
 	var publish, created, updated int64
 	var poll string
 	if err := sc.Scan(&p.ID, &p.ClinicID, &p.AuthorID, &p.Title, &p.Body, &p.ImageType, &publish, &p.Week, &poll,
-		&p.Withdrawn, &created, &updated, &p.FanoutCursor, &p.FanoutDone, &p.FanoutFailures, &p.Level); err != nil {
+		&p.Withdrawn, &created, &updated, &p.FanoutCursor, &p.FanoutDone, &p.FanoutFailures, &p.Level, &p.Depth); err != nil {
 		return nil, err
 	}
 	p.PublishAt, p.Created, p.Updated = storage.FromNanos(publish), storage.FromNanos(created), storage.FromNanos(updated)

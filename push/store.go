@@ -12,6 +12,7 @@ import (
 // events, token on devices. Append is correct under concurrent writers from
 // any number of processes because a seq is only taken by inserting it.
 type Store interface {
+	Amender // amend.go
 	// Append stores ev for user at seq = last+1 and returns it with its seq
 	// and created = true. If key is set and (user, key) already exists it
 	// returns the stored event and created = false.

@@ -14,7 +14,8 @@ type JobReport struct {
 	Points    int64 `json:"points"`
 	Clawbacks int   `json:"clawbacks"`
 
-	names map[string]string // clinic names read during the run
+	names   map[string]string // clinic names read during the run
+	friends map[string]string // referees' masked names read during the run
 }
 
 // clinicName is the clinic's name for a push, read once per run.
@@ -177,12 +178,7 @@ func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobRep
 			}
 		}
 	}
-	for _, b := range bs {
-		if err := s.ensureReward(ctx, f, p, link, b, rep); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.ensureRewards(ctx, f, p, link, bs, rep)
 }
 
 // firstVisit claims the referee's first qualifying receipt: unique
@@ -205,10 +201,44 @@ func (s *Service) firstVisit(ctx context.Context, f *ReceiptFact, p *Program) (b
 	return v.ReceiptID == f.ReceiptID, nil
 }
 
-// chain lists the referrers above a link, nearest first, up to levels.
+// chain lists the referrers above a link, nearest first, up to levels:
+// the link's referrer, then the referrers of the link's ancestors, read
+// in one query (a link records its ancestors, nearest first).
 func (s *Service) chain(ctx context.Context, l *Link, levels int) ([]beneficiary, error) {
+	n := min(levels, MaxLevels)
+	if l.ReferrerID == "" || n <= 0 {
+		return nil, nil
+	}
+	out := []beneficiary{{level: 1, card: l.ReferrerCard, patient: l.ReferrerID}}
+	if n == 1 {
+		return out, nil
+	}
+	if len(l.Ancestors) == 0 || l.Ancestors[0] != l.ReferrerID {
+		return s.walkChain(ctx, l, n)
+	}
+	ids := l.Ancestors[:min(n-1, len(l.Ancestors))]
+	ls, err := s.store.Links(ctx, l.ClinicID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("referrals: links: %w", err)
+	}
+	byReferee := make(map[string]*Link, len(ls))
+	for i := range ls {
+		byReferee[ls[i].RefereeID] = &ls[i]
+	}
+	for _, id := range ids {
+		up := byReferee[id]
+		if up == nil || up.ReferrerID == "" {
+			break
+		}
+		out = append(out, beneficiary{level: len(out) + 1, card: up.ReferrerCard, patient: up.ReferrerID})
+	}
+	return out, nil
+}
+
+// walkChain reads the chain link by link (a link without its ancestors).
+func (s *Service) walkChain(ctx context.Context, l *Link, levels int) ([]beneficiary, error) {
 	var out []beneficiary
-	for cur := l; cur != nil && cur.ReferrerID != "" && len(out) < min(levels, MaxLevels); {
+	for cur := l; cur != nil && cur.ReferrerID != "" && len(out) < levels; {
 		out = append(out, beneficiary{level: len(out) + 1, card: cur.ReferrerCard, patient: cur.ReferrerID})
 		up, err := s.store.Link(ctx, cur.ClinicID, cur.ReferrerID)
 		if errors.Is(err, ErrNotFound) {
@@ -222,23 +252,55 @@ func (s *Service) chain(ctx context.Context, l *Link, levels int) ([]beneficiary
 	return out, nil
 }
 
-// ensureReward records b's reward on the receipt (unique (clinic,
-// receipt, level): the first writer decides its status) and posts it.
-func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, link *Link, b beneficiary, rep *JobReport) error {
-	r, err := s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level)
-	if errors.Is(err, ErrNotFound) {
-		r = &Reward{ClinicID: f.ClinicID, ReceiptID: f.ReceiptID, Level: b.level, RefereeID: f.PatientID,
+// ensureRewards records the receipt's rewards for bs (unique (clinic,
+// receipt, level): the first writer decides each one's status) and posts
+// them. One read finds the records a previous run made; the missing ones
+// are inserted together (one transaction on SQLite), and only a lost race
+// re-reads.
+func (s *Service) ensureRewards(ctx context.Context, f *ReceiptFact, p *Program, link *Link, bs []beneficiary, rep *JobReport) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	// A run after the first finds the records made: read them first when
+	// making one again would take a monthly-cap slot (a side effect);
+	// otherwise the insert's unique key tells, and only a conflict
+	// re-reads.
+	var have []Reward
+	if p.MaxRewardedPerMonth > 0 && link != nil {
+		var err error
+		if have, err = s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID); err != nil {
+			return fmt.Errorf("referrals: rewards: %w", err)
+		}
+	}
+	byLevel := make(map[int]*Reward, len(bs))
+	for i := range have {
+		byLevel[have[i].Level] = &have[i]
+	}
+	var fresh []*Reward
+	linkStatus := "" // read once per receipt
+	var err error
+	for _, b := range bs {
+		if byLevel[b.level] != nil {
+			continue
+		}
+		r := &Reward{ClinicID: f.ClinicID, ReceiptID: f.ReceiptID, Level: b.level, RefereeID: f.PatientID,
 			RefereeCard: f.CardID, BeneficiaryCard: b.card, BeneficiaryPatient: b.patient, StaffID: b.staff,
 			Terms: b.terms, Paid: f.Paid, Points: b.terms.Owed(f.Paid), Status: RewardCredited,
 			ProgramVersion: p.Version, BurnDays: p.RewardBurnDays, Created: s.clock()}
+		if r.Points <= 0 {
+			continue
+		}
 		if b.status != "" {
 			r.Status = b.status
 		}
 		if link != nil && b.level != StaffLevel {
 			r.LinkID = link.ID
-			if r.Status, err = s.linkStatus(ctx, link); err != nil {
-				return err
+			if linkStatus == "" {
+				if linkStatus, err = s.linkStatus(ctx, link); err != nil {
+					return err
+				}
 			}
+			r.Status = linkStatus
 			if r.Status == RewardCredited && b.level == 1 && p.MaxRewardedPerMonth > 0 {
 				capped, err := s.capped(ctx, p, b.patient, f.At)
 				if err != nil {
@@ -249,24 +311,44 @@ func (s *Service) ensureReward(ctx context.Context, f *ReceiptFact, p *Program, 
 				}
 			}
 		}
-		if r.Points <= 0 {
-			return nil
-		}
-		if err := s.store.InsertReward(ctx, r); errors.Is(err, errDuplicate) {
-			if r, err = s.store.Reward(ctx, f.ClinicID, f.ReceiptID, b.level); err != nil {
-				return fmt.Errorf("referrals: reward: %w", err)
-			}
-		} else if err != nil {
-			return fmt.Errorf("referrals: reward: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("referrals: reward: %w", err)
+		fresh = append(fresh, r)
 	}
-	return s.post(ctx, r, rep)
+	if len(fresh) > 0 {
+		inserted, err := s.store.InsertRewards(ctx, fresh)
+		if err != nil {
+			return fmt.Errorf("referrals: rewards: %w", err)
+		}
+		lost := false
+		for i, r := range fresh {
+			if inserted[i] {
+				byLevel[r.Level] = r
+			} else {
+				lost = true
+			}
+		}
+		if lost { // another run inserted first: its records stand
+			if have, err = s.store.ReceiptRewards(ctx, f.ClinicID, f.ReceiptID); err != nil {
+				return fmt.Errorf("referrals: rewards: %w", err)
+			}
+			for i := range have {
+				byLevel[have[i].Level] = &have[i]
+			}
+		}
+	}
+	pay := make([]*Reward, 0, len(bs))
+	for _, b := range bs {
+		if r := byLevel[b.level]; r != nil {
+			pay = append(pay, r)
+		}
+	}
+	return s.postAll(ctx, pay, rep)
 }
 
 // linkStatus is the status a new reward of the link gets.
 func (s *Service) linkStatus(ctx context.Context, l *Link) (string, error) {
+	if !l.Held {
+		return RewardCredited, nil // managers decide held links only (ErrNotHeld)
+	}
 	d, err := s.store.Decision(ctx, l.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -302,46 +384,90 @@ func (s *Service) effective(ctx context.Context, r *Reward) (bool, error) {
 // ref:{receipt}:{level} and tells them; staff rewards live in the
 // staff's rewards account (the records themselves) and post nothing.
 func (s *Service) post(ctx context.Context, r *Reward, rep *JobReport) error {
-	if r.Level == StaffLevel {
-		return nil
-	}
-	ok, err := s.effective(ctx, r)
-	if err != nil || !ok {
-		return err
-	}
-	if r.Status == RewardHeld && r.Level == 1 {
-		if capped, err := s.heldCapped(ctx, r); err != nil || capped {
+	return s.postAll(ctx, []*Reward{r}, rep)
+}
+
+// postAll posts a receipt's rewards: those to be paid are credited
+// together (one wallet call, one transaction on SQLite), then each new
+// credit is told to its beneficiary. A credit that fails is reported
+// after the others were tried; the job pays it later.
+func (s *Service) postAll(ctx context.Context, rs []*Reward, rep *JobReport) error {
+	var pay []*Reward
+	var cs []Credit
+	for _, r := range rs {
+		if r.Level == StaffLevel {
+			continue
+		}
+		ok, err := s.effective(ctx, r)
+		if err != nil {
 			return err
 		}
+		if !ok {
+			continue
+		}
+		if r.Status == RewardHeld && r.Level == 1 {
+			if capped, err := s.heldCapped(ctx, r); err != nil {
+				return err
+			} else if capped {
+				continue
+			}
+		}
+		pay = append(pay, r)
+		cs = append(cs, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points, BurnDays: r.BurnDays,
+			Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r, rep)})
 	}
-	posted, err := s.wallet.Credit(ctx, Credit{CardID: r.BeneficiaryCard, Kind: KindReferral, Key: r.Key(), Points: r.Points,
-		BurnDays: r.BurnDays, Reason: fmt.Sprintf("a level %d friend's paid visit", r.Level), Details: s.rewardDetails(ctx, r)})
-	if err != nil {
-		return fmt.Errorf("referrals: credit %s: %w", r.Key(), err)
-	}
-	if posted.Replayed {
+	if len(cs) == 0 {
 		return nil
 	}
+	res, err := s.wallet.CreditAll(ctx, cs)
+	if err != nil {
+		return fmt.Errorf("referrals: credit %s: %w", cs[0].Key, err)
+	}
+	var failed error
+	for i, r := range pay {
+		if res[i].Err != nil {
+			if failed == nil {
+				failed = fmt.Errorf("referrals: credit %s: %w", r.Key(), res[i].Err)
+			}
+			continue
+		}
+		if res[i].Posted.Replayed {
+			continue
+		}
+		s.tell(ctx, r, res[i].Posted.Points, rep)
+	}
+	return failed
+}
+
+// tell is the push of a new reward.
+func (s *Service) tell(ctx context.Context, r *Reward, points int64, rep *JobReport) {
 	rep.Rewards++
-	rep.Points += posted.Points
+	rep.Points += points
 	name := s.clinicName(ctx, rep, r.ClinicID)
 	who, kto := "a friend you invited", "друг, которого вы пригласили,"
 	if r.Level > 1 {
 		who, kto = "a friend of your friend", "друг вашего друга"
 	}
 	_ = s.notifier.Notify(ctx, r.BeneficiaryPatient, Notification{Key: r.Key(), Type: NoteReward,
-		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: posted.Points, Level: r.Level},
+		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: points, Level: r.Level},
 		AlertTitle: "Баллы за друга / Points for a friend",
 		AlertBody: fmt.Sprintf("Вы получили %d баллов: %s посетил %s / You got %d points: %s visited %s",
-			posted.Points, kto, name, posted.Points, who, name)})
-	return nil
+			points, kto, name, points, who, name)})
 }
 
 // rewardDetails explains a reward entry: which friend (the referral id
 // and the masked name, "Anna I."), which level, which receipt, which rate.
-func (s *Service) rewardDetails(ctx context.Context, r *Reward) map[string]any {
-	first, last, _ := s.people.Name(ctx, r.RefereeID)
-	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": MaskName(first, last),
+func (s *Service) rewardDetails(ctx context.Context, r *Reward, rep *JobReport) map[string]any {
+	friend, ok := rep.friends[r.RefereeID]
+	if !ok {
+		first, last, _ := s.people.Name(ctx, r.RefereeID)
+		friend = MaskName(first, last)
+		if rep.friends == nil {
+			rep.friends = map[string]string{}
+		}
+		rep.friends[r.RefereeID] = friend
+	}
+	return map[string]any{"rule": "referral_reward", "referral_id": r.LinkID, "friend": friend,
 		"level": r.Level, "receipt_id": r.ReceiptID,
 		"rate_bp": r.Terms.RateBP, "bonus": r.Terms.Bonus, "paid": r.Paid, "program_version": r.ProgramVersion}
 }

@@ -56,10 +56,32 @@ type Wallet interface {
 	// c.Points once per c.Key, never below what the card holds.
 	Credit(ctx context.Context, c Credit) (*Posted, error)
 	Reclaim(ctx context.Context, c Credit) (*Posted, error)
+	// CreditAll posts several credits, each once per its Key, together
+	// where the wallet can (one transaction on SQLite). A refused credit
+	// is reported in its result; an error means none may have been
+	// posted, and a retry posts what is missing and nothing twice.
+	CreditAll(ctx context.Context, cs []Credit) ([]CreditResult, error)
 	// Receipts pages the clinic's receipt facts (paid receipts and their
 	// refunds) recorded at or after from, in commit-time order, after an
 	// opaque cursor ("" from the start); next is "" at the end.
 	Receipts(ctx context.Context, clinicID string, from time.Time, after string, limit int) (facts []ReceiptFact, next string, err error)
+	Cardholders
+}
+
+// Cardholders is what the report needs of the wallet: every patient who
+// holds their own active card at a clinic, and who of them has paid.
+type Cardholders interface {
+	// Cardholders pages the patients holding their own active card at
+	// the clinic, with whether each ever paid money on a receipt there,
+	// after an opaque cursor ("" from the start); next is "" at the end.
+	Cardholders(ctx context.Context, clinicID, after string, limit int) (rows []Cardholder, next string, err error)
+}
+
+// Cardholder is one patient holding their own active card at a clinic.
+type Cardholder struct {
+	PatientID string
+	CardID    string
+	Paid      bool // paid money on at least one receipt at the clinic
 }
 
 // Card is what referrals knows of a wallet card.
@@ -92,6 +114,12 @@ type Credit struct {
 	BurnDays int
 	Reason   string
 	Details  any
+}
+
+// CreditResult is one credit of CreditAll.
+type CreditResult struct {
+	Posted *Posted
+	Err    error
 }
 
 // Posted is what a posting did.

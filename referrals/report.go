@@ -2,14 +2,20 @@ package referrals
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
-// DepthRow is one depth of a clinic's tree: depth 1 came by themselves
-// (here: those who brought someone, and those who joined with a staff
-// code), depth 2 were brought by depth 1, and so on, however deep.
+// DepthRow is one depth of a clinic's tree, over every patient holding
+// their own active card at the clinic: depth 1 came by themselves (no
+// referrer: a card issued at reception, a join from the app, a staff
+// code), depth 2 were brought by depth 1, and so on, however deep. Paid
+// counts those who ever paid money on a receipt at the clinic (any paid
+// receipt, not only a rewarded first visit).
 type DepthRow struct {
 	Depth    int   `json:"depth"`
 	Patients int64 `json:"patients"`
@@ -42,65 +48,130 @@ type HeldReferral struct {
 	Created time.Time `json:"created_at"`
 }
 
-// Report is GET /v1/clinic/reports/referrals.
+// Report is GET /v1/clinic/reports/referrals. Depths, rewards and top
+// referrers are whole on every page; held referrals are paged (oldest
+// first), and Next is the cursor of the next page ("" after the last).
 type Report struct {
 	Depths       []DepthRow     `json:"depths"`
 	Rewards      []LevelRewards `json:"rewards"`
 	TopReferrers []TopReferrer  `json:"top_referrers"`
 	Held         []HeldReferral `json:"held"`
+	Next         string         `json:"next,omitempty"`
+}
+
+// cardholderPage is how many cardholders the report reads from the
+// wallet at once.
+const cardholderPage = 5000
+
+// depthRows counts the clinic's cardholders per depth of its tree: the
+// wallet pages the patients holding their own active card (and whether
+// they ever paid), the links give each one's depth (none: 1).
+func (s *Service) depthRows(ctx context.Context, clinicID string) ([]DepthRow, error) {
+	depthOf, err := s.store.Depths(ctx, clinicID, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := map[int]*DepthRow{}
+	seen := make(map[string]bool, len(depthOf))
+	for after := ""; ; {
+		hs, next, err := s.wallet.Cardholders(ctx, clinicID, after, cardholderPage)
+		if err != nil {
+			return nil, fmt.Errorf("referrals: cardholders: %w", err)
+		}
+		for _, h := range hs {
+			if seen[h.PatientID] {
+				continue
+			}
+			seen[h.PatientID] = true
+			d := max(depthOf[h.PatientID], 1)
+			r := rows[d]
+			if r == nil {
+				r = &DepthRow{Depth: d}
+				rows[d] = r
+			}
+			r.Patients++
+			if h.Paid {
+				r.Paid++
+			} else {
+				r.NotYet++
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	out := make([]DepthRow, 0, len(rows))
+	for d := 1; len(out) < len(rows); d++ {
+		if r := rows[d]; r != nil {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+// Depths is each listed patient's depth in the clinic's tree (1: came by
+// themselves), for an audience by depth.
+func (s *Service) Depths(ctx context.Context, clinicID string, patientIDs []string) (map[string]int, error) {
+	if patientIDs == nil {
+		patientIDs = []string{}
+	}
+	ds, err := s.store.Depths(ctx, clinicID, patientIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(patientIDs))
+	for _, id := range patientIDs {
+		out[id] = max(ds[id], 1)
+	}
+	return out, nil
 }
 
 const topReferrers = 10
 
-// Report is the managers' referral report over the whole tree.
-func (s *Service) Report(ctx context.Context, clinicID string) (*Report, error) {
-	rep := &Report{Depths: []DepthRow{}, Rewards: []LevelRewards{}, TopReferrers: []TopReferrer{}, Held: []HeldReferral{}}
-	dcs, refs, err := s.store.TreeCounts(ctx, clinicID)
+// Report is the managers' referral report over the whole tree, with up
+// to limit held referrals after the cursor (limit 0: all of them).
+func (s *Service) Report(ctx context.Context, clinicID, after string, limit int) (*Report, error) {
+	cur, err := decodeCursor(after)
 	if err != nil {
 		return nil, err
 	}
-	depths := map[int]*DepthRow{}
-	for _, d := range dcs {
-		depths[d.Depth] = &DepthRow{Depth: d.Depth, Patients: d.Patients, Paid: d.Visited, NotYet: d.Patients - d.Visited}
+	rep := &Report{Depths: []DepthRow{}, Rewards: []LevelRewards{}, TopReferrers: []TopReferrer{}, Held: []HeldReferral{}}
+	if rep.Depths, err = s.depthRows(ctx, clinicID); err != nil {
+		return nil, err
 	}
-	// The roots: referrers nobody brought, at depth 1 beside those who
-	// joined with a staff code.
+	refs, err := s.store.ReferrerCounts(ctx, clinicID)
+	if err != nil {
+		return nil, err
+	}
 	friends := map[string]int64{}
 	cardOf := map[string]string{}
 	for _, r := range refs {
 		friends[r.ReferrerID], cardOf[r.ReferrerID] = r.Friends, r.CardID
-		if r.Linked {
-			continue
-		}
-		if depths[1] == nil {
-			depths[1] = &DepthRow{Depth: 1}
-		}
-		depths[1].Patients++
-		if c, err := s.wallet.Card(ctx, r.CardID); err == nil && c.Paid > 0 {
-			depths[1].Paid++
-		} else {
-			depths[1].NotYet++
-		}
-	}
-	for d := 1; len(rep.Depths) < len(depths); d++ {
-		if r := depths[d]; r != nil {
-			rep.Depths = append(rep.Depths, *r)
-		}
 	}
 	held, err := s.store.HeldLinks(ctx, clinicID)
 	if err != nil {
 		return nil, err
 	}
 	for _, l := range held {
-		if _, err := s.store.Decision(ctx, l.ID); errors.Is(err, ErrNotFound) {
-			first, last, err := s.people.Name(ctx, l.RefereeID)
-			if err != nil {
-				return nil, err
-			}
-			rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
-		} else if err != nil {
+		if cur.ID != "" && (l.Created.Before(cur.Created) || l.Created.Equal(cur.Created) && l.ID <= cur.ID) {
+			continue
+		}
+		if _, err := s.store.Decision(ctx, l.ID); err == nil {
+			continue // decided: no longer waiting
+		} else if !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
+		if limit > 0 && len(rep.Held) == limit { // one more waits: there is a next page
+			last := rep.Held[len(rep.Held)-1]
+			rep.Next = encodeCursor(linkCursor{Created: last.Created, ID: last.ID})
+			break
+		}
+		first, last, err := s.people.Name(ctx, l.RefereeID)
+		if err != nil {
+			return nil, err
+		}
+		rep.Held = append(rep.Held, HeldReferral{ID: l.ID, Name: MaskName(first, last), Depth: l.Depth, Checks: l.Checks, Created: l.Created})
 	}
 	rs, err := s.store.ClinicRewards(ctx, clinicID)
 	if err != nil {
@@ -172,9 +243,19 @@ type StaffRow struct {
 }
 
 // StaffReport is enrolments, rewards and payouts per staff member in
-// [from, to) (zero bounds: open). issued are the cards each staff member
-// issued at reception in the range (the wallet's count).
-func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to time.Time, issued map[string]int64) ([]StaffRow, error) {
+// [from, to) (zero bounds: open), in staff id order: up to limit rows
+// after the cursor (limit 0: all of them), and the next page's cursor
+// ("" after the last). issued are the cards each staff member issued at
+// reception in the range (the wallet's count).
+func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to time.Time, issued map[string]int64, after string, limit int) ([]StaffRow, string, error) {
+	afterID := ""
+	if after != "" {
+		b, err := base64.RawURLEncoding.DecodeString(after)
+		if err != nil || !strings.HasPrefix(string(b), "staff|") || len(b) == len("staff|") {
+			return nil, "", invalid("after", "not a cursor")
+		}
+		afterID = strings.TrimPrefix(string(b), "staff|")
+	}
 	in := func(t time.Time) bool { return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to)) }
 	rows := map[string]*StaffRow{}
 	row := func(id string) *StaffRow {
@@ -186,11 +267,11 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 	for id, n := range issued {
 		row(id).Enrolled += n
 	}
-	after := ""
+	linkAfter := ""
 	for {
-		ls, err := s.store.ClinicLinks(ctx, clinicID, after, 2000)
+		ls, err := s.store.ClinicLinks(ctx, clinicID, linkAfter, 2000)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for _, l := range ls {
 			if l.StaffID != "" && in(l.Created) {
@@ -200,11 +281,11 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 		if len(ls) < 2000 {
 			break
 		}
-		after = ls[len(ls)-1].ID
+		linkAfter = ls[len(ls)-1].ID
 	}
 	rs, err := s.store.ClinicRewards(ctx, clinicID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for _, r := range rs {
 		if r.Level != StaffLevel || r.Status != RewardCredited {
@@ -217,7 +298,7 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 		}
 		cs, err := s.store.Clawbacks(ctx, clinicID, r.ReceiptID, StaffLevel)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for _, c := range cs {
 			if in(c.Created) {
@@ -225,11 +306,24 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 			}
 		}
 	}
-	out := make([]StaffRow, 0, len(rows))
-	for id, r := range rows {
+	ids := make([]string, 0, len(rows))
+	for id := range rows {
+		if id > afterID {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	next := ""
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte("staff|" + ids[limit-1]))
+	}
+	out := make([]StaffRow, 0, len(ids))
+	for _, id := range ids {
+		r := rows[id]
 		ps, err := s.store.Payouts(ctx, id)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		for _, p := range ps {
 			if p.ClinicID == clinicID && in(p.Created) {
@@ -238,6 +332,5 @@ func (s *Service) StaffReport(ctx context.Context, clinicID string, from, to tim
 		}
 		out = append(out, *r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].StaffID < out[j].StaffID })
-	return out, nil
+	return out, next, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ type fakeWallet struct {
 	posted  map[string]int64 // card|key → points
 	facts   []ReceiptFact
 	failKey string
+	sorted  []string // card ids, for Cardholders
 }
 
 func newFakeWallet() *fakeWallet {
@@ -75,6 +77,20 @@ func (w *fakeWallet) Credit(_ context.Context, c Credit) (*Posted, error) {
 	return &Posted{Points: c.Points}, nil
 }
 
+// CreditAll credits one at a time and stops at the first failure, as a
+// process that stopped in the middle.
+func (w *fakeWallet) CreditAll(ctx context.Context, cs []Credit) ([]CreditResult, error) {
+	out := make([]CreditResult, len(cs))
+	for i, c := range cs {
+		p, err := w.Credit(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Posted = p
+	}
+	return out, nil
+}
+
 func (w *fakeWallet) Reclaim(_ context.Context, c Credit) (*Posted, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -96,6 +112,39 @@ func (w *fakeWallet) Receipts(_ context.Context, clinicID string, from time.Time
 		}
 	}
 	return out, "", nil
+}
+
+// Cardholders pages the own active cards of the clinic in card id order
+// (sorted once per set of cards, so the fake costs little beside the
+// store in BenchmarkReport); Paid > 0 marks the patients who paid.
+func (w *fakeWallet) Cardholders(_ context.Context, clinicID, after string, limit int) ([]Cardholder, string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.sorted) != len(w.cards) {
+		w.sorted = make([]string, 0, len(w.cards))
+		for id := range w.cards {
+			w.sorted = append(w.sorted, id)
+		}
+		sort.Strings(w.sorted)
+	}
+	i := sort.SearchStrings(w.sorted, after)
+	if i < len(w.sorted) && w.sorted[i] == after {
+		i++
+	}
+	var out []Cardholder
+	next := ""
+	for ; i < len(w.sorted); i++ {
+		c := w.cards[w.sorted[i]]
+		if c.ClinicID != clinicID || !c.Own || !c.Active {
+			continue
+		}
+		if len(out) == limit {
+			next = out[len(out)-1].CardID
+			break
+		}
+		out = append(out, Cardholder{PatientID: c.PatientID, CardID: c.ID, Paid: c.Paid > 0})
+	}
+	return out, next, nil
 }
 
 // earned is the sum of a card's postings.
@@ -266,8 +315,10 @@ func TestSharedDeviceHolds(t *testing.T) {
 }
 
 // BenchmarkReport is the referral report over a clinic of 100,000
-// patients in a tree 8 levels deep (CAREWALLET_REPORT_BENCH_N scales it;
-// the tree is built once, before the timer).
+// patients in a tree 8 levels deep, every one a cardholder
+// (CAREWALLET_REPORT_BENCH_N scales it; the tree is built once, before
+// the timer). The wallet is the fake: the wallet's own page of
+// cardholders on SQLite is wallet's BenchmarkCardholders.
 func BenchmarkReport(b *testing.B) {
 	n := 100_000
 	if v := getenvInt("CAREWALLET_REPORT_BENCH_N"); v > 0 {
@@ -293,6 +344,12 @@ func BenchmarkReport(b *testing.B) {
 			id := fmt.Sprintf("p%d_%d", depth, i)
 			cur[i] = id
 			made++
+			// every patient holds a card; a third of them paid
+			c := &Card{ID: "card-" + id, ClinicID: "c1", PatientID: id, Own: true, Active: true, PointValue: 100}
+			if i%3 == 0 {
+				c.Paid = 1000
+			}
+			f.w.cards[c.ID] = c
 			if depth == 1 {
 				continue
 			}
@@ -312,11 +369,11 @@ func BenchmarkReport(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		rep, err := f.s.Report(ctx, "c1")
+		rep, err := f.s.Report(ctx, "c1", "", 50)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(rep.Depths) != 8 {
+		if len(rep.Depths) != 8 || rep.Depths[7].Patients+rep.Depths[0].Patients < 2 {
 			b.Fatalf("depths %+v", rep.Depths)
 		}
 	}

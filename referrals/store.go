@@ -79,6 +79,9 @@ type CodeStore interface {
 type LinkStore interface {
 	InsertLink(ctx context.Context, l *Link) error
 	Link(ctx context.Context, clinicID, refereeID string) (*Link, error)
+	// Links lists the links of the listed patients at the clinic (those
+	// who have one), in no particular order.
+	Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error)
 	LinkByID(ctx context.Context, id string) (*Link, error)
 	// Descendants lists the links under ancestor (a patient) at any depth,
 	// in (created, id) order after the cursor.
@@ -87,10 +90,13 @@ type LinkStore interface {
 	JoinsSince(ctx context.Context, clinicID, referrerID string, t time.Time) (int, error)
 	// ClinicLinks lists a clinic's links in id order after afterID.
 	ClinicLinks(ctx context.Context, clinicID, afterID string, limit int) ([]Link, error)
-	// TreeCounts counts the clinic's links per depth (and how many of
-	// those patients have a visit) and per referrer (Linked: the referrer
-	// has a link of their own).
-	TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error)
+	// ReferrerCounts counts the patients each referrer of the clinic
+	// brought directly.
+	ReferrerCounts(ctx context.Context, clinicID string) ([]ReferrerCount, error)
+	// Depths maps the listed patients who have a link at the clinic to
+	// its depth (every link of the clinic when refereeIDs is nil); a
+	// patient without one came by themselves: depth 1.
+	Depths(ctx context.Context, clinicID string, refereeIDs []string) (map[string]int, error)
 	// HeldLinks lists the clinic's links held by a fraud check.
 	HeldLinks(ctx context.Context, clinicID string) ([]Link, error)
 	InsertDecision(ctx context.Context, d *Decision) error
@@ -105,6 +111,12 @@ type RewardStore interface {
 	Visit(ctx context.Context, clinicID, refereeID string) (*Visit, error)
 	InsertReward(ctx context.Context, r *Reward) error
 	Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error)
+	// InsertRewards inserts one receipt's new reward records together
+	// where the database allows (SQLite: one transaction); a record whose
+	// (clinic, receipt, level) is taken is left alone and reported false.
+	InsertRewards(ctx context.Context, rs []*Reward) (inserted []bool, err error)
+	// ReceiptRewards lists a receipt's reward records, by level.
+	ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error)
 	// RewardsOf lists the rewards of one referee's link, or paid to one
 	// beneficiary card (either filter may be empty, not both).
 	RewardsByLink(ctx context.Context, linkID string) ([]Reward, error)
@@ -158,20 +170,11 @@ type Link struct {
 	Created   time.Time `json:"created_at"`
 }
 
-// DepthCount is how many links a depth has, and how many of those
-// patients made a rewarded visit.
-type DepthCount struct {
-	Depth    int
-	Patients int64
-	Visited  int64
-}
-
 // ReferrerCount is how many patients one referrer brought directly.
 type ReferrerCount struct {
 	ReferrerID string
 	CardID     string
 	Friends    int64
-	Linked     bool
 }
 
 // maxAncestors bounds the ancestors a link keeps.

@@ -3,7 +3,7 @@ package referrals
 import (
 	"context"
 	"encoding/json"
-	"sort"
+	"errors"
 	"strconv"
 	"time"
 
@@ -163,6 +163,13 @@ func (s *MongoStore) Link(ctx context.Context, clinicID, refereeID string) (*Lin
 	return mongoOne[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "referee_id": refereeID})
 }
 
+func (s *MongoStore) Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error) {
+	if len(refereeIDs) == 0 {
+		return nil, nil
+	}
+	return mongoAll[Link](ctx, s.links, bson.M{"clinic_id": clinicID, "referee_id": bson.M{"$in": refereeIDs}})
+}
+
 func (s *MongoStore) LinkByID(ctx context.Context, id string) (*Link, error) {
 	return mongoOne[Link](ctx, s.links, bson.M{"_id": id})
 }
@@ -189,62 +196,59 @@ func (s *MongoStore) ClinicLinks(ctx context.Context, clinicID, afterID string, 
 
 // TreeCounts reads the clinic's links' few fields and counts them here
 // (FerretDB has no $lookup).
-func (s *MongoStore) TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error) {
-	cur, err := s.links.Find(ctx, bson.M{"clinic_id": clinicID}, options.Find().SetProjection(
-		bson.M{"referee_id": 1, "referrer_id": 1, "referrer_card": 1, "depth": 1}))
+// ReferrerCounts groups in the client: FerretDB's aggregation support
+// is partial.
+func (s *MongoStore) ReferrerCounts(ctx context.Context, clinicID string) ([]ReferrerCount, error) {
+	cur, err := s.links.Find(ctx, bson.M{"clinic_id": clinicID, "referrer_id": bson.M{"$ne": ""}},
+		options.Find().SetProjection(bson.M{"referrer_id": 1, "referrer_card": 1}))
 	if err != nil {
-		return nil, nil, mongoErr.Map(err)
+		return nil, mongoErr.Map(err)
 	}
 	var docs []struct {
-		Referee  string `bson:"referee_id"`
 		Referrer string `bson:"referrer_id"`
 		Card     string `bson:"referrer_card"`
-		Depth    int    `bson:"depth"`
 	}
 	if err := cur.All(ctx, &docs); err != nil {
-		return nil, nil, mongoErr.Map(err)
+		return nil, mongoErr.Map(err)
 	}
-	var visited []string
-	if err := s.visits.Distinct(ctx, "body", bson.M{"clinic_id": clinicID}).Decode(&visited); err != nil {
-		return nil, nil, mongoErr.Map(err)
-	}
-	seen := map[string]bool{}
-	for _, b := range visited {
-		var v Visit
-		if json.Unmarshal([]byte(b), &v) == nil {
-			seen[v.RefereeID] = true
-		}
-	}
-	depths := map[int]*DepthCount{}
 	refs := map[string]*ReferrerCount{}
-	linked := map[string]bool{}
 	for _, d := range docs {
-		linked[d.Referee] = true
-		if depths[d.Depth] == nil {
-			depths[d.Depth] = &DepthCount{Depth: d.Depth}
+		if refs[d.Referrer] == nil {
+			refs[d.Referrer] = &ReferrerCount{ReferrerID: d.Referrer, CardID: d.Card}
 		}
-		depths[d.Depth].Patients++
-		if seen[d.Referee] {
-			depths[d.Depth].Visited++
-		}
-		if d.Referrer != "" {
-			if refs[d.Referrer] == nil {
-				refs[d.Referrer] = &ReferrerCount{ReferrerID: d.Referrer, CardID: d.Card}
-			}
-			refs[d.Referrer].Friends++
-		}
+		refs[d.Referrer].Friends++
 	}
-	var ds []DepthCount
-	for _, d := range depths {
-		ds = append(ds, *d)
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].Depth < ds[j].Depth })
-	var rs []ReferrerCount
-	for id, r := range refs {
-		r.Linked = linked[id]
+	rs := make([]ReferrerCount, 0, len(refs))
+	for _, r := range refs {
 		rs = append(rs, *r)
 	}
-	return ds, rs, nil
+	return rs, nil
+}
+
+func (s *MongoStore) Depths(ctx context.Context, clinicID string, refereeIDs []string) (map[string]int, error) {
+	filter := bson.M{"clinic_id": clinicID}
+	if refereeIDs != nil {
+		if len(refereeIDs) == 0 {
+			return map[string]int{}, nil
+		}
+		filter["referee_id"] = bson.M{"$in": refereeIDs}
+	}
+	cur, err := s.links.Find(ctx, filter, options.Find().SetProjection(bson.M{"referee_id": 1, "depth": 1}))
+	if err != nil {
+		return nil, mongoErr.Map(err)
+	}
+	var docs []struct {
+		Referee string `bson:"referee_id"`
+		Depth   int    `bson:"depth"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mongoErr.Map(err)
+	}
+	out := make(map[string]int, len(docs))
+	for _, d := range docs {
+		out[d.Referee] = d.Depth
+	}
+	return out, nil
 }
 
 func (s *MongoStore) HeldLinks(ctx context.Context, clinicID string) ([]Link, error) {
@@ -275,6 +279,24 @@ func (s *MongoStore) InsertReward(ctx context.Context, r *Reward) error {
 
 func (s *MongoStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
 	return mongoOne[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "receipt_id": receiptID, "level": level})
+}
+
+// InsertRewards inserts one at a time: without multi-document
+// transactions each record's unique key is its own commit.
+func (s *MongoStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {
+	inserted := make([]bool, len(rs))
+	for i, r := range rs {
+		err := s.InsertReward(ctx, r)
+		if err != nil && !errors.Is(err, errDuplicate) {
+			return inserted, err
+		}
+		inserted[i] = err == nil
+	}
+	return inserted, nil
+}
+
+func (s *MongoStore) ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error) {
+	return mongoAll[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "receipt_id": receiptID}, sortBy("level"))
 }
 
 func (s *MongoStore) RewardsByLink(ctx context.Context, linkID string) ([]Reward, error) {

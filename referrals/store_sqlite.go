@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"carewallet/app/storage"
@@ -181,6 +182,18 @@ func (s *SQLiteStore) Link(ctx context.Context, clinicID, refereeID string) (*Li
 	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id = ?`, clinicID, refereeID)
 }
 
+func (s *SQLiteStore) Links(ctx context.Context, clinicID string, refereeIDs []string) ([]Link, error) {
+	if len(refereeIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{clinicID}
+	for _, id := range refereeIDs {
+		args = append(args, id)
+	}
+	return sqliteAll[Link](ctx, s.r, `SELECT body FROM referrals_links WHERE clinic_id = ? AND referee_id IN (?`+
+		strings.Repeat(`, ?`, len(refereeIDs)-1)+`)`, args...)
+}
+
 func (s *SQLiteStore) LinkByID(ctx context.Context, id string) (*Link, error) {
 	return sqliteOne[Link](ctx, s, `SELECT body FROM referrals_links WHERE id = ?`, id)
 }
@@ -203,42 +216,52 @@ func (s *SQLiteStore) ClinicLinks(ctx context.Context, clinicID, afterID string,
 		clinicID, afterID, limit)
 }
 
-func (s *SQLiteStore) TreeCounts(ctx context.Context, clinicID string) ([]DepthCount, []ReferrerCount, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT l.depth, count(*), count(v.referee_id) FROM referrals_links l
-		LEFT JOIN referrals_visits v ON v.clinic_id = l.clinic_id AND v.referee_id = l.referee_id
-		WHERE l.clinic_id = ? GROUP BY l.depth ORDER BY l.depth`, clinicID)
+func (s *SQLiteStore) ReferrerCounts(ctx context.Context, clinicID string) ([]ReferrerCount, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT referrer_id, max(referrer_card), count(*) FROM referrals_links
+		WHERE clinic_id = ? AND referrer_id != '' GROUP BY referrer_id`, clinicID)
 	if err != nil {
-		return nil, nil, sqliteErr.Map(err)
-	}
-	var ds []DepthCount
-	for rows.Next() {
-		var d DepthCount
-		if err := rows.Scan(&d.Depth, &d.Patients, &d.Visited); err != nil {
-			rows.Close()
-			return nil, nil, err
-		}
-		ds = append(ds, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	rows, err = s.r.QueryContext(ctx, `SELECT l.referrer_id, max(l.referrer_card), count(*),
-		EXISTS (SELECT 1 FROM referrals_links x WHERE x.clinic_id = l.clinic_id AND x.referee_id = l.referrer_id)
-		FROM referrals_links l WHERE l.clinic_id = ? AND l.referrer_id != '' GROUP BY l.referrer_id`, clinicID)
-	if err != nil {
-		return nil, nil, sqliteErr.Map(err)
+		return nil, sqliteErr.Map(err)
 	}
 	defer rows.Close()
 	var rs []ReferrerCount
 	for rows.Next() {
 		var r ReferrerCount
-		if err := rows.Scan(&r.ReferrerID, &r.CardID, &r.Friends, &r.Linked); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&r.ReferrerID, &r.CardID, &r.Friends); err != nil {
+			return nil, err
 		}
 		rs = append(rs, r)
 	}
-	return ds, rs, rows.Err()
+	return rs, rows.Err()
+}
+
+// Depths reads the whole clinic from the covering index (clinic_id,
+// depth, referee_id), or the listed patients by the unique key.
+func (s *SQLiteStore) Depths(ctx context.Context, clinicID string, refereeIDs []string) (map[string]int, error) {
+	q, args := `SELECT referee_id, depth FROM referrals_links WHERE clinic_id = ?`, []any{clinicID}
+	if refereeIDs != nil {
+		if len(refereeIDs) == 0 {
+			return map[string]int{}, nil
+		}
+		q += ` AND referee_id IN (?` + strings.Repeat(`, ?`, len(refereeIDs)-1) + `)`
+		for _, id := range refereeIDs {
+			args = append(args, id)
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, sqliteErr.Map(err)
+	}
+	defer rows.Close()
+	out := make(map[string]int, len(refereeIDs))
+	for rows.Next() {
+		var id string
+		var d int
+		if err := rows.Scan(&id, &d); err != nil {
+			return nil, err
+		}
+		out[id] = d
+	}
+	return out, rows.Err()
 }
 
 func (s *SQLiteStore) HeldLinks(ctx context.Context, clinicID string) ([]Link, error) {
@@ -269,6 +292,32 @@ func (s *SQLiteStore) InsertReward(ctx context.Context, r *Reward) error {
 func (s *SQLiteStore) Reward(ctx context.Context, clinicID, receiptID string, level int) (*Reward, error) {
 	return sqliteOne[Reward](ctx, s, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? AND level = ?`,
 		clinicID, receiptID, level)
+}
+
+func (s *SQLiteStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {
+	inserted := make([]bool, len(rs))
+	err := s.db.Tx(ctx, func(q storage.Querier) error {
+		for i, r := range rs {
+			res, err := q.ExecContext(ctx, `INSERT INTO referrals_rewards (clinic_id, receipt_id, level, link_id, card_id, body)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (clinic_id, receipt_id, level) DO NOTHING`,
+				r.ClinicID, r.ReceiptID, r.Level, r.LinkID, r.BeneficiaryCard, js(r))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n == 1
+		}
+		return nil
+	})
+	return inserted, sqliteErr.Map(err)
+}
+
+func (s *SQLiteStore) ReceiptRewards(ctx context.Context, clinicID, receiptID string) ([]Reward, error) {
+	return sqliteAll[Reward](ctx, s.r, `SELECT body FROM referrals_rewards WHERE clinic_id = ? AND receipt_id = ? ORDER BY level`,
+		clinicID, receiptID)
 }
 
 func (s *SQLiteStore) RewardsByLink(ctx context.Context, linkID string) ([]Reward, error) {

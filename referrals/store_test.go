@@ -131,16 +131,31 @@ func TestStoreConformance(t *testing.T) {
 		// the report's counts: l1 (p2, depth 2) and l2 (p3, depth 3, visited)
 		must(s.InsertLink(ctx, &Link{ID: "l5", ClinicID: "c1", RefereeID: "p4", ReferrerID: "p1", Depth: 2, Held: true,
 			Checks: []Check{{Rule: RuleVelocity, Reason: "x"}}, Created: t0}))
-		dcs, refs, err := s.TreeCounts(ctx, "c1")
-		if err != nil || len(dcs) != 2 || dcs[0] != (DepthCount{Depth: 2, Patients: 2}) || dcs[1] != (DepthCount{Depth: 3, Patients: 1, Visited: 1}) {
-			t.Fatalf("depth counts: %+v %v", dcs, err)
-		}
+		refs, err := s.ReferrerCounts(ctx, "c1")
 		byID := map[string]ReferrerCount{}
 		for _, r := range refs {
 			byID[r.ReferrerID] = r
 		}
-		if len(refs) != 2 || byID["p1"].Friends != 2 || byID["p1"].Linked || !byID["p2"].Linked {
-			t.Fatalf("referrer counts: %+v", refs)
+		if err != nil || len(refs) != 2 || byID["p1"].Friends != 2 || byID["p2"].Friends != 1 {
+			t.Fatalf("referrer counts: %+v %v", refs, err)
+		}
+		if ls, err := s.Links(ctx, "c1", []string{"p3", "p2", "p1"}); err != nil || len(ls) != 2 || ls[0].ID == ls[1].ID {
+			t.Fatalf("links of some: %+v %v", ls, err)
+		}
+		if ls, err := s.Links(ctx, "c2", []string{"p3"}); err != nil || len(ls) != 0 {
+			t.Fatalf("another clinic's links: %+v %v", ls, err)
+		}
+		if ds, err := s.Depths(ctx, "c1", nil); err != nil || len(ds) != 3 || ds["p2"] != 2 || ds["p3"] != 3 || ds["p4"] != 2 {
+			t.Fatalf("all depths: %+v %v", ds, err)
+		}
+		if ds, err := s.Depths(ctx, "c1", []string{"p3", "p1", "nobody"}); err != nil || len(ds) != 1 || ds["p3"] != 3 {
+			t.Fatalf("depths of some: %+v %v", ds, err)
+		}
+		if ds, err := s.Depths(ctx, "c2", []string{"p3"}); err != nil || len(ds) != 0 {
+			t.Fatalf("another clinic's depths: %+v %v", ds, err)
+		}
+		if ds, err := s.Depths(ctx, "c1", []string{}); err != nil || len(ds) != 0 {
+			t.Fatalf("depths of none: %+v %v", ds, err)
 		}
 		if hs, err := s.HeldLinks(ctx, "c1"); err != nil || len(hs) != 1 || hs[0].ID != "l5" || len(hs[0].Checks) != 1 {
 			t.Fatalf("held: %+v %v", hs, err)
@@ -188,6 +203,45 @@ func TestStoreConformance(t *testing.T) {
 		dup("slot", s.InsertSlot(ctx, "k", 1, t0))
 		if n, err := s.Slots(ctx, "k"); err != nil || n != 1 {
 			t.Fatalf("slots: %d %v", n, err)
+		}
+	})
+}
+
+// TestStoreReceiptRewards: a receipt's new rewards go in together; a
+// level already taken is left alone and reported, the others still go in;
+// the receipt's rewards read back by level. Both stores.
+func TestStoreReceiptRewards(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		s := openStore(t, b)
+		if err := s.InsertReward(ctx, &Reward{ClinicID: "c1", ReceiptID: "r1", Level: 2, Points: 99}); err != nil {
+			t.Fatal(err)
+		}
+		var rs []*Reward
+		for _, lvl := range []int{StaffLevel, 1, 2, 3} {
+			rs = append(rs, &Reward{ClinicID: "c1", ReceiptID: "r1", Level: lvl, Points: int64(10 + lvl)})
+		}
+		got, err := s.InsertRewards(ctx, rs)
+		if err != nil || len(got) != 4 || !got[0] || !got[1] || got[2] || !got[3] {
+			t.Fatalf("insert rewards: %v %v", got, err)
+		}
+		if got, err := s.InsertRewards(ctx, rs[:2]); err != nil || got[0] || got[1] {
+			t.Fatalf("insert again: %v %v", got, err)
+		}
+		if err := s.InsertReward(ctx, &Reward{ClinicID: "c1", ReceiptID: "r2", Level: 1, Points: 5}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ReceiptRewards(ctx, "c1", "r1")
+		if err != nil || len(all) != 4 {
+			t.Fatalf("receipt rewards: %+v %v", all, err)
+		}
+		for i, want := range []int64{10, 11, 99, 13} {
+			if all[i].Level != i || all[i].Points != want {
+				t.Fatalf("receipt rewards by level: %+v", all)
+			}
+		}
+		if none, err := s.ReceiptRewards(ctx, "c2", "r1"); err != nil || len(none) != 0 {
+			t.Fatalf("another clinic's receipt: %+v %v", none, err)
 		}
 	})
 }

@@ -94,28 +94,49 @@ var awardKinds = []string{KindReferral, KindRefereeBonus}
 // Award credits r.Points to an active card as a new lot, once per key. It
 // sends no notification: the package that awards tells the patient why.
 func (s *Service) Award(ctx context.Context, r AwardRequest) (*Entry, error) {
+	c, old, err := s.awardCommit(ctx, r, nil)
+	if err != nil || old != nil {
+		return old, err
+	}
+	e, err := s.commit(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("wallet: award %s: %w", r.Key, err)
+	}
+	return e, nil
+}
+
+// awardCommit checks an award and prepares its commit; an award already
+// posted under its key comes back as old, marked Replayed. programs, when
+// not nil, keeps the programs read for a batch (one clinic's awards read
+// it once).
+func (s *Service) awardCommit(ctx context.Context, r AwardRequest, programs map[string]*Program) (c Commit, old *Entry, err error) {
 	if !slices.Contains(awardKinds, r.Kind) {
-		return nil, invalid("kind", "not an award kind: %q", r.Kind)
+		return c, nil, invalid("kind", "not an award kind: %q", r.Kind)
 	}
 	if r.Points <= 0 || r.Points > maxPoints || r.Key == "" {
-		return nil, invalid("points", "must be 1 to %d with a key", maxPoints)
+		return c, nil, invalid("points", "must be 1 to %d with a key", maxPoints)
 	}
 	if old, err := s.store.EntryByKey(ctx, r.CardID, r.Key); err == nil {
 		old.Replayed = true
-		return old, nil
+		return c, old, nil
 	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+		return c, nil, err
 	}
 	card, err := s.store.Card(ctx, r.CardID)
 	if err != nil {
-		return nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, err)
+		return c, nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, err)
 	}
 	if card.Status != StatusActive {
-		return nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, ErrCardNotActive)
+		return c, nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, ErrCardNotActive)
 	}
-	p, err := s.Program(ctx, card.ClinicID)
-	if err != nil {
-		return nil, err
+	p := programs[card.ClinicID]
+	if p == nil {
+		if p, err = s.Program(ctx, card.ClinicID); err != nil {
+			return c, nil, err
+		}
+		if programs != nil {
+			programs[card.ClinicID] = p
+		}
 	}
 	days := r.BurnDays
 	if days <= 0 {
@@ -123,20 +144,16 @@ func (s *Service) Award(ctx context.Context, r AwardRequest) (*Entry, error) {
 	}
 	terms, err := s.creditTerms(ctx, card, p, days)
 	if err != nil {
-		return nil, err
+		return c, nil, err
 	}
 	fp := fingerprint([]any{r.Kind, r.Key})
-	e, err := s.commit(ctx, Commit{CardID: card.ID, Key: r.Key, Fingerprint: fp, CreditBurnsAt: terms.burnsAt(s.clock()),
+	return Commit{CardID: card.ID, Key: r.Key, Fingerprint: fp, CreditBurnsAt: terms.burnsAt(s.clock()),
 		Build: func(st *State, _ []Entry) (*Entry, error) {
 			e := credit(card, st, r.Kind, r.Points, s.clock(), terms)
 			e.Key, e.Fingerprint, e.Reason = r.Key, fp, r.Reason
 			e.Details = mustJSON(r.Details)
 			return e, nil
-		}})
-	if err != nil {
-		return nil, fmt.Errorf("wallet: award %s: %w", r.Key, err)
-	}
-	return e, nil
+		}}, nil, nil
 }
 
 // ReclaimRequest takes back up to Points of an award, once per Key.

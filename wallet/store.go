@@ -24,6 +24,7 @@ type Store interface {
 	LotStore
 	ReportStore
 	UnconfirmedStore
+	CardholderStore
 }
 
 // ProgramStore keeps programs: unique (clinic, version).

@@ -159,7 +159,7 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 	refs := referrals.NewService(st.Referrals, app.ReferralWallet{Wallet: wallets}, app.ReferralNotifier{Push: pushes},
 		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
 	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
-		Audience: app.NewsAudience{Wallet: wallets}, Clinics: app.NewsClinics{Identity: ids},
+		Audience: app.NewsAudience{Wallet: wallets, Referrals: refs}, Clinics: app.NewsClinics{Identity: ids},
 		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
 	careSvc := care.NewService(st.Care, care.Options{Now: time.Now, Inbox: app.CareInbox{Push: pushes},
 		Patients: app.CarePatients{Identity: ids, Wallet: wallets}, Clinics: app.CareClinics{Identity: ids},
