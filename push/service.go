@@ -55,6 +55,12 @@ type Options struct {
 	// attempts (full jitter on base·2^attempt, capped); Retry-After from FCM
 	// is a lower bound. Defaults 500 ms and 1 min.
 	RetryBase, RetryMax time.Duration
+	// Zones gives clinics' time zones for the message policy (quiet hours
+	// and budget weeks); nil means UTC.
+	Zones Zones
+	// DeferInterval is how often Run sends pushes whose quiet hours have
+	// ended; default 30 s.
+	DeferInterval time.Duration
 }
 
 // Stats count what the push pipeline did since start.
@@ -63,6 +69,10 @@ type Stats struct {
 	// EventsWritten counts events this instance appended to inboxes (a
 	// replayed key that found its event already stored is not counted).
 	EventsWritten int64
+	// The message policy: messages skipped for the weekly budget, events
+	// written without a push because the patient opted out, pushes
+	// deferred to the end of quiet hours.
+	SkippedBudget, OptedOut, Deferred int64
 }
 
 // Service is the push component: inbox, hub and FCM pipeline.
@@ -79,6 +89,7 @@ type Service struct {
 
 	sent, retried, failed, removed, dropped atomic.Int64
 	written                                 atomic.Int64
+	skippedBudget, optedOut, deferred       atomic.Int64
 
 	mu      sync.Mutex
 	closed  bool
@@ -122,6 +133,9 @@ func NewService(store Store, opts Options) *Service {
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 500 * time.Millisecond
 	}
+	if opts.DeferInterval <= 0 {
+		opts.DeferInterval = 30 * time.Second
+	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = time.Minute
 	}
@@ -163,12 +177,16 @@ func (s *Service) Hub() *Hub { return s.hub }
 // Stats returns the push counters.
 func (s *Service) Stats() Stats {
 	return Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
-		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load(), EventsWritten: s.written.Load()}
+		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load(), EventsWritten: s.written.Load(),
+		SkippedBudget: s.skippedBudget.Load(), OptedOut: s.optedOut.Load(), Deferred: s.deferred.Load()}
 }
 
 // Publish appends an event to the user's inbox, hands it to the user's live
 // subscriptions and, when d.Alert is set, queues a push to the user's
 // devices. The inbox write is the commit: Publish never waits for FCM.
+// A draft under the message policy (policy.go) may be skipped (a
+// *SkippedError, nothing written), written without a push (opted out) or
+// have its push deferred to the end of quiet hours.
 func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, error) {
 	if userID == "" {
 		return Event{}, fmt.Errorf("%w: empty user id", ErrInvalidDraft)
@@ -178,6 +196,20 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 		return Event{}, err
 	}
 	ev := Event{ID: newID(), Type: d.Type, Data: data, CreatedAt: s.now()}
+	a, err := s.policyFor(ctx, d)
+	if err != nil {
+		return Event{}, err
+	}
+	if a != nil {
+		granted, err := s.claim(ctx, a, d, []string{userID}, []Event{ev})
+		if err != nil {
+			return Event{}, err
+		}
+		if !granted[0] {
+			s.tally(ctx, a, ReasonBudget, 1)
+			return Event{}, &SkippedError{Reason: ReasonBudget}
+		}
+	}
 	stored, created, err := s.store.Append(ctx, userID, d.Key, ev)
 	if err != nil {
 		return Event{}, err
@@ -187,19 +219,29 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 	}
 	s.written.Add(1)
 	s.hub.deliver(userID, stored)
-	if d.Alert != nil && s.opts.Sender != nil {
-		s.enqueue(pushJob{alert: *d.Alert, targets: []target{{user: userID, event: stored}}})
-	}
+	s.pushTargets(ctx, a, d, []target{{user: userID, event: stored}}, nil)
 	return stored, nil
 }
 
 // PublishMany appends the same draft to many users' inboxes (fan-out: news,
 // burn warnings) in batched writes and queues batched pushes. With a Key,
-// users who already have it are skipped.
+// users who already have it are skipped. Users the message policy skips
+// get nothing; PublishManyReport says who.
 func (s *Service) PublishMany(ctx context.Context, userIDs []string, d Draft) error {
+	_, err := s.PublishManyReport(ctx, userIDs, d)
+	return err
+}
+
+// PublishManyReport is PublishMany reporting what the message policy did.
+func (s *Service) PublishManyReport(ctx context.Context, userIDs []string, d Draft) (Report, error) {
+	var rep Report
 	data, err := d.normalize()
 	if err != nil {
-		return err
+		return rep, err
+	}
+	a, err := s.policyFor(ctx, d)
+	if err != nil {
+		return rep, err
 	}
 	const batch = maxSendBatch
 	for start := 0; start < len(userIDs); start += batch {
@@ -208,28 +250,53 @@ func (s *Service) PublishMany(ctx context.Context, userIDs []string, d Draft) er
 		now := s.now()
 		for i, u := range users {
 			if u == "" {
-				return fmt.Errorf("%w: empty user id", ErrInvalidDraft)
+				return rep, fmt.Errorf("%w: empty user id", ErrInvalidDraft)
 			}
 			evs[i] = Event{ID: newID(), Type: d.Type, Data: data, CreatedAt: now}
 		}
+		if a != nil {
+			granted, err := s.claim(ctx, a, d, users, evs)
+			if err != nil {
+				return rep, err
+			}
+			kept, keptEvs := users[:0:0], evs[:0]
+			var skipped []string
+			for i, ok := range granted {
+				if ok {
+					kept, keptEvs = append(kept, users[i]), append(keptEvs, evs[i])
+				} else {
+					skipped = append(skipped, users[i])
+				}
+			}
+			if len(skipped) > 0 {
+				if rep.Skipped == nil {
+					rep.Skipped = map[string][]string{}
+				}
+				rep.Skipped[ReasonBudget] = append(rep.Skipped[ReasonBudget], skipped...)
+				s.tally(ctx, a, ReasonBudget, len(skipped))
+			}
+			users, evs = kept, keptEvs
+			if len(users) == 0 {
+				continue
+			}
+		}
 		res, err := s.store.AppendMany(ctx, users, d.Key, evs)
 		if err != nil {
-			return err
+			return rep, err
 		}
 		var targets []target
-		for _, a := range res {
-			if !a.Created {
+		for _, r := range res {
+			if !r.Created {
 				continue
 			}
 			s.written.Add(1)
-			s.hub.deliver(a.User, a.Event)
-			targets = append(targets, target{user: a.User, event: a.Event})
+			s.hub.deliver(r.User, r.Event)
+			targets = append(targets, target{user: r.User, event: r.Event})
 		}
-		if d.Alert != nil && s.opts.Sender != nil && len(targets) > 0 {
-			s.enqueue(pushJob{alert: *d.Alert, targets: targets})
-		}
+		rep.Published += len(targets)
+		s.pushTargets(ctx, a, d, targets, &rep)
 	}
-	return nil
+	return rep, nil
 }
 
 // Events pages through a user's inbox: events with seq > after, at most
@@ -332,6 +399,13 @@ func (s *Service) Run(ctx context.Context) error {
 				s.pushWorker(ctx)
 			}()
 		}
+	}
+	if s.opts.Sender != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runDeferred(ctx)
+		}()
 	}
 	if s.opts.PollInterval > 0 {
 		wg.Add(1)

@@ -57,6 +57,8 @@ var sqliteMigrations = []string{
 	UPDATE push_devices SET updated_at = updated_at * 1000000;
 	UPDATE push_failures SET created_at = created_at * 1000000;
 	UPDATE push_tickets SET expires_at = expires_at * 1000000;`,
+	// 4: the message policy (store_sqlite_policy.go).
+	sqlitePolicySchema,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single
