@@ -137,6 +137,17 @@ func (c Class) String() string {
 	return fmt.Sprintf("class%d", int(c))
 }
 
+// ClassByName is the class a name (as String gives it) stands for;
+// ok = false for an unknown name.
+func ClassByName(name string) (c Class, ok bool) {
+	for i, n := range classNames {
+		if n == name {
+			return Class(i), true
+		}
+	}
+	return ClassService, false
+}
+
 var classNames = []string{"service", "code", "chat", "burn_warning", "reminder", "rating", "news", "birthday", "win_back"}
 
 // Zones gives clinics' time zones (identity, adapted by the app).
