@@ -35,13 +35,17 @@ import (
 //     instance can do).
 //
 // Priority. Classes are ordered most urgent first (ClassCode … ClassWinBack)
-// and a budget slot goes to whoever claims it first, so priority is the
-// order of claiming: PublishEach sorts a batch of drafts by class before
-// publishing (a budget of 2 with a burn warning, a news post and a win-back
-// due together skips the win-back), and the app runs its jobs in class
-// order (burn warnings before the news fan-out before care). A message
-// already sent is never taken back for a more urgent one that comes later
-// in the week.
+// and a budget slot goes to whichever message claims it first, so
+// priority is the order of claiming: PublishEach publishes the messages
+// due for patients together sorted by class (a budget of 2 with a burn
+// warning, a news post and a win-back due at once skips the win-back), and
+// each job passes its class. Messages from different jobs at different
+// times take slots as they come: one already delivered is never taken back
+// for a more urgent one later in the week.
+//
+// Counting: Stats and the stored tallies count a message each time the
+// policy holds it back; a retried page whose users are skipped again is
+// counted again (tallies are reports, never guards).
 //
 // Codes (ClassCode), chat replies (ClassChat) and ClassService are exempt
 // from all three rules.
