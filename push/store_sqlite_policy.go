@@ -165,11 +165,11 @@ func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users [
 }
 
 // ClaimSlots runs in one write transaction per chunk: it reads which
-// claims already hold a slot by key, then inserts each other claim at
-// max(n)+1 of its (user, clinic, week) if that is within the budget — one
-// statement that returns no row when the budget is spent. The primary key
-// still guards a second process on the same file: a duplicate means
-// another writer took the slot, and the claim is retried.
+// claims already hold a slot by key, then inserts a slot at max(n)+1 of
+// each other claim's (user, clinic, week) where that is within the budget,
+// all in one INSERT … SELECT that returns the granted rows. A chunk that
+// names a user twice, or whose insert hits a unique key (another process
+// on the file took a slot), is claimed one by one instead.
 func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budget int, claims []Claim, at time.Time) ([]bool, error) {
 	granted := make([]bool, len(claims))
 	for start := 0; start < len(claims); start += sqliteChunk {
@@ -179,7 +179,35 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 			if err != nil {
 				return err
 			}
+			var rest []int
+			users := make(map[string]bool, len(chunk))
+			distinct := true
 			for i, c := range chunk {
+				if held[c.User+"\x00"+c.Key] {
+					granted[start+i] = true
+					continue
+				}
+				rest = append(rest, i)
+				distinct = distinct && !users[c.User]
+				users[c.User] = true
+			}
+			if len(rest) == 0 {
+				return nil
+			}
+			if distinct {
+				got, err := claimBatch(ctx, q, clinic, week, budget, chunk, rest, at)
+				if err == nil {
+					for _, i := range rest {
+						granted[start+i] = got[chunk[i].User]
+					}
+					return nil
+				}
+				if !storage.IsDuplicate(err) {
+					return err
+				}
+			}
+			for _, i := range rest {
+				c := chunk[i]
 				if held[c.User+"\x00"+c.Key] {
 					granted[start+i] = true
 					continue
@@ -200,6 +228,35 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 		}
 	}
 	return granted, nil
+}
+
+// claimBatch inserts one slot per claim chunk[i], i in idx (distinct
+// users), where the user's week has room, and returns the users granted.
+func claimBatch(ctx context.Context, q storage.Querier, clinic, week string, budget int, chunk []Claim, idx []int, at time.Time) (map[string]bool, error) {
+	args := make([]any, 0, 4+3*len(idx))
+	args = append(args, clinic, week, storage.Nanos(at), budget)
+	for _, i := range idx {
+		args = append(args, chunk[i].User, chunk[i].Key, int(chunk[i].Class))
+	}
+	const top = `coalesce((SELECT max(n) FROM push_budget_slots s WHERE s.user_id = v.u AND s.clinic_id = c.clinic AND s.week = c.week), 0)`
+	rows, err := q.QueryContext(ctx, `WITH c(clinic, week, at, budget) AS (VALUES (?, ?, ?, ?)),
+		v(u, k, cl) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?,?,?),", len(idx)), ",")+`)
+		INSERT INTO push_budget_slots (user_id, clinic_id, week, n, ikey, class, created_at)
+		SELECT v.u, c.clinic, c.week, `+top+` + 1, v.k, v.cl, c.at FROM v, c WHERE `+top+` < c.budget
+		RETURNING user_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	got := make(map[string]bool, len(idx))
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		got[u] = true
+	}
+	return got, rows.Err()
 }
 
 func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []Claim) (map[string]bool, error) {
