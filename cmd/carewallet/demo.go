@@ -150,6 +150,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	for _, p := range demoPatients {
 		fmt.Fprintf(stdout, "  %s  %s %s\n", p.phone, p.first, p.last)
 	}
+	if err := demoPolicy(ctx, svc, c.ID, patientIDs, stdout); err != nil {
+		return err
+	}
 	if err := demoNews(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
 		return err
 	}
