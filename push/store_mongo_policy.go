@@ -161,15 +161,109 @@ type slotDoc struct {
 	At     int64  `bson:"at"`
 }
 
-// ClaimSlots claims per message: a slot already held by the key is
-// granted; otherwise insert at the highest n + 1 within the budget, and on
-// a duplicate read again (another writer took n, or this very message).
+// ClaimSlots claims a chunk at a time: one query finds the claims whose
+// key already holds a slot, one reads the users' slots of the week, and
+// one unordered InsertMany inserts each other claim at its user's highest
+// n + 1 within the budget. A claim whose insert hits a unique key (another
+// writer took that n, or this very message), or a chunk that names a user
+// twice, is claimed one by one: insert at the highest n + 1, and on a
+// duplicate read again.
 func (p mongoPolicy) ClaimSlots(ctx context.Context, clinic, week string, budget int, claims []Claim, at time.Time) ([]bool, error) {
 	granted := make([]bool, len(claims))
-	for i, c := range claims {
-		ok, err := p.claimOne(ctx, clinic, week, budget, c, at)
+	for start := 0; start < len(claims); start += mongoChunk {
+		chunk := claims[start:min(start+mongoChunk, len(claims))]
+		got, err := p.claimChunk(ctx, clinic, week, budget, chunk, at)
 		if err != nil {
-			return nil, fmt.Errorf("push: claim budget slot: %w", err)
+			return nil, fmt.Errorf("push: claim budget slots: %w", err)
+		}
+		copy(granted[start:], got)
+	}
+	return granted, nil
+}
+
+func (p mongoPolicy) claimChunk(ctx context.Context, clinic, week string, budget int, chunk []Claim, at time.Time) ([]bool, error) {
+	granted := make([]bool, len(chunk))
+	users := make([]string, 0, len(chunk))
+	keys := make([]string, 0, len(chunk))
+	seenUser, seenKey := map[string]bool{}, map[string]bool{}
+	distinct := true
+	for _, c := range chunk {
+		distinct = distinct && !seenUser[c.User]
+		if !seenUser[c.User] {
+			seenUser[c.User] = true
+			users = append(users, c.User)
+		}
+		if !seenKey[c.Key] {
+			seenKey[c.Key] = true
+			keys = append(keys, c.Key)
+		}
+	}
+	if !distinct {
+		for i, c := range chunk {
+			ok, err := p.claimOne(ctx, clinic, week, budget, c, at)
+			if err != nil {
+				return nil, err
+			}
+			granted[i] = ok
+		}
+		return granted, nil
+	}
+	var held []slotDoc
+	cur, err := p.slots.Find(ctx, bson.D{{Key: "u", Value: bson.D{{Key: "$in", Value: users}}}, {Key: "c", Value: clinic},
+		{Key: "k", Value: bson.D{{Key: "$in", Value: keys}}}})
+	if err == nil {
+		err = cur.All(ctx, &held)
+	}
+	if err != nil {
+		return nil, err
+	}
+	has := map[string]bool{}
+	for _, d := range held {
+		has[d.User+"\x00"+d.Key] = true
+	}
+	var week0 []slotDoc
+	cur, err = p.slots.Find(ctx, bson.D{{Key: "u", Value: bson.D{{Key: "$in", Value: users}}}, {Key: "c", Value: clinic}, {Key: "w", Value: week}})
+	if err == nil {
+		err = cur.All(ctx, &week0)
+	}
+	if err != nil {
+		return nil, err
+	}
+	top := map[string]int{}
+	for _, d := range week0 {
+		top[d.User] = max(top[d.User], d.N)
+	}
+	var docs []any
+	var idx []int
+	for i, c := range chunk {
+		switch {
+		case has[c.User+"\x00"+c.Key]:
+			granted[i] = true
+		case top[c.User] < budget:
+			n := top[c.User] + 1
+			docs = append(docs, slotDoc{ID: join(c.User, clinic, week, fmt.Sprint(n)), User: c.User, Clinic: clinic,
+				Week: week, N: n, Key: c.Key, Class: int(c.Class), At: storage.Nanos(at)})
+			idx = append(idx, i)
+			granted[i] = true
+		}
+	}
+	if len(docs) == 0 {
+		return granted, nil
+	}
+	_, err = p.slots.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return granted, nil
+	}
+	if !onlyDuplicates(err) {
+		return nil, err
+	}
+	var bwe mongo.BulkWriteException
+	errors.As(err, &bwe)
+	for _, we := range bwe.WriteErrors {
+		i := idx[we.Index]
+		ok, err := p.claimOne(ctx, clinic, week, budget, chunk[i], at)
+		if err != nil {
+			return nil, err
 		}
 		granted[i] = ok
 	}

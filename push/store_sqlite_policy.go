@@ -259,19 +259,29 @@ func claimBatch(ctx context.Context, q storage.Querier, clinic, week string, bud
 	return got, rows.Err()
 }
 
+// heldSlots reads which claims' keys already hold a slot. The query names
+// users and keys as two IN lists (the index (user_id, clinic_id, ikey)
+// serves it; a row-value IN over VALUES would scan the table) and the
+// pairs are matched here.
 func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []Claim) (map[string]bool, error) {
-	var b strings.Builder
-	args := make([]any, 0, 1+2*len(claims))
-	args = append(args, clinic)
-	for i, c := range claims {
-		if i > 0 {
-			b.WriteString(",")
+	users := make([]any, 0, len(claims))
+	keys := make([]any, 0, 1)
+	seenU, seenK := map[string]bool{}, map[string]bool{}
+	want := make(map[string]bool, len(claims))
+	for _, c := range claims {
+		want[c.User+"\x00"+c.Key] = true
+		if !seenU[c.User] {
+			seenU[c.User] = true
+			users = append(users, c.User)
 		}
-		b.WriteString("(?,?)")
-		args = append(args, c.User, c.Key)
+		if !seenK[c.Key] {
+			seenK[c.Key] = true
+			keys = append(keys, c.Key)
+		}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT user_id, ikey FROM push_budget_slots WHERE clinic_id = ? AND (user_id, ikey) IN (VALUES `+
-		b.String()+`)`, args...)
+	args := append(append(users, clinic), keys...)
+	rows, err := q.QueryContext(ctx, `SELECT user_id, ikey FROM push_budget_slots WHERE user_id IN (`+placeholders(len(users))+
+		`) AND clinic_id = ? AND ikey IN (`+placeholders(len(keys))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +292,9 @@ func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []C
 		if err := rows.Scan(&u, &k); err != nil {
 			return nil, err
 		}
-		held[u+"\x00"+k] = true
+		if want[u+"\x00"+k] {
+			held[u+"\x00"+k] = true
+		}
 	}
 	return held, rows.Err()
 }
