@@ -146,7 +146,7 @@ type Options struct {
 	// nil shows zeros.
 	Pushes Pushes
 	// FanoutPage is how many holders one fan-out step reads and publishes
-	// (default 500).
+	// (default 2000: the inbox writes a page in one transaction).
 	FanoutPage int
 }
 
@@ -163,7 +163,7 @@ func NewService(store Store, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.FanoutPage <= 0 {
-		opts.FanoutPage = 500
+		opts.FanoutPage = 2000
 	}
 	return &Service{store: store, opts: opts, kick: make(chan struct{}, 1)}
 }

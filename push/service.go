@@ -243,9 +243,11 @@ func (s *Service) PublishManyReport(ctx context.Context, userIDs []string, d Dra
 	if err != nil {
 		return rep, err
 	}
-	const batch = maxSendBatch
-	for start := 0; start < len(userIDs); start += batch {
-		users := userIDs[start:min(start+batch, len(userIDs))]
+	// One claim and one append per writeBatch users (the SQLite store
+	// writes each in one transaction: fewer commits rewrite fewer pages);
+	// pushes go out in SendEach-sized jobs.
+	for start := 0; start < len(userIDs); start += writeBatch {
+		users := userIDs[start:min(start+writeBatch, len(userIDs))]
 		evs := make([]Event, len(users))
 		now := s.now()
 		for i, u := range users {
@@ -294,10 +296,17 @@ func (s *Service) PublishManyReport(ctx context.Context, userIDs []string, d Dra
 			targets = append(targets, target{user: r.User, event: r.Event})
 		}
 		rep.Published += len(targets)
-		s.pushTargets(ctx, a, d, targets, &rep)
+		for len(targets) > 0 {
+			n := min(len(targets), maxSendBatch)
+			s.pushTargets(ctx, a, d, targets[:n], &rep)
+			targets = targets[n:]
+		}
 	}
 	return rep, nil
 }
+
+// writeBatch is how many users PublishMany claims and appends at once.
+const writeBatch = 2000
 
 // Events pages through a user's inbox: events with seq > after, at most
 // limit (default 100, at most 500).

@@ -164,7 +164,7 @@ func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users [
 	return out, nil
 }
 
-// ClaimSlots runs in one write transaction per chunk: it reads which
+// ClaimSlots runs in one write transaction, chunk by chunk: it reads which
 // claims already hold a slot by key, then inserts a slot at max(n)+1 of
 // each other claim's (user, clinic, week) where that is within the budget,
 // all in one INSERT … SELECT that returns the granted rows. A chunk that
@@ -172,9 +172,9 @@ func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users [
 // on the file took a slot), is claimed one by one instead.
 func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budget int, claims []Claim, at time.Time) ([]bool, error) {
 	granted := make([]bool, len(claims))
-	for start := 0; start < len(claims); start += sqliteChunk {
-		chunk := claims[start:min(start+sqliteChunk, len(claims))]
-		err := s.db.Tx(ctx, func(q storage.Querier) error {
+	err := s.db.Tx(ctx, func(q storage.Querier) error {
+		for start := 0; start < len(claims); start += sqliteChunk {
+			chunk := claims[start:min(start+sqliteChunk, len(claims))]
 			held, err := heldSlots(ctx, q, clinic, chunk)
 			if err != nil {
 				return err
@@ -192,7 +192,7 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 				users[c.User] = true
 			}
 			if len(rest) == 0 {
-				return nil
+				continue
 			}
 			if distinct {
 				got, err := claimBatch(ctx, q, clinic, week, budget, chunk, rest, at)
@@ -200,7 +200,7 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 					for _, i := range rest {
 						granted[start+i] = got[chunk[i].User]
 					}
-					return nil
+					continue
 				}
 				if !storage.IsDuplicate(err) {
 					return err
@@ -221,11 +221,11 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 					held[c.User+"\x00"+c.Key] = true // the same user and key twice in a batch
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("push: claim budget slots: %w", err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("push: claim budget slots: %w", err)
 	}
 	return granted, nil
 }
