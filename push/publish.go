@@ -131,4 +131,3 @@ func (s *Service) PublishManyReport(ctx context.Context, userIDs []string, d Dra
 
 // writeBatch is how many users PublishMany claims and appends at once.
 const writeBatch = 2000
-

@@ -371,4 +371,3 @@ func (p mongoPolicy) TakeDue(ctx context.Context, now time.Time, limit int) ([]D
 	}
 	return out, nil
 }
-

@@ -371,4 +371,3 @@ func (s *SQLiteStore) TakeDue(ctx context.Context, now time.Time, limit int) ([]
 	}
 	return out, nil
 }
-
