@@ -18,6 +18,14 @@ import (
 	"carewallet/wallet"
 )
 
+// policyOff publishes notes outside the message policy.
+type policyOff struct{ news.Inbox }
+
+func (p policyOff) PublishMany(ctx context.Context, users []string, n news.Note) error {
+	n.Clinic, n.Class = "", ""
+	return p.Inbox.PublishMany(ctx, users, n)
+}
+
 type benchClinics struct{}
 
 // Location implements push.Zones: the message policy (quiet hours, weekly
@@ -109,7 +117,11 @@ func BenchmarkNewsFanOut(b *testing.B) {
 	go func() { defer close(done); _ = pushes.Run(runCtx) }()
 	defer func() { cancel(); <-done }()
 	wallets := wallet.NewService(walletStore, ClinicLocations{}, WalletNotifier{pushes}, wallet.Options{CodeKey: testKey})
-	svc := news.NewService(newsStore, news.Options{Now: clock.now, Inbox: NewsInbox{pushes}, Audience: NewsAudience{wallets},
+	var inbox news.Inbox = NewsInbox{pushes}
+	if os.Getenv("BENCH_POLICY") == "0" {
+		inbox = policyOff{inbox} // the fan-out without the message policy, for comparison
+	}
+	svc := news.NewService(newsStore, news.Options{Now: clock.now, Inbox: inbox, Audience: NewsAudience{wallets},
 		Clinics: benchClinics{}, FanoutPage: envInt("BENCH_PAGE", 0)})
 
 	var sent int64
