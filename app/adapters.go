@@ -35,8 +35,26 @@ func (n WalletNotifier) Notify(ctx context.Context, patientID string, note walle
 	if note.AlertTitle != "" {
 		d.Alert = &push.Alert{Title: note.AlertTitle, Body: note.AlertBody}
 	}
+	if d.Clinic, d.Class, err = policyClass(note.Clinic, note.Class); err != nil {
+		return err
+	}
 	_, err = n.Push.Publish(ctx, patientID, d)
+	if errors.Is(err, push.ErrSkipped) {
+		return nil // the policy skipped it (counted in push): done with
+	}
 	return err
+}
+
+// policyClass maps a domain package's message class name to push's.
+func policyClass(clinic, name string) (string, push.Class, error) {
+	if name == "" {
+		return "", push.ClassService, nil
+	}
+	c, ok := push.ClassByName(name)
+	if !ok {
+		return "", 0, fmt.Errorf("unknown message class %q", name)
+	}
+	return clinic, c, nil
 }
 
 // WalletManagers alerts a clinic's active managers through their inbox

@@ -73,7 +73,7 @@ func (b CareInbox) PublishEach(ctx context.Context, n care.Note, users []string,
 	if n.AlertTitle != "" {
 		d.Alert = &push.Alert{Title: n.AlertTitle, Body: n.AlertBody}
 	}
-	errs, err := b.Push.PublishEach(ctx, users, raw, d)
+	errs, err := b.Push.PublishPersonal(ctx, users, raw, d)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func newTestApp(t *testing.T, opts ...func(*identity.Options)) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushes := push.NewService(pushStore, push.Options{Now: ta.clock.now})
+	pushes := push.NewService(pushStore, push.Options{Now: ta.clock.now, Zones: ClinicLocations{ids}})
 	t.Cleanup(func() { pushes.Close() })
 	walletStore, err := wallet.NewSQLiteStore(ctx, db)
 	if err != nil {

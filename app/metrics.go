@@ -113,6 +113,21 @@ func (m *Metrics) WatchPush(p *push.Service) {
 			Name: "carewallet_inbox_events_written_total",
 			Help: "Events this instance appended to users' inboxes.",
 		}, func() float64 { return float64(p.Stats().EventsWritten) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "carewallet_messages_held_total",
+			Help:        "Messages the one message policy held back, by reason: budget (skipped: the weekly budget was spent), opted_out (inbox only, no push), deferred (push waited for the end of quiet hours).",
+			ConstLabels: prometheus.Labels{"reason": push.ReasonBudget},
+		}, func() float64 { return float64(p.Stats().SkippedBudget) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "carewallet_messages_held_total",
+			Help:        "Messages the one message policy held back, by reason: budget (skipped: the weekly budget was spent), opted_out (inbox only, no push), deferred (push waited for the end of quiet hours).",
+			ConstLabels: prometheus.Labels{"reason": push.ReasonOptedOut},
+		}, func() float64 { return float64(p.Stats().OptedOut) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "carewallet_messages_held_total",
+			Help:        "Messages the one message policy held back, by reason: budget (skipped: the weekly budget was spent), opted_out (inbox only, no push), deferred (push waited for the end of quiet hours).",
+			ConstLabels: prometheus.Labels{"reason": push.ReasonDeferred},
+		}, func() float64 { return float64(p.Stats().Deferred) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "carewallet_websockets_open",
 			Help: "Websockets open on this instance.",

@@ -28,6 +28,9 @@ func newsDraft(n news.Note) (push.Draft, error) {
 	if n.AlertTitle != "" {
 		d.Alert = &push.Alert{Title: n.AlertTitle, Body: n.AlertBody}
 	}
+	if d.Clinic, d.Class, err = policyClass(n.Clinic, n.Class); err != nil {
+		return push.Draft{}, err
+	}
 	return d, nil
 }
 
@@ -48,6 +51,33 @@ func (b NewsInbox) PublishMany(ctx context.Context, userIDs []string, n news.Not
 		return err
 	}
 	return b.Push.PublishMany(ctx, userIDs, d)
+}
+
+// PublishManySkipping implements news.SkippingInbox: the users the message
+// policy skipped for their weekly budget.
+func (b NewsInbox) PublishManySkipping(ctx context.Context, userIDs []string, n news.Note) ([]string, error) {
+	d, err := newsDraft(n)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := b.Push.PublishManyReport(ctx, userIDs, d)
+	return rep.Skipped[push.ReasonBudget], err
+}
+
+// NewsPushes gives news the per-device push counts push records per key.
+type NewsPushes struct{ Push *push.Service }
+
+// PushCounts implements news.Pushes.
+func (p NewsPushes) PushCounts(ctx context.Context, keys []string) (map[string]news.PushCounts, error) {
+	ds, err := p.Push.Deliveries(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]news.PushCounts, len(ds))
+	for k, d := range ds {
+		out[k] = news.PushCounts(d)
+	}
+	return out, nil
 }
 
 // NewsAudience tells news who holds a clinic's cards, from the wallet,

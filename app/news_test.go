@@ -45,7 +45,8 @@ func (ta *testApp) newsService(db *storage.SQLite, wrap func(news.Inbox) news.In
 		inbox = wrap(inbox)
 	}
 	return news.NewService(st, news.Options{Now: ta.clock.now, Inbox: inbox, Audience: NewsAudience{Wallet: ta.deps.Wallet, Referrals: ta.deps.Referrals},
-		Clinics: NewsClinics{ta.deps.Identity}, Staff: NewsStaff{ta.deps.Identity}, Bonus: NewsBonus{ta.deps.Wallet}, FanoutPage: page})
+		Clinics: NewsClinics{ta.deps.Identity}, Staff: NewsStaff{ta.deps.Identity}, Bonus: NewsBonus{ta.deps.Wallet}, FanoutPage: page,
+		Pushes: NewsPushes{ta.deps.Push}})
 }
 
 func pngBytes(w, h int) []byte {

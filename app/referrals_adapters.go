@@ -184,5 +184,6 @@ type ReferralNotifier struct{ Push *push.Service }
 
 // Notify implements referrals.Notifier.
 func (n ReferralNotifier) Notify(ctx context.Context, patientID string, note referrals.Notification) error {
-	return WalletNotifier(n).Notify(ctx, patientID, wallet.Notification(note))
+	return WalletNotifier(n).Notify(ctx, patientID, wallet.Notification{Key: note.Key, Type: note.Type, Data: note.Data,
+		AlertTitle: note.AlertTitle, AlertBody: note.AlertBody})
 }

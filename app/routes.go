@@ -61,6 +61,19 @@ func (s *server) register(r *router) {
 		Query: []param{{Name: "ticket", Description: "ticket from POST /v1/ws/ticket (instead of the Authorization header)"},
 			{Name: "after", Type: "integer", Description: "replay events after this seq, then live (default: live only)"}}})
 
+	// the one message policy: the patient's switches, the clinic's settings
+	r.add("GET", "/v1/me/preferences", patientOnly, s.getPreferences(), op{Tag: "push", Summary: "Marketing push switches per clinic where the caller holds a card and per dependant's card the caller guards (on unless switched off)",
+		Description: "Marketing pushes are reminders, before/after-visit texts, ratings, news, birthday and win-back messages; switched off, they still reach the inbox. Codes, chat replies and burn warnings always push.",
+		Resp:        preferencesResponse{}})
+	r.add("PUT", "/v1/me/preferences", patientOnly, s.putPreferences(), op{Tag: "push", Summary: "Switch marketing pushes on or off per clinic and per dependant's card; entries not listed keep their setting; answers the whole set",
+		Req: preferencesRequest{}, Resp: preferencesResponse{}})
+	r.add("GET", "/v1/clinic/message-policy", managerOnly, s.getMessagePolicy(), op{Tag: "clinic", Summary: "The clinic's message policy: quiet hours (clinic time) and the weekly message budget per patient",
+		Resp: messagePolicy{}})
+	r.add("PUT", "/v1/clinic/message-policy", managerOnly, s.putMessagePolicy(), op{Tag: "clinic", Summary: "Set the quiet hours (HH:MM clinic time; equal times: none) and the weekly budget per patient (0..50)",
+		Req: messagePolicy{}, Resp: messagePolicy{}})
+	r.add("GET", "/v1/clinic/message-policy/report", managerOnly, s.messagePolicyReport(), op{Tag: "clinic", Summary: "Messages the policy held back per class and reason (budget, opted_out, deferred) over clinic-local days",
+		Resp: heldReport{}, Query: heldReportQuery})
+
 	// wallet: the patient's cards
 	r.add("POST", "/v1/me/cards", patientOnly, s.joinClinic(), op{Tag: "cards", Summary: "Join a clinic's program by clinic_id or join_code: the card exists at once, welcome bonus credited (a card reception registered unconfirmed is confirmed)",
 		Req: joinRequest{}, Resp: cardWithClinic{}, Status: 201, Idempotent: true})

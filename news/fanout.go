@@ -87,9 +87,9 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 	if err != nil {
 		return false, false, err
 	}
-	note := Note{Key: "news:" + p.ID, Type: NotePost,
+	note := Note{Key: postKey(p.ID), Type: NotePost,
 		Data:       PostNote{PostID: p.ID, ClinicID: p.ClinicID, Title: p.Title, HasPoll: p.Poll != nil},
-		AlertTitle: c.Name, AlertBody: "Новая публикация / New post"}
+		AlertTitle: c.Name, AlertBody: "Новая публикация / New post", Clinic: p.ClinicID, Class: ClassNews}
 	cursor := p.FanoutCursor
 	for {
 		users, next, err := s.opts.Audience.Holders(ctx, p.ClinicID, p.Segment(), cursor, s.opts.FanoutPage)
@@ -98,8 +98,9 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 		}
 		users = dedupe(users)
 		status, failures := RecipientSent, 0
+		var skipped []string
 		if len(users) > 0 {
-			if err := s.opts.Inbox.PublishMany(ctx, users, note); err != nil {
+			if skipped, err = s.publishPage(ctx, users, note); err != nil {
 				if ctx.Err() != nil {
 					return false, moved, ctx.Err()
 				}
@@ -108,10 +109,15 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 					_, aerr := s.store.AdvanceFanout(ctx, p.ID, cursor, cursor, false, failures)
 					return false, moved, joinErr(fmt.Errorf("news: fan-out of %s: %w", p.ID, err), aerr)
 				}
-				status, failures = RecipientFailed, 0
+				status, failures, skipped = RecipientFailed, 0, nil
 			}
 			// Recorded after the publish: a stop in between repeats the
 			// page, whose publish then adds nothing, and records it.
+			if len(skipped) > 0 {
+				if err := s.store.AddRecipients(ctx, p.ID, skipped, RecipientSkipped); err != nil {
+					return false, moved, err
+				}
+			}
 			if err := s.store.AddRecipients(ctx, p.ID, users, status); err != nil {
 				return false, moved, err
 			}
@@ -128,6 +134,18 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 		cursor = next
 	}
 }
+
+// publishPage publishes one page and returns the users the message policy
+// skipped, when the inbox can say.
+func (s *Service) publishPage(ctx context.Context, users []string, note Note) ([]string, error) {
+	if si, ok := s.opts.Inbox.(SkippingInbox); ok {
+		return si.PublishManySkipping(ctx, users, note)
+	}
+	return nil, s.opts.Inbox.PublishMany(ctx, users, note)
+}
+
+// postKey is the inbox key of a post's note (and of its push counts).
+func postKey(postID string) string { return "news:" + postID }
 
 func joinErr(a, b error) error {
 	if b != nil {

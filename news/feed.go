@@ -46,9 +46,17 @@ type ManagerView struct {
 	Recipients int64     `json:"recipients"`
 	Sent       int64     `json:"sent"`
 	Failed     int64     `json:"failed"`
-	Read       int64     `json:"read"`
-	Created    time.Time `json:"created_at"`
-	Updated    time.Time `json:"updated_at"`
+	// Skipped: cardholders the message policy skipped (their weekly
+	// message budget was spent); not counted in recipients.
+	Skipped int64 `json:"skipped"`
+	// PushesSent and PushesFailed count pushes per device as FCM answered
+	// (a patient with two phones counts twice; a push held for quiet
+	// hours counts once it is sent).
+	PushesSent   int64     `json:"pushes_sent"`
+	PushesFailed int64     `json:"pushes_failed"`
+	Read         int64     `json:"read"`
+	Created      time.Time `json:"created_at"`
+	Updated      time.Time `json:"updated_at"`
 }
 
 // FeedPage is a page of posts, newest first.
@@ -282,10 +290,16 @@ func (s *Service) managerView(ctx context.Context, p *Post) (*ManagerView, error
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range counts {
-		v.Recipients += n
+	v.Sent, v.Failed, v.Skipped = counts[RecipientSent], counts[RecipientFailed], counts[RecipientSkipped]
+	v.Recipients = v.Sent + v.Failed
+	if s.opts.Pushes != nil {
+		key := postKey(p.ID)
+		pc, err := s.opts.Pushes.PushCounts(ctx, []string{key})
+		if err != nil {
+			return nil, err
+		}
+		v.PushesSent, v.PushesFailed = pc[key].Sent, pc[key].Failed
 	}
-	v.Sent, v.Failed = counts[RecipientSent], counts[RecipientFailed]
 	if v.Read, err = s.store.ReadCount(ctx, p.ID); err != nil {
 		return nil, err
 	}

@@ -73,7 +73,16 @@ type Note struct {
 	Data       any
 	AlertTitle string
 	AlertBody  string
+	// Clinic and Class put the note under the one message policy (quiet
+	// hours, weekly budget, opt-outs): Class names a message class of the
+	// push package ("news", "reminder", "rating", "birthday", "win_back");
+	// "" is not under the policy.
+	Clinic string
+	Class  string
 }
+
+// ClassNews is the message class of news posts.
+const ClassNews = "news"
 
 // Inbox publishes notes to users' durable inboxes (push).
 type Inbox interface {
@@ -81,6 +90,21 @@ type Inbox interface {
 	// PublishMany publishes one note to many users; with a Key, users who
 	// already have it are skipped (no second event, no second push).
 	PublishMany(ctx context.Context, userIDs []string, n Note) error
+}
+
+// SkippingInbox is an Inbox that also says which users the message policy
+// skipped (their weekly budget was spent): they got nothing. The fan-out
+// uses it when the inbox has it, to count them apart from recipients.
+type SkippingInbox interface {
+	PublishManySkipping(ctx context.Context, userIDs []string, n Note) (skipped []string, err error)
+}
+
+// PushCounts are the pushes of one note, per device, as FCM answered.
+type PushCounts struct{ Sent, Failed int64 }
+
+// Pushes reads per-device push results by note key (push).
+type Pushes interface {
+	PushCounts(ctx context.Context, keys []string) (map[string]PushCounts, error)
 }
 
 // Audience answers who holds the cards of a clinic (wallet).
@@ -121,8 +145,11 @@ type Options struct {
 	// manager fan-out and bonuses.
 	Staff Staff
 	Bonus Bonus
+	// Pushes gives the manager's post view its per-device push counts;
+	// nil shows zeros.
+	Pushes Pushes
 	// FanoutPage is how many holders one fan-out step reads and publishes
-	// (default 500).
+	// (default 2000: the inbox writes a page in one transaction).
 	FanoutPage int
 }
 
@@ -139,7 +166,7 @@ func NewService(store Store, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	if opts.FanoutPage <= 0 {
-		opts.FanoutPage = 500
+		opts.FanoutPage = 2000
 	}
 	return &Service{store: store, opts: opts, kick: make(chan struct{}, 1)}
 }

@@ -66,8 +66,9 @@ type FanoutStore interface {
 
 // Recipient statuses.
 const (
-	RecipientSent   = 1
-	RecipientFailed = 2
+	RecipientSent    = 1
+	RecipientFailed  = 2
+	RecipientSkipped = 3 // the message policy skipped them (weekly budget): no event, no push
 )
 
 // PollStore keeps votes: unique (post, patient).

@@ -245,7 +245,7 @@ func insertIgnoringDuplicates(ctx context.Context, c *mongo.Collection, docs []a
 
 func (s *MongoStore) RecipientCounts(ctx context.Context, postID string) (map[int]int64, error) {
 	out := map[int]int64{}
-	for _, st := range []int{RecipientSent, RecipientFailed} {
+	for _, st := range []int{RecipientSent, RecipientFailed, RecipientSkipped} {
 		n, err := s.recipients.CountDocuments(ctx, bson.M{"post_id": postID, "status": st})
 		if err != nil {
 			return nil, dbErr.Map(err)

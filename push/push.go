@@ -65,6 +65,9 @@ type Draft struct {
 	// Class zero (ClassService) is never held back.
 	Clinic string
 	Class  Class
+	// Card, when the message is about one card (a dependant's), lets the
+	// guardian's per-card marketing switch apply as well as the clinic's.
+	Card string
 }
 
 // ErrSkipped: the message policy held a message back entirely (for example

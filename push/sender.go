@@ -57,6 +57,7 @@ type item struct {
 // looked up by the worker, not by Publish), items on retries.
 type pushJob struct {
 	alert   Alert
+	key     string // the draft's key: per-key delivery counts (none when "")
 	targets []target
 	items   []item
 	attempt int // attempts already made
@@ -137,6 +138,7 @@ func (s *Service) process(ctx context.Context, j pushJob) {
 	var gone []string
 	var failures []Failure
 	retryCode := ""
+	var delivered int64
 	for start := 0; start < len(items); start += maxSendBatch {
 		chunk := items[start:min(start+maxSendBatch, len(items))]
 		msgs := make([]Message, len(chunk))
@@ -161,6 +163,7 @@ func (s *Service) process(ctx context.Context, j pushJob) {
 			switch r.Outcome {
 			case Delivered:
 				s.sent.Add(1)
+				delivered++
 			case TokenInvalid:
 				gone = append(gone, it.msg.Token)
 				failures = append(failures, Failure{User: it.user, EventID: it.eventID, Token: it.msg.Token,
@@ -190,8 +193,15 @@ func (s *Service) process(ctx context.Context, j pushJob) {
 			}
 		} else {
 			s.retried.Add(int64(len(retry)))
-			s.scheduleRetry(ctx, pushJob{alert: j.alert, items: retry, attempt: attempt},
+			s.scheduleRetry(ctx, pushJob{alert: j.alert, key: j.key, items: retry, attempt: attempt},
 				max(s.backoff(attempt), retryAfter))
+		}
+	}
+	if j.key != "" && (delivered > 0 || len(failures) > 0) {
+		// Per device: a retried message counts once, when it finally
+		// succeeds or fails.
+		if err := s.store.AddDeliveries(ctx, map[string]Delivery{j.key: {Sent: delivered, Failed: int64(len(failures))}}); err != nil {
+			s.log.Error("push: count deliveries", "err", err)
 		}
 	}
 	if len(failures) > 0 {

@@ -7,9 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -56,6 +54,12 @@ type Options struct {
 	// attempts (full jitter on base·2^attempt, capped); Retry-After from FCM
 	// is a lower bound. Defaults 500 ms and 1 min.
 	RetryBase, RetryMax time.Duration
+	// Zones gives clinics' time zones for the message policy (quiet hours
+	// and budget weeks); nil means UTC.
+	Zones Zones
+	// DeferInterval is how often Run sends pushes whose quiet hours have
+	// ended; default 30 s.
+	DeferInterval time.Duration
 }
 
 // Stats count what the push pipeline did since start.
@@ -64,6 +68,10 @@ type Stats struct {
 	// EventsWritten counts events this instance appended to inboxes (a
 	// replayed key that found its event already stored is not counted).
 	EventsWritten int64
+	// The message policy: messages skipped for the weekly budget, events
+	// written without a push because the patient opted out, pushes
+	// deferred to the end of quiet hours.
+	SkippedBudget, OptedOut, Deferred int64
 }
 
 // Service is the push component: inbox, hub and FCM pipeline.
@@ -80,6 +88,7 @@ type Service struct {
 
 	sent, retried, failed, removed, dropped atomic.Int64
 	written                                 atomic.Int64
+	skippedBudget, optedOut, deferred       atomic.Int64
 
 	mu      sync.Mutex
 	closed  bool
@@ -123,6 +132,9 @@ func NewService(store Store, opts Options) *Service {
 	if opts.RetryBase <= 0 {
 		opts.RetryBase = 500 * time.Millisecond
 	}
+	if opts.DeferInterval <= 0 {
+		opts.DeferInterval = 30 * time.Second
+	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = time.Minute
 	}
@@ -164,123 +176,8 @@ func (s *Service) Hub() *Hub { return s.hub }
 // Stats returns the push counters.
 func (s *Service) Stats() Stats {
 	return Stats{Sent: s.sent.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
-		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load(), EventsWritten: s.written.Load()}
-}
-
-// Publish appends an event to the user's inbox, hands it to the user's live
-// subscriptions and, when d.Alert is set, queues a push to the user's
-// devices. The inbox write is the commit: Publish never waits for FCM.
-func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, error) {
-	if userID == "" {
-		return Event{}, fmt.Errorf("%w: empty user id", ErrInvalidDraft)
-	}
-	data, err := d.normalize()
-	if err != nil {
-		return Event{}, err
-	}
-	ev := Event{ID: newID(), Type: d.Type, Data: data, CreatedAt: s.now()}
-	stored, created, err := s.store.Append(ctx, userID, d.Key, ev)
-	if err != nil {
-		return Event{}, err
-	}
-	if !created {
-		return stored, nil
-	}
-	s.written.Add(1)
-	s.hub.deliver(userID, stored)
-	if d.Alert != nil && s.opts.Sender != nil {
-		s.enqueue(pushJob{alert: *d.Alert, targets: []target{{user: userID, event: stored}}})
-	}
-	return stored, nil
-}
-
-// PublishMany appends the same draft to many users' inboxes (fan-out: news,
-// burn warnings) in batched writes and queues batched pushes. With a Key,
-// users who already have it are skipped.
-func (s *Service) PublishMany(ctx context.Context, userIDs []string, d Draft) error {
-	data, err := d.normalize()
-	if err != nil {
-		return err
-	}
-	const batch = maxSendBatch
-	for start := 0; start < len(userIDs); start += batch {
-		users := userIDs[start:min(start+batch, len(userIDs))]
-		evs := make([]Event, len(users))
-		now := s.now()
-		for i, u := range users {
-			if u == "" {
-				return fmt.Errorf("%w: empty user id", ErrInvalidDraft)
-			}
-			evs[i] = Event{ID: newID(), Type: d.Type, Data: data, CreatedAt: now}
-		}
-		res, err := s.store.AppendMany(ctx, users, d.Key, evs)
-		if err != nil {
-			return err
-		}
-		var targets []target
-		for _, a := range res {
-			if !a.Created {
-				continue
-			}
-			s.written.Add(1)
-			s.hub.deliver(a.User, a.Event)
-			targets = append(targets, target{user: a.User, event: a.Event})
-		}
-		if d.Alert != nil && s.opts.Sender != nil && len(targets) > 0 {
-			s.enqueue(pushJob{alert: *d.Alert, targets: targets})
-		}
-	}
-	return nil
-}
-
-// PublishEach is PublishMany with a payload per user (data[i] for
-// userIDs[i]; d.Data is ignored): one message kind, key and alert, each
-// recipient's own text, written in the same batched inbox writes. With a
-// Key, users who already have it are skipped. It answers one error per
-// user (nil: written, or already there) — the place where the message
-// policy's per-user decisions (a *SkippedError) belong, as in Publish — and
-// an error that failed the whole call.
-func (s *Service) PublishEach(ctx context.Context, userIDs []string, data []json.RawMessage, d Draft) ([]error, error) {
-	if len(userIDs) != len(data) {
-		return nil, fmt.Errorf("%w: %d users and %d payloads", ErrInvalidDraft, len(userIDs), len(data))
-	}
-	errs := make([]error, len(userIDs))
-	const batch = maxSendBatch
-	for start := 0; start < len(userIDs); start += batch {
-		end := min(start+batch, len(userIDs))
-		users := userIDs[start:end]
-		evs := make([]Event, len(users))
-		now := s.now()
-		for i, u := range users {
-			one := d
-			one.Data = data[start+i]
-			payload, err := one.normalize()
-			if err != nil {
-				return errs, err
-			}
-			if u == "" {
-				return errs, fmt.Errorf("%w: empty user id", ErrInvalidDraft)
-			}
-			evs[i] = Event{ID: newID(), Type: d.Type, Data: payload, CreatedAt: now}
-		}
-		res, err := s.store.AppendMany(ctx, users, d.Key, evs)
-		if err != nil {
-			return errs, err
-		}
-		var targets []target
-		for _, a := range res {
-			if !a.Created {
-				continue
-			}
-			s.written.Add(1)
-			s.hub.deliver(a.User, a.Event)
-			targets = append(targets, target{user: a.User, event: a.Event})
-		}
-		if d.Alert != nil && s.opts.Sender != nil && len(targets) > 0 {
-			s.enqueue(pushJob{alert: *d.Alert, targets: targets})
-		}
-	}
-	return errs, nil
+		TokensRemoved: s.removed.Load(), Dropped: s.dropped.Load(), EventsWritten: s.written.Load(),
+		SkippedBudget: s.skippedBudget.Load(), OptedOut: s.optedOut.Load(), Deferred: s.deferred.Load()}
 }
 
 // Events pages through a user's inbox: events with seq > after, at most
@@ -383,6 +280,13 @@ func (s *Service) Run(ctx context.Context) error {
 				s.pushWorker(ctx)
 			}()
 		}
+	}
+	if s.opts.Sender != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runDeferred(ctx)
+		}()
 	}
 	if s.opts.PollInterval > 0 {
 		wg.Add(1)

@@ -53,6 +53,10 @@ type Store interface {
 	RecordFailures(ctx context.Context, fs []Failure) error
 	// Failures lists recorded failures, newest first.
 	Failures(ctx context.Context, limit int) ([]Failure, error)
+
+	// PolicyStore keeps the message policy's settings, budget slots,
+	// deferred pushes and counters (policy.go).
+	PolicyStore
 }
 
 // Appended is one result of AppendMany.

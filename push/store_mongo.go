@@ -26,6 +26,7 @@ type MongoStore struct {
 	failures *mongo.Collection
 	tickets  *mongo.Collection
 	uses     *mongo.Collection // one document per redeemed ticket: _id is the unique key
+	mongoPolicy
 }
 
 type eventDoc struct {
@@ -100,6 +101,10 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 	if err := ensureIndexes(ctx, s.failures,
 		indexSpec{"at", bson.D{{Key: "at", Value: -1}}, false},
 	); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.mongoPolicy, err = newMongoPolicy(ctx, db); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -57,6 +57,8 @@ var sqliteMigrations = []string{
 	UPDATE push_devices SET updated_at = updated_at * 1000000;
 	UPDATE push_failures SET created_at = created_at * 1000000;
 	UPDATE push_tickets SET expires_at = expires_at * 1000000;`,
+	// 4: the message policy (store_sqlite_policy.go).
+	sqlitePolicySchema,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single
@@ -137,43 +139,61 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// AppendMany writes each chunk of users in one immediate transaction: it
-// reads the chunk's last seqs and existing keys, then inserts one
-// multi-row statement. Holding the write lock makes the read and the
-// insert atomic; a duplicate (another process on the file) falls back to
-// Append per user.
+// AppendMany writes all the users in one transaction, a chunk of users
+// per statement: it reads each chunk's last seqs and existing keys, then
+// inserts with one prepared statement. Holding the write lock makes the
+// reads and the inserts atomic; a duplicate (another process on the file)
+// rolls back and falls back to Append per user.
 func (s *SQLiteStore) AppendMany(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
 	if len(users) != len(evs) {
 		return nil, errors.New("push: AppendMany: users and events differ in length")
 	}
-	out := make([]Appended, 0, len(users))
-	for start := 0; start < len(users); start += sqliteChunk {
-		end := min(start+sqliteChunk, len(users))
-		res, err := s.appendChunk(ctx, users[start:end], key, evs[start:end])
-		if storage.IsDuplicate(err) {
-			res = res[:0]
-			for i, u := range users[start:end] {
-				ev, created, err := s.Append(ctx, u, key, evs[start+i])
-				if err != nil {
-					return out, err
-				}
-				res = append(res, Appended{User: u, Event: ev, Created: created})
-			}
-		} else if err != nil {
+	out, err := s.appendAll(ctx, users, key, evs)
+	if !storage.IsDuplicate(err) {
+		return out, err
+	}
+	out = out[:0]
+	for i, u := range users {
+		ev, created, err := s.Append(ctx, u, key, evs[i])
+		if err != nil {
 			return out, err
 		}
-		out = append(out, res...)
+		out = append(out, Appended{User: u, Event: ev, Created: created})
 	}
 	return out, nil
 }
 
-func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
+func (s *SQLiteStore) appendAll(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
 	tx, err := s.db.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("push: append events: %w", err)
 	}
 	defer tx.Rollback()
+	// One prepared single-row insert, executed per row: binding thousands
+	// of parameters into one multi-row statement costs more in the driver
+	// than it saves in SQLite.
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	defer ins.Close()
+	out := make([]Appended, 0, len(users))
+	for start := 0; start < len(users); start += sqliteChunk {
+		end := min(start+sqliteChunk, len(users))
+		res, err := appendChunk(ctx, tx, ins, users[start:end], key, evs[start:end])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("push: append events: %w", err)
+	}
+	return out, nil
+}
 
+func appendChunk(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, users []string, key string, evs []Event) ([]Appended, error) {
 	args := make([]any, 0, len(users)*7)
 	for _, u := range users {
 		args = append(args, u)
@@ -220,15 +240,6 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 		}
 	}
 
-	// One prepared single-row insert, executed per row: binding thousands
-	// of parameters into one multi-row statement costs more in the driver
-	// than it saves in SQLite.
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	defer ins.Close()
 	out := make([]Appended, len(users))
 	for i, u := range users {
 		if ev, ok := existing[u]; ok {
@@ -246,9 +257,6 @@ func (s *SQLiteStore) appendChunk(ctx context.Context, users []string, key strin
 		if _, err := ins.ExecContext(ctx, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt)); err != nil {
 			return nil, fmt.Errorf("push: append events: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
 	}
 	return out, nil
 }

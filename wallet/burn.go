@@ -221,6 +221,7 @@ func (s *Service) warnCard(ctx context.Context, lots []Lot, rep *BurnReport) ([]
 				Points: g.points, BurnsAt: g.burnsAt, Date: d},
 			AlertTitle: "Points about to burn",
 			AlertBody:  fmt.Sprintf("%d points burn at the end of %s", g.points, label),
+			Clinic:     card.ClinicID, Class: ClassBurnWarning,
 		}); err != nil {
 			return nil, fmt.Errorf("wallet: burn warning: %w", err)
 		}

@@ -106,7 +106,16 @@ type Notification struct {
 	Data       any
 	AlertTitle string
 	AlertBody  string
+	// Clinic and Class put the notification under the one message policy
+	// (quiet hours, weekly budget; see push): Class names a message class
+	// ("burn_warning"); "" is not under the policy. The notifier returns
+	// nil for a notification the policy skipped: it is done with.
+	Clinic string
+	Class  string
 }
+
+// ClassBurnWarning is the message class of burn warnings.
+const ClassBurnWarning = "burn_warning"
 
 // Notification types.
 const (

@@ -157,6 +157,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	if err := demoClinic(ctx, svc, c.ID, admin.ID, stdout); err != nil {
 		return err
 	}
+	if err := demoPolicy(ctx, svc, c.ID, patientIDs, stdout); err != nil {
+		return err
+	}
 	if err := demoNews(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
 		return err
 	}

@@ -33,6 +33,9 @@ func TestDemoNews(t *testing.T) {
 	if res := getJSON(t, base+"/v1/clinic/news/"+post["id"].(string)+"/results", manager); res["total"] != float64(2) {
 		t.Fatalf("demo poll %v", res)
 	}
+	if pol := getJSON(t, base+"/v1/clinic/message-policy", manager); pol["weekly_budget"] != float64(3) || pol["quiet_from"] != "21:00" {
+		t.Fatalf("demo message policy %v", pol)
+	}
 	threads, _ := getJSON(t, base+"/v1/clinic/chats", manager)["threads"].([]any)
 	// The question, the answer, and Anna's low visit rating (demo_care.go).
 	if len(threads) != 1 || threads[0].(map[string]any)["last_seq"] != float64(3) {

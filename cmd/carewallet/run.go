@@ -145,7 +145,8 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 		pollEvery = 250 * time.Millisecond // other instances' events reach this one's websockets
 	}
 	ids := identity.NewService(st.Identity, identity.Options{Now: time.Now, SMS: sms, CodeKey: subkey(key, "codes"), Limits: cfg.SignIn})
-	pushes := push.NewService(st.Push, push.Options{Now: time.Now, Sender: sender, Logger: logger, PollInterval: pollEvery})
+	pushes := push.NewService(st.Push, push.Options{Now: time.Now, Sender: sender, Logger: logger, PollInterval: pollEvery,
+		Zones: app.ClinicLocations{Identity: ids}})
 	wallets := wallet.NewService(st.Wallet, app.ClinicLocations{Identity: ids}, app.WalletNotifier{Push: pushes},
 		wallet.Options{Now: time.Now, CodeKey: subkey(key, "wallet-codes"), People: app.WalletPeople{Identity: ids},
 			Managers: app.WalletManagers{Identity: ids, Push: pushes}})
@@ -160,7 +161,7 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 		app.ReferralPeople{Identity: ids}, referrals.Options{Now: time.Now})
 	newsSvc := news.NewService(st.News, news.Options{Now: time.Now, Inbox: app.NewsInbox{Push: pushes},
 		Audience: app.NewsAudience{Wallet: wallets, Referrals: refs}, Clinics: app.NewsClinics{Identity: ids},
-		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}})
+		Staff: app.NewsStaff{Identity: ids}, Bonus: app.NewsBonus{Wallet: wallets}, Pushes: app.NewsPushes{Push: pushes}})
 	careSvc := care.NewService(st.Care, care.Options{Now: time.Now, Inbox: app.CareInbox{Push: pushes},
 		Patients: app.CarePatients{Identity: ids, Wallet: wallets}, Clinics: app.CareClinics{Identity: ids},
 		Managers: app.NewsStaff{Identity: ids}, Chat: app.CareChat{News: newsSvc}, PushConfigured: sender != nil})
