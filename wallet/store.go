@@ -23,6 +23,9 @@ type Store interface {
 	Ledger
 	LotStore
 	ReportStore
+	ConsentStore
+	HandoverStore
+	ErasureStore
 }
 
 // ProgramStore keeps programs: unique (clinic, version).
