@@ -124,4 +124,3 @@ func (s *Service) DataExports(ctx context.Context, clinicID, after string, limit
 	}
 	return out, next, nil
 }
-
