@@ -142,15 +142,9 @@ func (s *Service) checkAge(ctx context.Context, c *Card, dependantID string) err
 // layer resolves it, creating the account if needed). The dependant is
 // told in their app.
 func (s *Service) StartHandover(ctx context.Context, guardianID, cardID, toPatientID string) (*Handover, error) {
-	c, dep, err := s.patientCard(ctx, guardianID, cardID)
+	c, err := s.handoverCard(ctx, guardianID, cardID)
 	if err != nil {
 		return nil, err
-	}
-	if !dep {
-		return nil, invalid("card_id", "not a dependant's card")
-	}
-	if c.Status != StatusActive {
-		return nil, refused(ErrCardNotActive, "card %s is not active: only an active card can be handed over", c.ID)
 	}
 	if toPatientID == "" {
 		return nil, invalid("phone", "required")
@@ -163,9 +157,6 @@ func (s *Service) StartHandover(ctx context.Context, guardianID, cardID, toPatie
 		if g.GuardianID == toPatientID {
 			return nil, invalid("phone", "must be the dependant's own phone, not a guardian's")
 		}
-	}
-	if err := s.checkAge(ctx, c, c.Holder.DependantID); err != nil {
-		return nil, err
 	}
 	id, err := s.newID("ho_")
 	if err != nil {
@@ -188,6 +179,31 @@ func (s *Service) StartHandover(ctx context.Context, guardianID, cardID, toPatie
 		AlertBody:  "Откройте приложение, чтобы принять свою карту. / Open the app to accept your own card.",
 	})
 	return s.withStatus(ctx, h)
+}
+
+// CheckHandover refuses what StartHandover would refuse about the card
+// (not the guardian's dependant's card, not active, too young), so the
+// HTTP layer checks before it creates an account for the phone.
+func (s *Service) CheckHandover(ctx context.Context, guardianID, cardID string) error {
+	_, err := s.handoverCard(ctx, guardianID, cardID)
+	return err
+}
+
+func (s *Service) handoverCard(ctx context.Context, guardianID, cardID string) (*Card, error) {
+	c, dep, err := s.patientCard(ctx, guardianID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	if !dep {
+		return nil, invalid("card_id", "not a dependant's card")
+	}
+	if c.Status != StatusActive {
+		return nil, refused(ErrCardNotActive, "card %s is not active: only an active card can be handed over", c.ID)
+	}
+	if err := s.checkAge(ctx, c, c.Holder.DependantID); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // withStatus fills the handover's status from the card's accept.
