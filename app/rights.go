@@ -110,6 +110,11 @@ func (s *server) deleteMe() fiber.Handler {
 		if s.News != nil {
 			steps = append(steps, eraseStep{"news", s.News.ErasePatient})
 		}
+		if s.Idempotency != nil {
+			steps = append(steps, eraseStep{"idempotency", func(ctx context.Context, id string) error {
+				return s.Idempotency.DeleteScope(ctx, "patient:"+id) // stored responses may name the person
+			}})
+		}
 		if s.Push != nil {
 			steps = append(steps, eraseStep{"push", s.Push.EraseUser})
 		}
