@@ -132,7 +132,8 @@ type exportProfile struct {
 	CreatedAt time.Time `json:"created_at" api:"required"`
 }
 
-// exportCard is a card with every entry of its ledger, newest first.
+// exportCard is a card with every entry of its ledger, in the order of
+// GET /v1/cards/{id}/history.
 type exportCard struct {
 	Card    wallet.Card    `json:"card" api:"required"`
 	Balance int64          `json:"balance" api:"required"`

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
+	"carewallet/news"
 	"carewallet/wallet"
 )
 
@@ -116,7 +117,10 @@ func (s *server) deleteMe() fiber.Handler {
 			}})
 		}
 		if s.Push != nil {
-			steps = append(steps, eraseStep{"push", s.Push.EraseUser})
+			steps = append(steps, eraseStep{"push", s.Push.EraseUser}, eraseStep{"managers' inboxes", func(ctx context.Context, id string) error {
+				// The managers' copies of the patient's chat messages.
+				return s.Push.RedactAbout(ctx, news.NoteChatMessage, "patient_id", id)
+			}})
 		}
 		for _, st := range steps {
 			if err := st.fn(ctx, id); err != nil {

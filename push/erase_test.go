@@ -23,6 +23,22 @@ func TestEraseUser(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		about := testEvent("chat.message", t0)
+		about.Data = []byte(`{"patient_id":"pt_gone","text":"secret"}`)
+		other := testEvent("chat.message", t0)
+		other.Data = []byte(`{"patient_id":"pt_stays","text":"kept"}`)
+		for _, ev := range []Event{about, other} {
+			if _, _, err := s.Append(ctx, "mgr", "", ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.(Eraser).RedactEvents(ctx, "chat.message", "patient_id", "pt_gone"); err != nil {
+			t.Fatal(err)
+		}
+		mgr, err := s.Events(ctx, "mgr", 0, 10)
+		if err != nil || len(mgr) != 2 || string(mgr[0].Data) != RedactedData || string(mgr[1].Data) != `{"patient_id":"pt_stays","text":"kept"}` {
+			t.Fatalf("manager's inbox after redaction: %+v %v", mgr, err)
+		}
 		for range 2 { // idempotent
 			if err := s.(Eraser).EraseUser(ctx, "pt_gone"); err != nil {
 				t.Fatal(err)

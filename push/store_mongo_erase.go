@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -16,4 +17,12 @@ func (s *MongoStore) EraseUser(ctx context.Context, user string) error {
 		}
 	}
 	return nil
+}
+
+// RedactEvents matches the stored JSON text of the data (d) for
+// "field":"value", as the encoder writes it.
+func (s *MongoStore) RedactEvents(ctx context.Context, typ, field, value string) error {
+	re := regexp.QuoteMeta(`"` + field + `":"` + value + `"`)
+	_, err := s.events.UpdateMany(ctx, bson.M{"t": typ, "d": bson.M{"$regex": re}}, bson.M{"$set": bson.M{"d": RedactedData}})
+	return err
 }

@@ -17,3 +17,9 @@ func (s *SQLiteStore) EraseUser(ctx context.Context, user string) error {
 		return nil
 	})
 }
+
+func (s *SQLiteStore) RedactEvents(ctx context.Context, typ, field, value string) error {
+	_, err := s.db.Writer().ExecContext(ctx, `UPDATE push_events SET data = ? WHERE type = ? AND json_extract(data, ?) = ?`,
+		RedactedData, typ, "$."+field, value)
+	return err
+}
