@@ -106,21 +106,20 @@ func (w *ExportWriter) Field(name string) {
 // section by section. Complete is false when a section failed midway
 // (Failed names them): the rest is still valid JSON.
 type exportDocument struct {
-	ExportedAt time.Time           `json:"exported_at" api:"required"`
-	ClinicID   string              `json:"clinic_id,omitempty"`
-	Profile    exportProfile       `json:"profile" api:"required"`
-	Cards      []exportCard        `json:"cards" api:"required"`
-	Consents   []wallet.Consent    `json:"consents" api:"required"`
-	Handovers  []wallet.Handover   `json:"handovers,omitempty"`
-	Events     []push.Event        `json:"events,omitempty"`
-	Devices    []exportDevice      `json:"devices,omitempty"`
-	Sessions   []exportSession     `json:"sessions,omitempty"`
-	Chats      []exportChat        `json:"chats" api:"required"`
-	Votes      []exportVote        `json:"votes,omitempty"`
-	Referrals  []referrals.Link    `json:"referrals" api:"required"`
-	Complete   bool                `json:"complete" api:"required"`
-	Failed     []string            `json:"failed,omitempty"`
-	Extra      map[string]struct{} `json:"-"`
+	ExportedAt time.Time         `json:"exported_at" api:"required"`
+	ClinicID   string            `json:"clinic_id,omitempty"`
+	Profile    exportProfile     `json:"profile" api:"required"`
+	Cards      []exportCard      `json:"cards" api:"required"`
+	Consents   []wallet.Consent  `json:"consents" api:"required"`
+	Handovers  []wallet.Handover `json:"handovers,omitempty"`
+	Events     []push.Event      `json:"events,omitempty"`
+	Devices    []exportDevice    `json:"devices,omitempty"`
+	Sessions   []exportSession   `json:"sessions,omitempty"`
+	Chats      []exportChat      `json:"chats" api:"required"`
+	Votes      []exportVote      `json:"votes,omitempty"`
+	Referrals  []referrals.Link  `json:"referrals" api:"required"`
+	Complete   bool              `json:"complete" api:"required"`
+	Failed     []string          `json:"failed,omitempty"`
 }
 
 type exportProfile struct {
