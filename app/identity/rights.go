@@ -101,16 +101,9 @@ func (s *Service) RecordExport(ctx context.Context, clinicID, staffID, patientID
 // DataExports lists a clinic's export records, newest first, a page after
 // the opaque cursor; next is "" on the last page.
 func (s *Service) DataExports(ctx context.Context, clinicID, after string, limit int) ([]DataExport, string, error) {
-	var before time.Time
-	var beforeID string
-	if after != "" {
-		b, err := base64.RawURLEncoding.DecodeString(after)
-		ns, id, ok := strings.Cut(string(b), "|")
-		n, perr := strconv.ParseInt(ns, 10, 64)
-		if err != nil || !ok || perr != nil {
-			return nil, "", invalid("after", "not a cursor")
-		}
-		before, beforeID = time.Unix(0, n).UTC(), id
+	before, beforeID, err := decodeExportCursor(after)
+	if err != nil {
+		return nil, "", err
 	}
 	out, err := s.store.DataExports(ctx, clinicID, before, beforeID, limit+1)
 	if err != nil {
@@ -123,4 +116,19 @@ func (s *Service) DataExports(ctx context.Context, clinicID, after string, limit
 		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(l.At.UnixNano(), 10) + "|" + l.ID))
 	}
 	return out, next, nil
+}
+
+// decodeExportCursor reads DataExports' cursor: base64url of
+// "unixnanos|id" ("" is the start).
+func decodeExportCursor(after string) (time.Time, string, error) {
+	if after == "" {
+		return time.Time{}, "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(after)
+	ns, id, ok := strings.Cut(string(b), "|")
+	n, perr := strconv.ParseInt(ns, 10, 64)
+	if err != nil || !ok || perr != nil || id == "" {
+		return time.Time{}, "", invalid("after", "not a cursor")
+	}
+	return time.Unix(0, n).UTC(), id, nil
 }

@@ -118,3 +118,22 @@ func TestDataExportRecords(t *testing.T) {
 		}
 	})
 }
+
+// FuzzExportCursor: any ?after= is a cursor or a 400 naming "after",
+// never a panic; a cursor the service made reads back.
+func FuzzExportCursor(f *testing.F) {
+	f.Add("")
+	f.Add("MTc5NjMwNDc1MDAwMDAwMDAwMHxleF9neXA1")
+	f.Add("fA")
+	f.Add("!!!")
+	f.Fuzz(func(t *testing.T, s string) {
+		at, id, err := identity.DecodeExportCursor(s)
+		var inv *identity.ValidationError
+		switch {
+		case err != nil && (!errors.As(err, &inv) || inv.Field != "after"):
+			t.Fatalf("%q: %v", s, err)
+		case err == nil && s != "" && id == "":
+			t.Fatalf("%q: a cursor without an id (%v)", s, at)
+		}
+	})
+}
