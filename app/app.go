@@ -51,6 +51,13 @@ type Deps struct {
 	CORSOrigins []string
 	// Metrics records requests and store errors; nil records nothing.
 	Metrics *Metrics
+	// ExportSections are sections of the data export (GET /v1/me/export,
+	// GET /v1/clinic/patients/{id}/export) beyond the built-in ones, for
+	// packages wired in later (care: ratings, appointments).
+	ExportSections []ExportSection
+	// Scrub runs after a patient is erased, to push the erased bytes out
+	// of the database files (SQLite: storage.SQLite.Scrub); nil: nothing.
+	Scrub func(ctx context.Context) error
 }
 
 // server holds the dependencies the handlers close over.

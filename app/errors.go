@@ -69,6 +69,9 @@ var errorTable = []errorRow{
 	{wallet.ErrConflict, 409, "conflict"},
 	{wallet.ErrInvalidProgram, 400, "invalid_program"},
 	{wallet.ErrInvalid, 400, "invalid_input"},
+	{wallet.ErrTooYoung, 409, "too_young"},
+	{wallet.ErrHandedOver, 409, "handed_over"},
+	{wallet.ErrSoleGuardian, 409, "sole_guardian"},
 
 	{referrals.ErrNotFound, 404, "not_found"},
 	{referrals.ErrInvalid, 400, "invalid_input"},

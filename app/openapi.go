@@ -100,6 +100,7 @@ var apiTags = []struct{ name, description string }{
 	{"auth", "Patient and staff sign-in and sessions"},
 	{"clinic", "The caller's clinic and its staff"},
 	{"me", "The signed-in patient's profile"},
+	{"rights", "The patient's rights: data export, deletion, guardians' consents, handing a card over at majority"},
 	{"push", "Devices, the event inbox and the live websocket"},
 	{"cards", "The patient's loyalty cards"},
 	{"reception", "Reception: issuing cards, receipts, bonus payments and refunds"},

@@ -70,7 +70,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, tc := range []struct {
 		method, path, token, allow string
 	}{
-		{"DELETE", "/v1/me", tok.AccessToken, "GET, PATCH"},
+		{"PUT", "/v1/me", tok.AccessToken, "GET, DELETE, PATCH"},
 		{"POST", "/healthz", "", "GET"},
 		{"GET", "/v1/auth/otp", "", "POST"},
 		{"PUT", "/v1/cards/cd_nope", tok.AccessToken, "GET"},

@@ -33,13 +33,14 @@ type programRequest struct {
 	BirthdayBonus    wallet.Bonus             `json:"birthday_bonus"`
 	CashbackBurnDays int                      `json:"cashback_burn_days" api:"required"`
 	BurnWarningDays  int                      `json:"burn_warning_days"`
+	MajorityAge      int                      `json:"majority_age"`
 }
 
 func (r programRequest) program() wallet.Program {
 	return wallet.Program{PointValue: r.PointValue, Levels: r.Levels, CashbackBP: r.CashbackBP,
 		ServiceOverrides: r.ServiceOverrides, ExcludedServices: r.ExcludedServices, MaxShareBP: r.MaxShareBP,
 		MaxReceiptPoints: r.MaxReceiptPoints, WelcomeBonus: r.WelcomeBonus, BookingBonus: r.BookingBonus,
-		BirthdayBonus: r.BirthdayBonus, CashbackBurnDays: r.CashbackBurnDays, BurnWarningDays: r.BurnWarningDays}
+		BirthdayBonus: r.BirthdayBonus, CashbackBurnDays: r.CashbackBurnDays, BurnWarningDays: r.BurnWarningDays, MajorityAge: r.MajorityAge}
 }
 
 // putProgram replaces the clinic's program with a new version; it applies

@@ -261,8 +261,8 @@ func (s *server) totals() fiber.Handler {
 			return c.JSON(t)
 		}
 		return sendCSV(c, "totals", "", [][]string{
-			{"issued", "spent", "burned", "reversed", "outstanding"},
-			{i64(t.Issued), i64(t.Spent), i64(t.Burned), i64(t.Reversed), i64(t.Outstanding)},
+			{"issued", "spent", "burned", "reversed", "forfeited", "outstanding"},
+			{i64(t.Issued), i64(t.Spent), i64(t.Burned), i64(t.Reversed), i64(t.Forfeited), i64(t.Outstanding)},
 		})
 	}
 }

@@ -47,6 +47,25 @@ func (s *server) register(r *router) {
 	r.add("GET", "/v1/me", patientOnly, s.getMe(), op{Tag: "me", Summary: "The caller's profile", Resp: meResponse{}})
 	r.add("PATCH", "/v1/me", patientOnly, s.patchMe(), op{Tag: "me", Summary: "Update names and birth date", Req: patchMeRequest{}, Resp: meResponse{}})
 
+	// the patient's rights: export, deletion, consents, handover
+	r.add("GET", "/v1/me/export", patientOnly, s.myExport(), op{Tag: "rights", Summary: "Everything held about the caller as one JSON document, streamed: profile, cards (own and dependants') with every ledger entry, consents, handovers, inbox events, devices, sessions, chats, votes, referral facts",
+		Resp: exportDocument{}})
+	r.add("DELETE", "/v1/me", patientOnly, s.deleteMe(), op{Tag: "rights", Summary: "Delete the caller at once and for good, with a fresh sign-in code (POST /v1/auth/otp): name, birth date, phone, devices, sessions, chat texts and votes' link go; each card's balance is forfeited and the card shows a deleted patient; confirmed by SMS; 409 sole_guardian while a dependant's card has no other guardian",
+		Req: deleteMeRequest{}, Status: 204})
+	r.add("GET", "/v1/cards/{id}/consents", patientOnly, s.cardConsents(), op{Tag: "rights", Summary: "The guardians' consents to the clinic processing the dependant's data (who, when, which clinic, the text's version)",
+		Resp: consentsResponse{}})
+	r.add("POST", "/v1/cards/{id}/handover", patientOnly, s.startHandover(), op{Tag: "rights", Summary: "Offer a dependant's card to the dependant's own phone, from the clinic's age of majority (409 too_young before it); the dependant signs in with that phone and accepts",
+		Req: handoverRequest{}, Resp: wallet.Handover{}, Status: 201})
+	r.add("GET", "/v1/me/handovers", patientOnly, s.myHandovers(), op{Tag: "rights", Summary: "Cards offered to the caller and the handovers the caller started", Resp: handoversResponse{}})
+	r.add("POST", "/v1/me/handovers/{id}/accept", patientOnly, s.acceptHandover(), op{Tag: "rights", Summary: "Take the card over: it becomes the caller's own with its balance, lots and history; the guardians lose it at once and are told; consents close (409 handed_over when another offer won)",
+		Resp: wallet.Handover{}})
+	r.add("GET", "/v1/clinic/patients/{id}/export", managerOnly, s.patientExport(), op{Tag: "rights", Summary: "A patient's data as it concerns this clinic, streamed (a written request at the desk); every export is recorded",
+		Resp: exportDocument{}})
+	r.add("GET", "/v1/clinic/exports", managerOnly, s.listExports(), op{Tag: "rights", Summary: "The record of this clinic's patient data exports (who, when), newest first",
+		Resp: exportsResponse{}, Query: pageQuery})
+	r.add("GET", "/v1/clinic/cards/{id}/consents", staffOnly, s.staffCardConsents(), op{Tag: "rights", Summary: "The guardians' consents recorded for a dependant's card of this clinic",
+		Resp: consentsResponse{}})
+
 	// push
 	r.add("PUT", "/v1/me/devices", anyUser, s.putDevice(), op{Tag: "push", Summary: "Register this app's FCM token (idempotent; the token moves to the latest account that registers it)",
 		Req: deviceRequest{}, Status: 204})

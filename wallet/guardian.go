@@ -108,6 +108,11 @@ var ErrLastGuardian = errors.New("wallet: this is the card's only guardian, and 
 // guardians who already had them.
 func (s *Service) grant(ctx context.Context, c *Card, guardianID string) error {
 	dep := c.Holder.DependantID
+	// The guardian consents to the clinic processing the dependant's data
+	// (consent.go) before they hold the card.
+	if err := s.recordConsent(ctx, c, guardianID); err != nil {
+		return err
+	}
 	before, err := s.store.GrantsFor(ctx, c.ClinicID, dep)
 	if err != nil {
 		return fmt.Errorf("wallet: guardians: %w", err)

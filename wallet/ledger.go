@@ -22,12 +22,15 @@ const (
 	// Written for the referrals package through Award and Reclaim.
 	KindReferral     = "referral"      // a referral reward (negative: clawed back by a refund)
 	KindRefereeBonus = "referee_bonus" // the bonus of joining with a friend's code
+	// KindForfeit takes a deleted patient's whole balance, once per card
+	// (forfeit.go).
+	KindForfeit = "forfeit"
 )
 
 // Kinds lists every entry kind, in the order reports show them: the one
 // list the journal's operation filter and its documentation use.
 var Kinds = []string{KindWelcome, KindBooking, KindBirthday, KindCashback, KindSpend, KindRefund, KindRefundSpend,
-	KindExpire, KindAdjustment, KindReferral, KindRefereeBonus}
+	KindExpire, KindAdjustment, KindReferral, KindRefereeBonus, KindForfeit}
 
 // Entry is one fact of a card's append-only ledger: unique (card, seq) and
 // unique (card, key). Amount is signed; BalanceAfter is the balance after

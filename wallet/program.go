@@ -43,6 +43,9 @@ type Program struct {
 	CashbackBurnDays int `json:"cashback_burn_days"`
 	// BurnWarningDays: the patient is warned this many days before a burn.
 	BurnWarningDays int `json:"burn_warning_days"`
+	// MajorityAge is the age from which a dependant may take their card
+	// over (handover.go): 0 means DefaultMajorityAge (18); 14 to 18.
+	MajorityAge int `json:"majority_age"`
 }
 
 // Level is one step of the level ladder.
@@ -188,6 +191,9 @@ func (p *Program) Validate() error {
 	}
 	if p.BurnWarningDays < 0 || p.BurnWarningDays > maxWarningDays {
 		return invalidProgram("burn_warning_days", "must be between 0 and %d", maxWarningDays)
+	}
+	if p.MajorityAge != 0 && (p.MajorityAge < 14 || p.MajorityAge > DefaultMajorityAge) {
+		return invalidProgram("majority_age", "must be between 14 and %d (0: %d)", DefaultMajorityAge, DefaultMajorityAge)
 	}
 	return nil
 }

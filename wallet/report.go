@@ -47,10 +47,12 @@ type CardsPage struct {
 // refunds and negative adjustments; Outstanding is the balance of all
 // cards at To (the sum of every entry before To).
 type Totals struct {
-	Issued      int64            `json:"issued"`
-	Spent       int64            `json:"spent"`
-	Burned      int64            `json:"burned"`
-	Reversed    int64            `json:"reversed"`
+	Issued   int64 `json:"issued"`
+	Spent    int64 `json:"spent"`
+	Burned   int64 `json:"burned"`
+	Reversed int64 `json:"reversed"`
+	// Forfeited is what deleted patients' cards gave up (forfeit.go).
+	Forfeited   int64            `json:"forfeited"`
 	Outstanding int64            `json:"outstanding"`
 	ByKind      map[string]int64 `json:"by_kind"`
 	// Unconfirmed is the cards registered at reception that the patient
@@ -208,6 +210,8 @@ func (s *Service) Totals(ctx context.Context, clinicID string, from, to time.Tim
 			t.Spent -= v
 		case kind == KindExpire:
 			t.Burned -= v
+		case kind == KindForfeit:
+			t.Forfeited -= v
 		case neg:
 			t.Reversed -= v
 		default:

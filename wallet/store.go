@@ -25,6 +25,9 @@ type Store interface {
 	ReportStore
 	UnconfirmedStore
 	CardholderStore
+	ConsentStore
+	HandoverStore
+	ErasureStore
 }
 
 // ProgramStore keeps programs: unique (clinic, version).

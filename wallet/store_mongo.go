@@ -96,6 +96,9 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 			return nil, err
 		}
 	}
+	if err := ensureRightsIndexes(ctx, db); err != nil {
+		return nil, fmt.Errorf("wallet: rights indexes: %w", err)
+	}
 	return s, nil
 }
 

@@ -96,6 +96,9 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 	if err := storage.Migrate(ctx, db.Write, "wallet", sqliteMigrations); err != nil {
 		return nil, err
 	}
+	if err := storage.Migrate(ctx, db.Write, "wallet_rights", rightsMigrations); err != nil {
+		return nil, err
+	}
 	return &SQLiteStore{db: db, r: db.Reader(), w: db.Writer()}, nil
 }
 

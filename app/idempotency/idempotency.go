@@ -55,6 +55,9 @@ type Store interface {
 	// Replace swaps a pending record created before staleBefore for r,
 	// reporting whether it did (false: it is no longer stale or pending).
 	Replace(ctx context.Context, r Record, staleBefore time.Time) (bool, error)
+	// DeleteScope removes every record of a scope (a deleted patient's
+	// stored responses, which may name them).
+	DeleteScope(ctx context.Context, scope string) error
 }
 
 // StaleAfter is how old a pending claim must be before another request

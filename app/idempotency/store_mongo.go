@@ -85,3 +85,10 @@ func (s *MongoStore) Replace(ctx context.Context, r Record, staleBefore time.Tim
 	}
 	return res.ModifiedCount == 1, nil
 }
+
+func (s *MongoStore) DeleteScope(ctx context.Context, scope string) error {
+	if _, err := s.c.DeleteMany(ctx, bson.M{"scope": scope}); err != nil {
+		return fmt.Errorf("idempotency: %w", err)
+	}
+	return nil
+}

@@ -98,3 +98,10 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+func (s *SQLiteStore) DeleteScope(ctx context.Context, scope string) error {
+	if _, err := s.db.Writer().ExecContext(ctx, `DELETE FROM idempotency WHERE scope = ?`, scope); err != nil {
+		return fmt.Errorf("idempotency: %w", err)
+	}
+	return nil
+}

@@ -113,37 +113,46 @@ func (s *Service) VerifyCode(ctx context.Context, client, rawPhone, code string)
 	if err != nil {
 		return Patient{}, err
 	}
+	if err := s.checkCode(ctx, client, phone, code); err != nil {
+		return Patient{}, err
+	}
+	return s.EnsurePatient(ctx, phone)
+}
+
+// checkCode is VerifyCode's check of a code against the phone's latest
+// challenge (E.164 phone), which spends the code when it is right.
+func (s *Service) checkCode(ctx context.Context, client, phone, code string) error {
 	c, err := s.store.LastChallenge(ctx, phone)
 	if errors.Is(err, ErrNotFound) {
-		return Patient{}, ErrInvalidCode
+		return ErrInvalidCode
 	}
 	if err != nil {
-		return Patient{}, err
+		return err
 	}
 	now := s.now().UTC()
 	if !now.Before(c.ExpiresAt) {
-		return Patient{}, ErrInvalidCode
+		return ErrInvalidCode
 	}
 	h := s.limits.ChecksPerClientHour
 	if err := s.take(ctx, ErrClientLimit, "check-client:"+ClientKey(client), "code checks from one address",
 		otp.Limit{Max: max(1, h/2), Per: 10 * time.Minute}, otp.Limit{Max: h, Per: time.Hour},
 		otp.Limit{Max: 3 * h, Per: longestWindow}); err != nil {
-		return Patient{}, err
+		return err
 	}
 	m := s.limits.ChecksPerMinute
 	if err := s.take(ctx, ErrServiceLimit, "check", "code checks for the whole service",
 		otp.Limit{Max: m, Per: time.Minute}, otp.Limit{Max: 20 * m, Per: time.Hour}); err != nil {
-		return Patient{}, err
+		return err
 	}
 	oc := otp.Challenge{ID: c.ID, Hash: c.CodeHash, CreatedAt: c.CreatedAt, ExpiresAt: c.ExpiresAt}
 	switch err := s.codes.Check(ctx, codeStore{s.store}, oc, phone, code, now); {
 	case err == nil:
 	case errors.Is(err, otp.ErrTooManyAttempts):
-		return Patient{}, ErrTooManyAttempts
+		return ErrTooManyAttempts
 	case errors.Is(err, otp.ErrWrongCode), errors.Is(err, otp.ErrExpired), errors.Is(err, otp.ErrUsed):
-		return Patient{}, ErrInvalidCode
+		return ErrInvalidCode
 	default:
-		return Patient{}, err
+		return err
 	}
-	return s.EnsurePatient(ctx, phone)
+	return nil
 }

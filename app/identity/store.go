@@ -55,5 +55,7 @@ type Store interface {
 	InsertRefreshToken(ctx context.Context, t RefreshToken) error // ErrDuplicate: parent already rotated
 	RefreshToken(ctx context.Context, id string) (RefreshToken, error)
 
+	RightsStore
+
 	Ping(ctx context.Context) error
 }

@@ -127,6 +127,9 @@ func NewSQLiteStore(ctx context.Context, db *storage.SQLite) (*SQLiteStore, erro
 	if err := storage.Migrate(ctx, db.Write, "identity_profile", sqliteProfileMigrations); err != nil {
 		return nil, err
 	}
+	if err := storage.Migrate(ctx, db.Write, "identity_rights", rightsMigrations); err != nil {
+		return nil, err
+	}
 	return &SQLiteStore{db: db}, nil
 }
 

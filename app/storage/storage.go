@@ -206,7 +206,14 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// write re-reads the pages it changes (with SQLite's 2 MiB default the
 	// burn job over a 1 GB file slowed to half); each reader gets a
 	// smaller one, as there are several.
-	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)")
+	//
+	// secure_delete(1) on the writer (the only connection that changes
+	// anything): the bytes of deleted or rewritten rows are overwritten
+	// with zeros, so erasing a person (DELETE /v1/me) removes their name,
+	// phone and birth date from the file itself, not only from the
+	// tables; Scrub then checkpoints the WAL, whose older frames still
+	// held them.
+	w, err := sql.Open("sqlite", dsn+"&_pragma=cache_size(-65536)&_pragma=secure_delete(1)")
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
@@ -229,6 +236,25 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	r.SetConnMaxIdleTime(0)
 	return &SQLite{Write: w, Read: r, Path: path}, nil
 }
+
+// Scrub copies the WAL into the database file and truncates it
+// (wal_checkpoint(TRUNCATE)), so page images written before an erasure
+// leave the -wal file. A reader holding an old snapshot can keep the
+// checkpoint from finishing: Scrub then reports ErrBusy, and the next
+// checkpoint (SQLite runs one every 1,000 pages) completes it.
+func (s *SQLite) Scrub(ctx context.Context) error {
+	var busy, logFrames, done int
+	if err := s.Write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return fmt.Errorf("storage: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return ErrBusy
+	}
+	return nil
+}
+
+// ErrBusy means a checkpoint could not finish because a reader was busy.
+var ErrBusy = errors.New("storage: checkpoint could not finish: a reader is busy")
 
 // Ping reports whether the database answers.
 func (s *SQLite) Ping(ctx context.Context) error {

@@ -192,6 +192,7 @@ func (s *services) deps(st *stores) app.Deps {
 		Logger:      s.Logger,
 		Now:         time.Now,
 		Ready:       st.Ping,
+		Scrub:       st.scrub(),
 	}
 }
 

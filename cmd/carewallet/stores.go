@@ -174,3 +174,13 @@ func subkey(key []byte, purpose string) []byte {
 	m.Write([]byte("carewallet/" + purpose))
 	return m.Sum(nil)
 }
+
+// scrub is what runs after a patient is erased: on SQLite, a WAL
+// checkpoint that pushes the erased bytes out of the -wal file (the
+// writer overwrites deleted content: secure_delete); MongoDB needs none.
+func (s *stores) scrub() func(ctx context.Context) error {
+	if s.sqlite == nil {
+		return nil
+	}
+	return s.sqlite.Scrub
+}

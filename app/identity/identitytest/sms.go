@@ -54,3 +54,14 @@ func (s *SMS) Count() int {
 	}
 	return n
 }
+
+// Last is the latest text sent to phone ("" if none).
+func (s *SMS) Last(phone string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs := s.sent[phone]
+	if len(msgs) == 0 {
+		return ""
+	}
+	return msgs[len(msgs)-1]
+}
