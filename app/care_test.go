@@ -131,6 +131,11 @@ func TestCareAppointmentLifeHTTP(t *testing.T) {
 		}
 	}
 
+	// This test follows one visit's messages, more than the default weekly
+	// budget of 2 allows (the budget's own tests are in push and
+	// app/policy_test.go): the clinic raises it.
+	ta.must(200, "PUT", "/v1/clinic/message-policy", cl.manager, map[string]any{"quiet_from": "21:00", "quiet_to": "09:00", "weekly_budget": 20})
+
 	// Booked online for tomorrow 10:00 Moscow time.
 	appt := map[string]any{"phone": "+79995000001", "starts_at": msk(2, 10, 0).Format(time.RFC3339), "doctor": "Dr Ivanova",
 		"services": []string{"CLEAN"}, "status": "booked", "source": "online"}
