@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"io/fs"
 	"mime"
 	"path"
@@ -26,15 +25,19 @@ const consoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img
 func serveConsole(c *fiber.Ctx) error {
 	name := strings.TrimPrefix(c.Params("*"), "/")
 	if name == "" {
+		// Relative module paths need the trailing slash.
+		if !strings.HasSuffix(c.Path(), "/") {
+			return c.Redirect("/console/", fiber.StatusMovedPermanently)
+		}
 		name = "index.html"
 	}
 	if strings.Contains(name, "..") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".go") {
 		return errNoRoute
 	}
-	b, err := fs.ReadFile(console.Files, name)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
+	if st, err := fs.Stat(console.Files, name); err != nil || st.IsDir() {
 		return errNoRoute
 	}
+	b, err := fs.ReadFile(console.Files, name)
 	if err != nil {
 		return err
 	}
@@ -57,8 +60,7 @@ func serveConsole(c *fiber.Ctx) error {
 	return c.Send(b)
 }
 
-// registerConsole mounts the console: /console redirects to /console/.
+// registerConsole mounts the console (/console redirects to /console/).
 func registerConsole(f *fiber.App) {
-	f.Get("/console", func(c *fiber.Ctx) error { return c.Redirect("/console/", fiber.StatusMovedPermanently) })
 	f.Get("/console/*", serveConsole)
 }
