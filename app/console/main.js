@@ -67,7 +67,8 @@ async function start() {
   session = { clinic: c.clinic, me: c.me };
   setZone(c.clinic.timezone);
   ws.start();
-  if (!location.hash || !allowed().some((m) => location.hash.startsWith('#/' + m.id))) location.hash = '#/' + allowed()[0].id;
+  // replaceState, not location.hash: no hashchange, so one render.
+  if (!location.hash || !allowed().some((m) => location.hash.startsWith('#/' + m.id))) history.replaceState(null, '', '#/' + allowed()[0].id);
   render();
   refreshUnread();
 }
@@ -108,9 +109,12 @@ function shell(current) {
   return main;
 }
 
+let renders = 0;
+
 async function render() {
   if (!session) return loginView();
   if (cleanup) { cleanup(); cleanup = null; }
+  const mine = ++renders; // a newer render wins; an older one stops
   const id = (location.hash.match(/^#\/([\w-]+)/) || [])[1];
   const m = allowed().find((x) => x.id === id) || allowed()[0];
   const main = shell(m.id);
@@ -118,9 +122,12 @@ async function render() {
   main.append(h('p', { class: 'muted' }, t('loading')));
   try {
     const mod = await m.load();
+    if (mine !== renders) return;
     const ctx = { clinic: session.clinic, me: session.me, params: location.hash.split('/').slice(2), refreshUnread };
     main.replaceChildren();
-    cleanup = (await mod.render(main, ctx)) || null;
+    const done = (await mod.render(main, ctx)) || null;
+    if (mine !== renders) { if (done) done(); return; }
+    cleanup = done;
   } catch (err) {
     mount(main, h('p', { class: 'err' }, err.message || String(err)));
   }

@@ -14,18 +14,24 @@ export async function render(main, ctx) {
   threadEl = h('section', { class: 'thread' }, h('p', { class: 'muted' }, t('chat.pick')));
   mount(main, h('h1', null, t('nav.chat')), h('div', { class: 'chat' }, listEl, threadEl));
   current = ctx.params[0] || null;
-  await loadList();
-  if (current) await openThread(current);
+  // Listen before loading, so a message that arrives meanwhile is not lost.
   const off = onEvent((ev) => {
     if (ev.type !== 'chat.message') return;
     loadList();
     if (ev.data && ev.data.thread_id === current) openThread(current, true);
   });
+  await loadList();
+  if (current) await openThread(current);
   return () => { off(); current = null; };
 }
 
+let listSeq = 0;
+
 async function loadList() {
+  const mine = ++listSeq;
   const r = await api('GET', '/v1/clinic/chats', undefined, { query: { limit: 50 } });
+  if (mine !== listSeq) return; // a newer load answers
+  listEl.dataset.ready = 'true';
   mount(listEl, r.threads.length ? r.threads.map((th) => h('a', {
     href: '#/chat/' + th.id, class: 'thread-item' + (th.id === current ? ' active' : ''), dataset: { id: th.id } },
   h('span', { class: 'pname' }, th.patient_name || t('noname')),
@@ -33,8 +39,12 @@ async function loadList() {
   th.unread ? h('span', { class: 'badge unread' }, String(th.unread)) : null)) : h('p', { class: 'muted' }, t('chat.none')));
 }
 
+let threadSeq = 0;
+
 async function openThread(id, keepDraft) {
+  const mine = ++threadSeq;
   const r = await api('GET', `/v1/clinic/chats/${encodeURIComponent(id)}`);
+  if (mine !== threadSeq) return; // a newer load answers
   const draft = keepDraft ? threadEl.querySelector('textarea') : null;
   const msgs = h('ol', { class: 'messages', id: 'messages' }, r.messages.map((m) => h('li', { class: 'msg ' + m.author },
     h('p', { class: 'msg-text' }, m.text),

@@ -12,7 +12,7 @@ export async function render(main) {
   const search = h('form', { class: 'search row', onsubmit: (e) => { e.preventDefault(); find(search, q.value.trim()); } },
     q, button(t('rec.find'), null, 'primary', 'submit'),
     'BarcodeDetector' in window ? button(t('rec.camera'), () => scan(search), '') : null,
-    button(t('rec.issue'), () => issueForm(), ''));
+    h('button', { type: 'button', id: 'issue-open', onclick: () => issueForm() }, t('rec.issue')));
   const errSlot = formErr();
   search.append(errSlot);
   view = h('div', { class: 'rec-view' });
@@ -109,7 +109,8 @@ export async function showCard(id) {
   if (progress) { const s = progress.firstChild; s.style.width = s.dataset.w + '%'; }
   const actions = h('div', { class: 'row actions' });
   if (c.status === 'active') {
-    actions.append(button(t('rec.receipt'), () => receiptForm(c), 'primary'), button(t('rec.spend'), () => spendForm(c), ''));
+    actions.append(h('button', { type: 'button', id: 'do-receipt', class: 'primary', onclick: () => receiptForm(c) }, t('rec.receipt')),
+      h('button', { type: 'button', id: 'do-spend', onclick: () => spendForm(c) }, t('rec.spend')));
   } else if (c.status === 'pending') {
     actions.append(confirmForm(c.card_id));
   }
