@@ -36,7 +36,7 @@ func (s *server) register(r *router) {
 		Req: verifyRequest{}, Resp: tokenResponse{}})
 	r.add("POST", "/v1/auth/refresh", public, s.refresh(), op{Tag: "auth", Summary: "Rotate a refresh token; reusing a rotated one revokes the session",
 		Description: "Send refresh_token, or refresh_cookie: true to use (and rotate) the console's HttpOnly cookie instead; exactly one of the two.",
-		Req: refreshRequest{}, Resp: tokenResponse{}, RespHeaders: refreshCookieHeader})
+		Req:         refreshRequest{}, Resp: tokenResponse{}, RespHeaders: refreshCookieHeader})
 	r.add("POST", "/v1/auth/logout", anyUser, s.logout(), op{Tag: "auth", Summary: "Revoke the caller's session (and expire the console's refresh cookie)", Status: 204})
 
 	// the patient's profile
