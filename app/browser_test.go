@@ -499,3 +499,82 @@ func TestBrowserPatientTextIsText(t *testing.T) {
 	j.screenshot("xss")
 	j.noDialogs()
 }
+
+// TestBrowserEveryScreen: each manager screen (and each report tab) opens
+// with data in it, without a script error or an error from the API.
+func TestBrowserEveryScreen(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	_, ptok, card := j.ta.joinCard(cl, "+79990000404")
+	j.ta.must(200, "PATCH", "/v1/me", ptok, map[string]string{"first_name": "Boris", "last_name": "Petrov"})
+	j.ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": card.ID, "receipt_id": "R-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 250000}}})
+	j.ta.must(201, "POST", "/v1/clinic/news", cl.manager, map[string]any{"title": "Flu shots", "body": "From Monday.",
+		"poll": map[string]any{"options": []string{"Yes", "No"}}})
+	j.signIn("boss@smile.test", "manager-password")
+	for _, s := range []struct{ hash, ready string }{
+		{"program", `document.querySelector('form.program')`},
+		{"referrals", `document.querySelector('[name=reward_on]')`},
+		{"news", `document.querySelectorAll('#posts article .hbar').length === 2`},
+		{"staff", `document.querySelectorAll('#screen tbody tr').length === 2`},
+		{"reports/totals", `document.querySelector('.chart-box svg rect')`},
+		{"reports/journal", `[...document.querySelectorAll('#screen td')].some(td => td.textContent === 'Cashback')`},
+		{"reports/cards", `[...document.querySelectorAll('#screen td')].some(td => td.textContent === 'Boris Petrov')`},
+		{"reports/staff", `document.querySelector('#screen h3')`},
+		{"reports/referrals", `document.querySelector('#screen .panel')`},
+	} {
+		j.do(chromedp.Navigate(j.base + "/console/#/" + s.hash))
+		j.wait(s.ready, 10*time.Second)
+		if e := j.eval(`[...document.querySelectorAll('#screen .err')].map(e => e.textContent).join(' ')`); strings.TrimSpace(e) != "" {
+			j.fail("%s shows an error: %s", s.hash, e)
+		}
+		j.mu.Lock()
+		logs := strings.Join(j.logs, "\n")
+		j.mu.Unlock()
+		if strings.Contains(logs, "exception") {
+			j.fail("%s: script errors", s.hash)
+		}
+	}
+	j.screenshot("reports")
+	j.noDialogs()
+}
+
+// TestBrowserDocsScreenshots writes the README's screenshots (docs/) when
+// CAREWALLET_DOCS_SCREENSHOTS names a directory; otherwise it skips.
+func TestBrowserDocsScreenshots(t *testing.T) {
+	dir := os.Getenv("CAREWALLET_DOCS_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set CAREWALLET_DOCS_SCREENSHOTS=docs to refresh the README's screenshots")
+	}
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	_, ptok, card := j.ta.joinCard(cl, "+79990000505")
+	j.ta.must(200, "PATCH", "/v1/me", ptok, map[string]string{"first_name": "Anna", "last_name": "Ivanova", "birth_date": "1990-05-17"})
+	for i, amount := range []int{480000, 1250000, 320000} {
+		j.ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, map[string]any{"card_id": card.ID, "receipt_id": fmt.Sprintf("R-10%d", i),
+			"lines": []map[string]any{{"service": "CONS-01", "amount": amount}}})
+	}
+	j.ta.must(201, "POST", "/v1/chats", ptok, map[string]string{"clinic_id": cl.id, "text": "Good afternoon! Can I move Thursday's visit to Friday morning?"})
+	j.signIn("desk@smile.test", "reception-pass")
+	j.fill(`[name=q]`, "+79990000505")
+	j.click(`form.search button[type=submit]`)
+	j.wait(`document.querySelector('#holder-name') !== null`, 5*time.Second)
+	save := func(name string) {
+		png, err := chromedp.Run(j.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("console-reception.png")
+	j.click(`header.top .who button`)
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/chat"))
+	j.click(`.thread-item`)
+	j.wait(`document.querySelector('#messages .msg') !== null`, 5*time.Second)
+	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'ru'; s.dispatchEvent(new Event('change')); })()`))
+	j.wait(`document.querySelector('#messages .msg') !== null && document.querySelector('#nav-chat').textContent.startsWith('Чат')`, 5*time.Second)
+	save("console-chat-ru.png")
+}

@@ -55,7 +55,8 @@ async function openThread(id, keepDraft) {
     h('h3', null, t('chat.cards')),
     table([[t('balance'), (c) => points(c.balance), 'num'], [t('status'), (c) => t('card.' + c.status)], [t('rec.for'), (c) => (c.holder.kind === 'dependant' ? [c.holder.first_name, c.holder.last_name].filter(Boolean).join(' ') : t('rec.own'))]], pc.cards),
     h('h3', null, t('chat.visits')),
-    table([[t('when'), (v) => date(v.date)], [t('chat.paid'), (v) => money(v.paid), 'num'], [t('points'), (v) => points(v.points), 'num'], [t('chat.staff'), (v) => v.staff_name || '—']], pc.visits, t('chat.novisits')));
+    table([[t('when'), (v) => h('span', null, date(v.date), v.staff_name ? h('small', { class: 'muted block' }, v.staff_name) : null)],
+      [t('chat.paid'), (v) => money(v.paid), 'num'], [t('points'), (v) => points(v.points), 'num']], pc.visits, t('chat.novisits')));
   const text = h('textarea', { name: 'text', rows: 3, 'aria-label': t('chat.reply') });
   if (draft) text.value = draft.value;
   const withBonus = h('input', { type: 'checkbox', name: 'with_bonus' });
