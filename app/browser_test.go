@@ -379,6 +379,7 @@ func TestBrowserReception(t *testing.T) {
 	j.click(`#do-spend`)
 	j.fill(`[name="lines[0].service"]`, "CONS-01")
 	j.fill(`[name="lines[0].amount"]`, "1000")
+	j.wait(`(document.querySelector('#spend-quote') || {textContent: ''}).textContent.startsWith('At most 500 points')`, 5*time.Second)
 	j.fill(`#work [name=points]`, "10")
 	j.click(`#work form button[type=submit]`)
 	j.wait(`document.querySelector('#spend-max') !== null`, 5*time.Second)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"carewallet/app/console"
+	"carewallet/wallet"
 )
 
 // consoleGet fetches a console file (not an API route: no contract check).
@@ -304,4 +305,45 @@ func TestNewsWeek(t *testing.T) {
 	if w.FreeNow || !w.NextAllowedAt.Equal(e.Error.NextAllowedAt) || !w.NextAllowedAt.After(ta.clock.now()) {
 		t.Fatalf("used week: %+v, refused post says %v", w, e.Error.NextAllowedAt)
 	}
+}
+
+// TestSpendQuote: before starting a bonus payment reception sees its
+// maximum — the smaller of the program's share of the payable lines and
+// the card's available points — the same limit the payment then has; bad
+// lines are a 400 naming the line; another clinic's card is not found.
+func TestSpendQuote(t *testing.T) {
+	ta := newTestApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	other := ta.clinicWithProgram("Other", "other.test")
+	_, _, v := ta.joinCard(cl, "+79991000201") // 500 welcome points
+	quote := func(lines ...map[string]any) wallet.SpendQuote {
+		var q wallet.SpendQuote
+		ta.must(200, "POST", "/v1/clinic/spends/quote", cl.admin, map[string]any{"card_id": v.ID, "lines": lines}).decode(t, &q)
+		return q
+	}
+	// 50% of 600 ₽ at 1 ₽ a point: 300 by share, under the balance.
+	if q := quote(map[string]any{"service": "CONS-01", "amount": 60000}); q.ByShare != 300 || q.Available != 500 || q.MaxPoints != 300 {
+		t.Fatalf("quote %+v", q)
+	}
+	// Excluded services cannot be paid with points; the balance caps the rest.
+	q := quote(map[string]any{"service": "LAB-01", "amount": 900000}, map[string]any{"service": "CONS-01", "amount": 200000})
+	if q.ByShare != 1000 || q.MaxPoints != 500 {
+		t.Fatalf("quote %+v", q)
+	}
+	var sp wallet.SpendResult
+	ta.must(201, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": "Q-1",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 60000}}, "points": 300}).decode(t, &sp)
+	if sp.MaxPoints != 300 {
+		t.Fatalf("the payment's maximum %d differs from the quote's 300", sp.MaxPoints)
+	}
+	ta.must(422, "POST", "/v1/clinic/spends", cl.admin, map[string]any{"card_id": v.ID, "receipt_id": "Q-2",
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 60000}}, "points": 301})
+	var e errorBody
+	ta.must(400, "POST", "/v1/clinic/spends/quote", cl.admin, map[string]any{"card_id": v.ID,
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 0}}}).decode(t, &e)
+	if e.Error.Field != "lines[0].amount" {
+		t.Fatalf("bad line: %+v", e)
+	}
+	ta.must(404, "POST", "/v1/clinic/spends/quote", other.admin, map[string]any{"card_id": v.ID,
+		"lines": []map[string]any{{"service": "CONS-01", "amount": 60000}}})
 }

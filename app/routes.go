@@ -94,6 +94,8 @@ func (s *server) register(r *router) {
 		Req: refundRequest{}, BodyOptional: true, Resp: wallet.RefundResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends", staffOnly, s.createSpend(), op{Tag: "reception", Summary: "Start a bonus payment; the patient confirms with the code sent to the app",
 		Req: wallet.SpendRequest{}, Resp: wallet.SpendResult{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/spends/quote", staffOnly, s.quoteSpend(), op{Tag: "reception", Summary: "How many points a bonus payment on these lines may take now (the program's max share, the card's available points); writes nothing",
+		Req: spendQuoteRequest{}, Resp: wallet.SpendQuote{}})
 	r.add("POST", "/v1/clinic/spends/{id}/confirm", staffOnly, s.confirmSpend(), op{Tag: "reception", Summary: "Post a bonus payment with the patient's code",
 		Req: codeRequest{}, Resp: wallet.SpendResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/bookings", staffOnly, s.booking(), op{Tag: "reception", Summary: "Online-booking bonus, once per booking_id (from the clinic's booking system)",

@@ -53,7 +53,7 @@ export function refresh() {
       const saved = access;
       access = null;
       try {
-        const t = await parse(await send('POST', '/v1/auth/refresh', { refresh_cookie: true }));
+        const t = await parse(await exclusive(() => send('POST', '/v1/auth/refresh', { refresh_cookie: true })));
         access = t.access_token;
         return true;
       } catch (e) {
@@ -66,6 +66,14 @@ export function refresh() {
     })();
   }
   return refreshing;
+}
+
+// exclusive runs f while holding a lock shared by every console tab of
+// this origin: two tabs must not present the same refresh cookie at once,
+// or the second would look like a replayed token and end the session.
+function exclusive(f) {
+  if (navigator.locks && navigator.locks.request) return navigator.locks.request('carewallet-refresh', f);
+  return f();
 }
 
 export async function logout() {

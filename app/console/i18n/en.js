@@ -28,6 +28,7 @@ export default {
   'rec.record': 'Record receipt', 'rec.recorded': 'Recorded: +{n} points, balance {b}.',
   'rec.spendlead': '{n} points available. Enter the receipt; the patient gets a code to confirm.', 'rec.spendpoints': 'Points to pay',
   'rec.sendcode': 'Send code to patient', 'rec.spendstarted': 'Paying {n} points (at most {max} on this receipt). The code is valid until {d}.',
+  'rec.quote': 'At most {max} points on this receipt ({share} by the program, {n} available).',
   'rec.spendcode': 'Code from the patient’s app', 'rec.confirm': 'Confirm payment', 'rec.spent.ok': 'Paid {n} points.',
   'rec.refundof': 'Refund receipt {r}', 'rec.whole': 'The whole receipt', 'rec.refunded': 'Refunded: {r} points reversed, {s} points returned.',
   'prog.earning': 'Earning', 'prog.point_value': 'One point is worth, ₽', 'prog.point_value.hint': 'Used when points pay a bill.',

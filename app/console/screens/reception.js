@@ -249,6 +249,26 @@ function spendForm(c) {
   const lines = linesEditor();
   const pts = input('points', { inputmode: 'numeric' });
   const key = newKey();
+  // The maximum, asked of the API (POST /v1/clinic/spends/quote) as the
+  // lines change: the program's share of the payable lines, capped by
+  // the card's available points.
+  const quoteBox = h('p', { class: 'notice ok-box', id: 'spend-quote', hidden: true });
+  let timer = null, asked = 0;
+  lines.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const ls = lines.read();
+      if (ls.some((l) => !l.service || Number.isNaN(l.amount) || l.amount <= 0)) { quoteBox.hidden = true; return; }
+      const mine = ++asked;
+      try {
+        const q = await api('POST', '/v1/clinic/spends/quote', { card_id: c.card_id, lines: ls.map(({ service, amount }) => ({ service, amount })) });
+        if (mine !== asked) return;
+        quoteBox.textContent = t('rec.quote', { max: points(q.max_points), share: points(q.by_share), n: points(q.available) });
+        quoteBox.hidden = false;
+        pts.setAttribute('max', String(q.max_points));
+      } catch { quoteBox.hidden = true; }
+    }, 250);
+  });
   const f = h('form', { class: 'panel', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     const ls = checkLines(f, lines.read());
@@ -263,7 +283,7 @@ function spendForm(c) {
     } catch (err) { showError(f, err); }
   } },
   h('h2', null, t('rec.spend')), h('p', { class: 'muted' }, t('rec.spendlead', { n: points(c.available) })),
-  field(t('rec.receiptid'), rid), lines, field(t('rec.spendpoints'), pts),
+  field(t('rec.receiptid'), rid), lines, quoteBox, field(t('rec.spendpoints'), pts),
   formErr(), h('div', { class: 'row' }, button(t('rec.sendcode'), null, 'primary', 'submit'), button(t('cancel'), () => f.remove())));
   mount(work, f);
 }
