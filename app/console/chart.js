@@ -33,7 +33,7 @@ export function hbars(rows, fmt = String) {
   const max = Math.max(1, ...rows.map((r) => r.value));
   return h('div', { class: 'hbars' }, rows.map((r) => h('div', { class: 'hbar' },
     h('span', { class: 'hbar-label' }, r.label),
-    h('span', { class: 'hbar-track' }, h('span', { class: 'hbar-fill', style: null, dataset: { w: String(Math.round((100 * r.value) / max)) } })),
+    h('span', { class: 'hbar-track' }, h('span', { class: 'hbar-fill', dataset: { w: String(Math.round((100 * r.value) / max)) } })),
     h('span', { class: 'hbar-value' }, r.note || fmt(r.value)))));
 }
 

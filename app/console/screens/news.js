@@ -1,6 +1,6 @@
 // News: this week's slot, compose (image, optional poll, schedule), edit,
 // withdraw, delivery and read figures, poll results as a chart.
-import { h, mount, field, input, button, showError, formErr, card, table, clearErrors } from '../dom.js';
+import { h, mount, field, input, button, showError, formErr, card, clearErrors } from '../dom.js';
 import { api, image } from '../api.js';
 import { t } from '../i18n.js';
 import { dateTime, weekdayDate, localToISO, isoToLocal, points } from '../format.js';
@@ -106,4 +106,3 @@ function post(p) {
   return el;
 }
 
-export { table };
