@@ -109,6 +109,7 @@ func New(d Deps) *fiber.App {
 	f.Use(securityHeaders, cleanPath, limitBody)
 	r := &router{f: f, s: s}
 	s.register(r)
+	registerConsole(f)
 	s.routes = r.routes
 	s.patterns = map[string]bool{"/openapi.json": true}
 	for _, rt := range s.routes {

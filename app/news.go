@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"carewallet/app/identity"
@@ -60,6 +62,23 @@ func (s *server) clinicPosts() fiber.Handler {
 			return err
 		}
 		return c.JSON(page)
+	})
+}
+
+// newsWeekResponse: whether a post published now is allowed, and from
+// when the next one is (now when it is).
+type newsWeekResponse struct {
+	FreeNow       bool      `json:"free_now"`
+	NextAllowedAt time.Time `json:"next_allowed_at"`
+}
+
+func (s *server) newsWeek() fiber.Handler {
+	return s.news(func(c *fiber.Ctx) error {
+		next, free, err := s.News.NextFree(c.UserContext(), principal(c).ClinicID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(newsWeekResponse{FreeNow: free, NextAllowedAt: next})
 	})
 }
 

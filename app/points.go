@@ -97,6 +97,27 @@ func (s *server) createSpend() fiber.Handler {
 	}
 }
 
+// spendQuoteRequest: the card and the receipt's lines of a bonus payment
+// about to be started.
+type spendQuoteRequest struct {
+	CardID string        `json:"card_id" api:"required"`
+	Lines  []wallet.Line `json:"lines" api:"required"`
+}
+
+func (s *server) quoteSpend() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req spendQuoteRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		q, err := s.Wallet.QuoteSpend(c.UserContext(), principal(c).ClinicID, req.CardID, req.Lines)
+		if err != nil {
+			return err
+		}
+		return c.JSON(q)
+	}
+}
+
 func (s *server) confirmSpend() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req codeRequest

@@ -20,7 +20,8 @@ func (s *server) register(r *router) {
 
 	// staff sign-in and staff management
 	r.add("POST", "/v1/staff/login", public, s.staffLogin(), op{Tag: "auth", Summary: "Staff sign-in with email and password",
-		Req: staffLoginRequest{}, Resp: tokenResponse{}})
+		Req: staffLoginRequest{}, Resp: tokenResponse{}, RespHeaders: refreshCookieHeader,
+		Description: "With refresh_cookie: true (the web console) the refresh token is set as an HttpOnly cookie for POST /v1/auth/refresh and left out of the body."})
 	r.add("GET", "/v1/clinic", staffOnly, s.getClinic(), op{Tag: "clinic", Summary: "The caller's clinic and the caller", Resp: clinicResponse{}})
 	r.add("GET", "/v1/clinic/staff", managerOnly, s.listStaff(), op{Tag: "clinic", Summary: "The clinic's staff", Resp: staffListResponse{}})
 	r.add("POST", "/v1/clinic/staff", managerOnly, s.addStaff(), op{Tag: "clinic", Summary: "Add a staff member to the caller's clinic",
@@ -40,8 +41,9 @@ func (s *server) register(r *router) {
 	r.add("POST", "/v1/auth/verify", public, s.verifyCode(), op{Tag: "auth", Summary: "Sign in with phone and code (creates the patient on first sign-in)",
 		Req: verifyRequest{}, Resp: tokenResponse{}})
 	r.add("POST", "/v1/auth/refresh", public, s.refresh(), op{Tag: "auth", Summary: "Rotate a refresh token; reusing a rotated one revokes the session",
-		Req: refreshRequest{}, Resp: tokenResponse{}})
-	r.add("POST", "/v1/auth/logout", anyUser, s.logout(), op{Tag: "auth", Summary: "Revoke the caller's session", Status: 204})
+		Description: "Send refresh_token, or refresh_cookie: true to use (and rotate) the console's HttpOnly cookie instead; exactly one of the two.",
+		Req:         refreshRequest{}, Resp: tokenResponse{}, RespHeaders: refreshCookieHeader})
+	r.add("POST", "/v1/auth/logout", anyUser, s.logout(), op{Tag: "auth", Summary: "Revoke the caller's session (and expire the console's refresh cookie)", Status: 204})
 
 	// the patient's profile
 	r.add("GET", "/v1/me", patientOnly, s.getMe(), op{Tag: "me", Summary: "The caller's profile", Resp: meResponse{}})
@@ -138,6 +140,8 @@ func (s *server) register(r *router) {
 		Req: refundRequest{}, BodyOptional: true, Resp: wallet.RefundResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/spends", staffOnly, s.createSpend(), op{Tag: "reception", Summary: "Start a bonus payment; the patient confirms with the code sent to the app",
 		Req: wallet.SpendRequest{}, Resp: wallet.SpendResult{}, Status: 201, Idempotent: true})
+	r.add("POST", "/v1/clinic/spends/quote", staffOnly, s.quoteSpend(), op{Tag: "reception", Summary: "How many points a bonus payment on these lines may take now (the program's max share, the card's available points); writes nothing",
+		Req: spendQuoteRequest{}, Resp: wallet.SpendQuote{}})
 	r.add("POST", "/v1/clinic/spends/{id}/confirm", staffOnly, s.confirmSpend(), op{Tag: "reception", Summary: "Post a bonus payment with the patient's code",
 		Req: codeRequest{}, Resp: wallet.SpendResult{}, Idempotent: true})
 	r.add("POST", "/v1/clinic/bookings", staffOnly, s.booking(), op{Tag: "reception", Summary: "Online-booking bonus, once per booking_id (from the clinic's booking system)",
@@ -190,6 +194,8 @@ func (s *server) register(r *router) {
 		Req: news.Draft{}, Resp: news.ManagerView{}, Status: 201})
 	r.add("GET", "/v1/clinic/news", managerOnly, s.clinicPosts(), op{Tag: "news", Summary: "The clinic's posts, newest first, with recipients, pushes sent and failed, and reads",
 		Resp: news.ManagerPage{}, Query: newsPageQuery})
+	r.add("GET", "/v1/clinic/news/week", managerOnly, s.newsWeek(), op{Tag: "news", Summary: "Whether this calendar week's post is still free, and from when the next post is possible (the next_allowed_at a refused post would get)",
+		Resp: newsWeekResponse{}})
 	r.add("GET", "/v1/clinic/news/{id}", managerOnly, s.clinicPost(), op{Tag: "news", Summary: "One of the clinic's posts with its delivery counts", Resp: news.ManagerView{}})
 	r.add("PATCH", "/v1/clinic/news/{id}", managerOnly, s.editPost(), op{Tag: "news", Summary: "Change a post: a scheduled one entirely, a published one only its title, body and image (no second push)",
 		Req: news.Edit{}, Resp: news.ManagerView{}})

@@ -46,7 +46,7 @@ func (s *server) verifyCode() fiber.Handler {
 		if err != nil {
 			return s.noteRefusal(c, "code check", err)
 		}
-		return s.openSession(c, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID})
+		return s.openSession(c, identity.Session{Kind: identity.KindPatient, SubjectID: p.ID}, false)
 	}
 }
 
@@ -81,8 +81,9 @@ func (s *server) noteRefusal(c *fiber.Ctx, what string, err error) error {
 }
 
 // openSession starts a session for a signed-in subject and answers with
-// its first token pair.
-func (s *server) openSession(c *fiber.Ctx, se identity.Session) error {
+// its first token pair; with cookie the refresh token goes into the
+// HttpOnly cookie instead of the body.
+func (s *server) openSession(c *fiber.Ctx, se identity.Session, cookie bool) error {
 	se, rt, err := s.Identity.StartSession(c.UserContext(), se)
 	if err != nil {
 		return err
@@ -91,11 +92,24 @@ func (s *server) openSession(c *fiber.Ctx, se identity.Session) error {
 	if err != nil {
 		return err
 	}
+	return answerTokens(c, resp, cookie)
+}
+
+// answerTokens sends a token pair: the refresh token in the body, or, with
+// cookie, in the HttpOnly cookie only.
+func answerTokens(c *fiber.Ctx, resp tokenResponse, cookie bool) error {
+	if cookie {
+		setRefreshCookie(c, resp.RefreshToken)
+		resp.RefreshToken = ""
+	}
 	return c.JSON(resp)
 }
 
+// refreshRequest names the refresh token, or (refresh_cookie: true) asks
+// to use the one in the console's cookie: exactly one of the two.
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" api:"required"`
+	RefreshToken  string `json:"refresh_token"`
+	RefreshCookie bool   `json:"refresh_cookie"`
 }
 
 func (s *server) refresh() fiber.Handler {
@@ -104,8 +118,20 @@ func (s *server) refresh() fiber.Handler {
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		cl, err := s.Tokens.verify(req.RefreshToken, typeRefresh)
+		token := req.RefreshToken
+		switch {
+		case req.RefreshCookie && token != "":
+			return &apiError{Status: 400, Code: "invalid_input", Field: "refresh_token", Message: "send either refresh_token or refresh_cookie, not both"}
+		case req.RefreshCookie:
+			token = c.Cookies(refreshCookieName)
+		case token == "":
+			return &apiError{Status: 400, Code: "invalid_input", Field: "refresh_token", Message: "refresh_token is required (or refresh_cookie: true with the sign-in cookie)"}
+		}
+		cl, err := s.Tokens.verify(token, typeRefresh)
 		if err != nil {
+			if req.RefreshCookie {
+				clearRefreshCookie(c)
+			}
 			return &apiError{Status: 401, Code: "invalid_token", Message: "refresh token is invalid or expired"}
 		}
 		se, rt, err := s.Identity.Rotate(c.UserContext(), cl.ID)
@@ -119,7 +145,7 @@ func (s *server) refresh() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(resp)
+		return answerTokens(c, resp, req.RefreshCookie)
 	}
 }
 
@@ -136,6 +162,9 @@ func (s *server) logout() fiber.Handler {
 				return err
 			}
 		}
+		// A console's refresh cookie goes too (the session it names is
+		// already revoked; this keeps the browser tidy).
+		clearRefreshCookie(c)
 		return c.SendStatus(204)
 	}
 }

@@ -11,6 +11,9 @@ import (
 type staffLoginRequest struct {
 	Email    string `json:"email" api:"required"`
 	Password string `json:"password" api:"required"`
+	// RefreshCookie: the web console asks for the refresh token in an
+	// HttpOnly cookie (see cookie.go) instead of the body.
+	RefreshCookie bool `json:"refresh_cookie"`
 }
 
 func (s *server) staffLogin() fiber.Handler {
@@ -23,7 +26,7 @@ func (s *server) staffLogin() fiber.Handler {
 		if err != nil {
 			return s.noteRefusal(c, "staff sign-in", err)
 		}
-		return s.openSession(c, identity.Session{Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role})
+		return s.openSession(c, identity.Session{Kind: identity.KindStaff, SubjectID: st.ID, ClinicID: st.ClinicID, Role: st.Role}, req.RefreshCookie)
 	}
 }
 

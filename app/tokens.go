@@ -129,8 +129,9 @@ func (c *claims) principal() Principal {
 
 // tokenResponse is what every sign-in and refresh returns.
 type tokenResponse struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	AccessToken string `json:"access_token"`
+	// RefreshToken is left out when it went into the console's cookie.
+	RefreshToken string `json:"refresh_token,omitempty"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 }

@@ -237,16 +237,11 @@ func (s *Service) claim(ctx context.Context, p *Post, loc *time.Location) error 
 	if !errors.Is(err, errDuplicate) {
 		return err
 	}
-	next := NextWeekStart(p.PublishAt, loc)
-	for range 60 { // a scheduled post may hold the following weeks too
-		if _, err := s.store.WeekOwner(ctx, p.ClinicID, Week(next, loc)); errors.Is(err, ErrNotFound) {
-			break
-		} else if err != nil {
-			return err
-		}
-		next = NextWeekStart(next, loc)
+	next, err := s.firstFreeWeek(ctx, p.ClinicID, NextWeekStart(p.PublishAt, loc), loc)
+	if err != nil {
+		return err
 	}
-	return &WeeklyLimitError{NextAllowedAt: next.UTC()}
+	return &WeeklyLimitError{NextAllowedAt: next}
 }
 
 // clinicPost reads a post of the clinic (another clinic's is not found).

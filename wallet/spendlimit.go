@@ -113,3 +113,37 @@ func (s *Service) wrongSpendCode(ctx context.Context, sp *Spend, now time.Time) 
 	}
 	return lockedErr(until.Sub(now))
 }
+
+// SpendQuote is how many points a bonus payment on some lines may take
+// now: the program's max share of the lines payable with points (ByShare)
+// and the card's available balance; MaxPoints is the smaller of the two.
+type SpendQuote struct {
+	CardID    string `json:"card_id"`
+	ByShare   int64  `json:"by_share"`
+	Available int64  `json:"available"`
+	MaxPoints int64  `json:"max_points"`
+}
+
+// QuoteSpend answers the SpendQuote of a card of the clinic for lines,
+// before a bonus payment is started; it writes nothing. The limits are the
+// ones CreateSpend checks (maxSpendByShare, available).
+func (s *Service) QuoteSpend(ctx context.Context, clinicID, cardID string, lines []Line) (*SpendQuote, error) {
+	if err := validateLines("lines", lines); err != nil {
+		return nil, err
+	}
+	card, err := s.activeStaffCard(ctx, clinicID, cardID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Program(ctx, card.ClinicID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.store.State(ctx, card.ID)
+	if err != nil {
+		return nil, err
+	}
+	q := &SpendQuote{CardID: card.ID, ByShare: maxSpendByShare(p, lines), Available: available(st, s.clock())}
+	q.MaxPoints = min(q.ByShare, q.Available)
+	return q, nil
+}

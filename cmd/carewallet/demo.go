@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"strings"
 
@@ -167,7 +168,21 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 		return err
 	}
 	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
+	fmt.Fprintf(stdout, "then open the clinic console at %s and sign in with a staff account above\n", consoleURL(cfg))
 	return nil
+}
+
+// consoleURL is where a browser on this machine opens the console that
+// the serve command serves.
+func consoleURL(cfg config) string {
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return "http://localhost:8080/console/"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/console/"
 }
 
 // serveCommand is the shell command that serves the demo's data: its data

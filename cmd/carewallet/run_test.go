@@ -227,7 +227,8 @@ func TestDemo(t *testing.T) {
 	vars["CAREWALLET_DATA"] = abs // what the printed command sets
 	out.Reset()
 	if err := run(context.Background(), []string{"demo"}, env(map[string]string{"CAREWALLET_DATA": t.TempDir(), "CAREWALLET_ADDR": "127.0.0.1:8181"}), &out, io.Discard); err != nil ||
-		!strings.Contains(out.String(), " CAREWALLET_ADDR=127.0.0.1:8181 go run ./cmd/carewallet\n") {
+		!strings.Contains(out.String(), " CAREWALLET_ADDR=127.0.0.1:8181 go run ./cmd/carewallet\n") ||
+		!strings.Contains(out.String(), "open the clinic console at http://127.0.0.1:8181/console/ ") {
 		t.Fatalf("demo with CAREWALLET_ADDR: %v\n%s", err, out.String())
 	}
 	if err := run(context.Background(), []string{"demo"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
