@@ -462,3 +462,39 @@ func TestCareBirthdayHTTP(t *testing.T) {
 		t.Fatal("greeted Eva, who entered her birth date on her birthday")
 	}
 }
+
+// A paid receipt is a visit the patient is asked to rate even when the
+// clinic's system sends no appointments: care records it as a done visit
+// (once, however often the receipt is replayed), the rating request comes
+// 3 hours later with its visit id, and the patient rates that visit.
+func TestCareReceiptIsARateableVisitHTTP(t *testing.T) {
+	ta := careApp(t)
+	cl := ta.clinicWithProgram("Smile", "smile.test")
+	pid, tok, card := ta.joinCard(cl, "+79995000031")
+	ta.must(200, "PUT", "/v1/clinic/care/rating", cl.manager, map[string]any{"enabled": true})
+
+	ta.clock.t = msk(1, 12, 0)
+	receipt := map[string]any{"card_id": card.ID, "receipt_id": "R-77",
+		"lines": []map[string]any{{"service": "CLEAN", "amount": 500000}}, "paid_with_points": 0}
+	for range 2 {
+		ta.must(200, "POST", "/v1/clinic/receipts", cl.admin, receipt)
+	}
+	var visit care.AppointmentView
+	ta.must(200, "GET", "/v1/clinic/appointments/receipt:R-77", cl.admin, nil).decode(t, &visit)
+	if visit.Status != care.StatusDone || visit.PatientID != pid || visit.CardID != card.ID || visit.Source != "receipt" {
+		t.Fatalf("the receipt's visit: %+v", visit)
+	}
+
+	ta.clock.t = msk(1, 15, 5)
+	ta.careTick()
+	ev := ta.careEvents(pid)
+	if scenarioCount(ev, care.Rating) != 1 || ev[len(ev)-1].VisitID != visit.ID {
+		t.Fatalf("rating request after a receipt: %+v", ev)
+	}
+	tok = ta.signInPatient("+79995000031").AccessToken
+	var rr care.RatingResult
+	ta.must(201, "POST", "/v1/visits/"+visit.ID+"/rating", tok, map[string]any{"score": 5}).decode(t, &rr)
+	if rr.Rating.ExternalID != "receipt:R-77" || rr.Rating.Score != 5 {
+		t.Fatalf("rating of the receipt's visit: %+v", rr)
+	}
+}

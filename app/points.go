@@ -75,6 +75,9 @@ func (s *server) recordReceipt() fiber.Handler {
 			return err
 		}
 		s.referralFact(c.UserContext(), res.Entry)
+		if err := s.receiptVisit(c.UserContext(), p.ClinicID, p.ID, req, res); err != nil {
+			return err // the receipt stands; a retry replays it and records the visit
+		}
 		return c.JSON(res)
 	}
 }
