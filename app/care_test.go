@@ -470,7 +470,7 @@ func TestCareBirthdayHTTP(t *testing.T) {
 func TestCareReceiptIsARateableVisitHTTP(t *testing.T) {
 	ta := careApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
-	pid, tok, card := ta.joinCard(cl, "+79995000031")
+	pid, _, card := ta.joinCard(cl, "+79995000031")
 	ta.must(200, "PUT", "/v1/clinic/care/rating", cl.manager, map[string]any{"enabled": true})
 
 	ta.clock.t = msk(1, 12, 0)
@@ -491,7 +491,7 @@ func TestCareReceiptIsARateableVisitHTTP(t *testing.T) {
 	if scenarioCount(ev, care.Rating) != 1 || ev[len(ev)-1].VisitID != visit.ID {
 		t.Fatalf("rating request after a receipt: %+v", ev)
 	}
-	tok = ta.signInPatient("+79995000031").AccessToken
+	tok := ta.signInPatient("+79995000031").AccessToken
 	var rr care.RatingResult
 	ta.must(201, "POST", "/v1/visits/"+visit.ID+"/rating", tok, map[string]any{"score": 5}).decode(t, &rr)
 	if rr.Rating.ExternalID != "receipt:R-77" || rr.Rating.Score != 5 {
