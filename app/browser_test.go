@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"carewallet/news/care"
 )
 
 // The console's journeys, in a real Chromium driven through the DevTools
@@ -93,10 +95,12 @@ type journey struct {
 	logs    []string
 }
 
-// browserApp starts the app (with news and chat) on a real listener.
+// browserApp starts the app (with news, chat and care) on a real listener.
 func browserApp(t *testing.T) (*testApp, string) {
 	t.Helper()
 	ta, _ := newsApp(t)
+	ta.deps.Care = ta.careService()
+	ta.f = New(ta.deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -523,6 +527,16 @@ func TestBrowserEveryScreen(t *testing.T) {
 		{"reports/cards", `[...document.querySelectorAll('#screen td')].some(td => td.textContent === 'Boris Petrov')`},
 		{"reports/staff", `document.querySelector('#screen h3')`},
 		{"reports/referrals", `document.querySelector('#screen .panel')`},
+		{"care/scenarios", `document.querySelectorAll('form.scenario').length === 7`},
+		{"care/services", `document.querySelector('#services')`},
+		{"care/sites", `document.querySelector('form#sites [name="[0].url"]')`},
+		{"care/report", `document.querySelector('#screen table, #screen .panel p.muted')`},
+		{"ratings", `document.querySelector('#rat-count')`},
+		{"messages", `document.querySelector('form.policy [name=weekly_budget]') && document.querySelector('#held p, #held table')`},
+		{"exports", `document.querySelector('#exports p, #exports table')`},
+		// The join QR needs the Authorization header: fetched as a blob and
+		// shown through an object URL, which the CSP's img-src allows.
+		{"profile", `document.querySelector('#join-qr') && document.querySelector('#join-qr').src.startsWith('blob:') && document.querySelector('#join-qr').complete && document.querySelector('#join-qr').naturalWidth > 0`},
 	} {
 		j.do(chromedp.Navigate(j.base + "/console/#/" + s.hash))
 		j.wait(s.ready, 10*time.Second)
@@ -537,6 +551,153 @@ func TestBrowserEveryScreen(t *testing.T) {
 		}
 	}
 	j.screenshot("reports")
+	if code := j.text("#join-code"); code == "" {
+		j.fail("the profile shows no join code")
+	}
+
+	// A patient's data export: downloaded, and the record lists it.
+	j.do(chromedp.Navigate(j.base + "/console/#/exports"))
+	j.fill(`#export-form [name=patient]`, "+79990000404")
+	j.click(`#export-form button[type=submit]`)
+	j.wait(`document.querySelectorAll('#exports tbody tr').length === 1 && document.querySelector('#export-form .ok').textContent > ''`, 10*time.Second)
+	var ex exportsResponse
+	j.ta.must(200, "GET", "/v1/clinic/exports", cl.manager, nil).decode(t, &ex)
+	if len(ex.Exports) != 1 || !strings.Contains(j.text("#exports tbody"), ex.Exports[0].PatientID) {
+		j.fail("exports recorded %+v", ex.Exports)
+	}
+	j.screenshot("exports")
+	j.noDialogs()
+}
+
+// TestBrowserCare: a manager switches a care scenario on, and a text with
+// an unknown placeholder is refused next to the text field, saving
+// nothing; the scenario's status shows.
+func TestBrowserCare(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/care"))
+	j.wait(`document.querySelector('#scenario-reminder [name=enabled]') !== null`, 10*time.Second)
+	if j.eval(`String(document.querySelector('#scenario-reminder [name=enabled]').checked)`) != "false" {
+		j.fail("the reminder is on before anyone switched it on")
+	}
+	j.click(`#scenario-reminder [name=enabled]`)
+	j.click(`#scenario-reminder button[type=submit]`)
+	j.wait(`document.querySelector('#scenario-reminder .ok').textContent === 'Saved.' && document.querySelector('#scenario-reminder .tag').dataset.status !== 'off'`, 5*time.Second)
+	reminder := func() care.ScenarioView {
+		var r scenariosResponse
+		j.ta.must(200, "GET", "/v1/clinic/care", cl.manager, nil).decode(t, &r)
+		for _, s := range r.Scenarios {
+			if s.Scenario == "reminder" {
+				return s
+			}
+		}
+		j.fail("no reminder scenario")
+		return care.ScenarioView{}
+	}
+	if v := reminder(); !v.Enabled {
+		j.fail("the reminder is not on: %+v", v)
+	}
+
+	j.fill(`#scenario-reminder [name=text]`, "Hi {name}, see you on {date}")
+	j.click(`#scenario-reminder button[type=submit]`)
+	j.wait(`(document.querySelector('#scenario-reminder .err[data-err-for="text"]') || {textContent: ''}).textContent.includes('{name}')`, 5*time.Second)
+	if j.eval(`document.activeElement && document.activeElement.name`) != "text" || j.eval(`document.querySelector('#scenario-reminder [name=text]').getAttribute('aria-invalid')`) != "true" {
+		j.fail("the text field is not marked invalid and focused")
+	}
+	if v := reminder(); strings.Contains(v.Text, "{name}") || !v.Enabled {
+		j.fail("a refused text was saved: %+v", v)
+	}
+	j.screenshot("care-placeholder")
+	j.noDialogs()
+}
+
+// TestBrowserRatings: a low rating a patient sends through the API shows
+// in the ratings screen; "open chat" opens that patient's thread with the
+// rating in it.
+func TestBrowserRatings(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	_, ptok, _ := j.ta.joinCard(cl, "+79990000606")
+	var ap appointmentResponse
+	j.ta.must(200, "PUT", "/v1/clinic/appointments/V-1", cl.admin, map[string]any{"phone": "+79990000606",
+		"starts_at": time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339), "doctor": "Dr Petrov", "status": "done"}).decode(t, &ap)
+	var rr care.RatingResult
+	j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", ptok, map[string]any{"score": 2, "comment": "Waited <b>40</b> minutes"}).decode(t, &rr)
+	if rr.Rating.ThreadID == "" {
+		t.Fatalf("the low rating opened no thread: %+v", rr)
+	}
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/ratings"))
+	j.wait(`[...document.querySelectorAll('#ratings td')].some(td => td.textContent === 'Waited <b>40</b> minutes')`, 10*time.Second)
+	if got := j.text("#rat-count"); got != "1" {
+		j.fail("the count says %q", got)
+	}
+	if j.eval(`String(document.querySelectorAll('#ratings .chart-box svg rect').length > 0)`) != "true" {
+		j.fail("no chart of the weeks")
+	}
+	j.screenshot("ratings")
+	j.click(`#ratings a.open-chat`)
+	j.wait(`location.hash === '#/chat/' + `+strconv.Quote(rr.Rating.ThreadID)+` && (document.querySelector('#messages') || {textContent: ''}).textContent.includes('Waited <b>40</b> minutes')`, 10*time.Second)
+	if n := j.eval(`String(document.querySelectorAll('#app b').length)`); n != "0" {
+		j.fail("%s elements were made from the comment", n)
+	}
+	j.screenshot("ratings-chat")
+	j.noDialogs()
+}
+
+// TestBrowserMessagePolicy: the manager changes the weekly budget; a value
+// out of range is refused next to its field first.
+func TestBrowserMessagePolicy(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/messages"))
+	j.wait(`document.querySelector('form.policy [name=weekly_budget]') !== null`, 10*time.Second)
+	var before messagePolicy
+	j.ta.must(200, "GET", "/v1/clinic/message-policy", cl.manager, nil).decode(t, &before)
+
+	j.fill(`form.policy [name=weekly_budget]`, "99")
+	j.click(`form.policy button[type=submit]`)
+	j.wait(`(document.querySelector('form.policy .err[data-err-for="weekly_budget"]') || {textContent: ''}).textContent > ''`, 5*time.Second)
+	j.fill(`form.policy [name=weekly_budget]`, "5")
+	j.click(`form.policy button[type=submit]`)
+	j.wait(`document.querySelector('#policy-ok').textContent === 'Saved.'`, 5*time.Second)
+	var after messagePolicy
+	j.ta.must(200, "GET", "/v1/clinic/message-policy", cl.manager, nil).decode(t, &after)
+	if after.WeeklyBudget == nil || *after.WeeklyBudget != 5 || after.QuietFrom != before.QuietFrom || after.QuietTo != before.QuietTo {
+		j.fail("policy %+v → %+v", before, after)
+	}
+	j.screenshot("message-policy")
+	j.noDialogs()
+}
+
+// TestBrowserUnconfirmedCard: reception registers an unconfirmed card by
+// phone for a patient without the app, sees why spending is refused and
+// records a receipt on it, which earns.
+func TestBrowserUnconfirmedCard(t *testing.T) {
+	j := newJourney(t, 768, 1024)
+	j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("desk@smile.test", "reception-pass")
+	j.click(`#issue-open`)
+	j.fill(`[name=phone]`, "+7 999 000-07-07")
+	j.fill(`[name=first_name]`, "Elena")
+	j.click(`form.panel [name=unconfirmed]`)
+	j.click(`form.panel button[type=submit]`)
+	j.wait(`document.querySelector('#card-balance') !== null && document.querySelector('#unconfirmed-why') !== null`, 10*time.Second)
+	if j.eval(`String(document.querySelector('#do-spend').disabled)`) != "true" || !strings.Contains(j.text("#screen .card-head"), "unconfirmed") {
+		j.fail("the unconfirmed card does not say so")
+	}
+	before := j.text("#card-balance")
+	j.click(`#do-receipt`)
+	j.fill(`[name="lines[0].service"]`, "CONS-01")
+	j.fill(`[name="lines[0].amount"]`, "1500")
+	j.click(`#work form button[type=submit]`)
+	j.wait(`document.querySelector('#receipt-result') !== null`, 5*time.Second)
+	if after := j.text("#card-balance"); digits(after) != digits(before)+75 {
+		j.fail("balance %q → %q after a 1,500 ₽ receipt at 5%%", before, after)
+	}
+	j.screenshot("unconfirmed-receipt")
 	j.noDialogs()
 }
 

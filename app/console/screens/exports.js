@@ -45,6 +45,6 @@ async function patientID(s) {
   if (/^pt_/.test(s)) return s;
   const r = await api('GET', '/v1/clinic/cards/lookup', undefined, { query: { phone: s } });
   const cards = r.cards || (r.card ? [r.card] : []);
-  const own = cards.find((c) => c.holder && c.holder.kind === 'own' && !c.guardian) || cards.find((c) => c.holder && c.holder.kind === 'own');
+  const own = cards.find((c) => c.holder && c.holder.kind === 'self' && !c.guardian) || cards.find((c) => c.holder && c.holder.kind === 'self');
   return own ? own.patient_id : '';
 }
