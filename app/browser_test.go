@@ -740,3 +740,37 @@ func TestBrowserDocsScreenshots(t *testing.T) {
 	j.wait(`document.querySelector('#messages .msg') !== null && document.querySelector('#nav-chat').textContent.startsWith('Чат')`, 5*time.Second)
 	save("console-chat-ru.png")
 }
+
+// TestBrowserDependantCard: reception opens a child's card that has two
+// guardians, sees both and their consents, chooses the second guardian and
+// ends their access; the first stays and can no longer be removed.
+func TestBrowserDependantCard(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	momID, _ := j.ta.patient("+79990000808")
+	child := map[string]string{"guardian_phone": "+79990000808", "first_name": "Masha", "last_name": "Petrova", "birth_date": "2018-06-01"}
+	card := j.ta.issueConfirmed(cl, child, momID)
+	j.ta.must(204, "POST", "/v1/clinic/cards/"+card+"/guardians", cl.admin, map[string]string{"phone": "+79990000809"})
+	dadID, _ := j.ta.patient("+79990000809")
+
+	j.signIn("desk@smile.test", "reception-pass")
+	j.fill(`[name=q]`, "+79990000808")
+	j.click(`form.search button[type=submit]`)
+	j.wait(`document.querySelectorAll('#family table').length === 2 && document.querySelector('#guardian-remove') !== null`, 10*time.Second)
+	if got := j.text("#family"); !strings.Contains(got, momID) || !strings.Contains(got, dadID) {
+		j.fail("the guardians shown: %q", got)
+	}
+	if n := j.eval(`String(document.querySelectorAll('#family .panel:nth-child(2) tbody tr').length)`); n != "2" {
+		j.fail("%s consents shown, want the two guardians'", n)
+	}
+	j.screenshot("dependant")
+	j.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.querySelector('#guardian-remove select'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, dadID)))
+	j.click(`#guardian-remove button[type=submit]`)
+	j.wait(`document.querySelector('#guardian-remove') === null && document.querySelectorAll('#family .panel:first-child tbody tr').length === 1`, 10*time.Second)
+	var gs guardiansResponse
+	j.ta.must(200, "GET", "/v1/clinic/cards/"+card+"/guardians", cl.admin, nil).decode(t, &gs)
+	if len(gs.Guardians) != 1 || gs.Guardians[0].GuardianID != momID {
+		j.fail("guardians after removing the second: %+v", gs.Guardians)
+	}
+	j.noDialogs()
+}
