@@ -337,14 +337,20 @@ func TestBrowserSignInProgramLanguage(t *testing.T) {
 	}
 	j.screenshot("program")
 
-	// Back to English for the next reader; an admin sees reception only.
+	// Back to English for the next reader; an admin sees reception and the
+	// clinic's join code (the API lets staff read it), not its profile form.
 	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); })()`))
 	j.wait(`document.querySelector('#nav-reception').textContent === 'Reception'`, 5*time.Second)
 	j.click(`header.top .who button`)
 	j.wait(`document.querySelector('form.login') !== null`, 5*time.Second)
 	j.signIn("desk@smile.test", "reception-pass")
-	if n := j.eval(`String(document.querySelectorAll('header.top nav a').length)`); n != "1" {
-		j.fail("an admin sees %s sections", n)
+	if ids := j.eval(`[...document.querySelectorAll('header.top nav a')].map(a => a.id).join(' ')`); ids != "nav-reception nav-profile" {
+		j.fail("an admin sees %s", ids)
+	}
+	j.click(`#nav-profile`)
+	j.wait(`document.querySelector('#join-code') && document.querySelector('#join-code').textContent > '' && document.querySelector('#join-qr').naturalWidth > 0`, 10*time.Second)
+	if j.eval(`String(document.querySelector('form#profile') === null)`) != "true" {
+		j.fail("an admin is offered the profile form, which the API refuses them")
 	}
 	j.noDialogs()
 }
