@@ -30,7 +30,7 @@ export async function render(main) {
           h('div', null, h('dt', null, t('rat.average')), h('dd', { id: 'rat-average' }, r.count ? r.average.toFixed(2) : '—')),
           h('div', null, h('dt', null, t('rat.distribution')), h('dd', null, dist.map((n, i) => `${i + 1}★ ${n}`).join(' · ')))),
         r.weeks.length ? h('div', null, h('h3', null, t('rat.perweek')),
-          bars(r.weeks.map((w) => w.week), [1, 2, 3, 4, 5].map((n) => ({ label: n + '★', values: r.weeks.map((w) => (w.distribution || {})[String(n)] || 0) }))),
+          bars(r.weeks.map((w) => w.week), [5, 4, 3, 2, 1].map((n) => ({ label: n + '★', values: r.weeks.map((w) => (w.distribution || {})[String(n)] || 0) }))),
           h('p', { class: 'muted' }, r.weeks.map((w) => `${w.week}: ${t('rat.avg', { a: w.average.toFixed(2), n: w.count })}`).join(' · '))) : null,
         r.truncated ? h('p', { class: 'notice' }, t('rat.truncated')) : null,
         table([

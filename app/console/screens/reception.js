@@ -102,7 +102,7 @@ export async function showCard(id) {
         h('h2', { class: 'holder', id: 'holder-name' }, holderName(hd)),
         h('p', { class: 'muted' }, hd.kind === 'dependant' ? t('rec.dependant') : t('rec.own'), ' · ', t('card.' + c.status), hd.birth_date ? ' · ' + hd.birth_date : '')),
       h('div', { class: 'balance' }, h('span', { class: 'big', id: 'card-balance' }, points(c.balance)), h('small', null, t('points')),
-        h('small', { class: 'muted' }, t('rec.available', { n: points(c.available) })))),
+        c.status === 'unconfirmed' ? null : h('small', { class: 'muted' }, t('rec.available', { n: points(c.available) })))),
     lvl ? h('div', { class: 'level' }, h('strong', null, lvl.name), ' · ', t('rec.cashback', { p: percent(lvl.cashback_bp) }), ' · ', t('rec.spent', { m: money(lvl.paid_spend) }),
       lvl.next ? h('span', null, ' · ', t('rec.tonext', { m: money(lvl.to_next), l: lvl.next })) : null, progress) : null,
     c.next_burn ? h('p', { class: 'warn' }, t('rec.nextburn', { n: points(c.next_burn.points), d: date(c.next_burn.burns_at) })) : null);
