@@ -745,6 +745,23 @@ func TestBrowserDocsScreenshots(t *testing.T) {
 	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'ru'; s.dispatchEvent(new Event('change')); })()`))
 	j.wait(`document.querySelector('#messages .msg') !== null && document.querySelector('#nav-chat').textContent.startsWith('Чат')`, 5*time.Second)
 	save("console-chat-ru.png")
+
+	// Ratings: four patients rate their visits; one low rating has its chat.
+	for i, r := range []struct {
+		score   int
+		comment string
+	}{{5, "Thank you, painless!"}, {4, ""}, {2, "Waited 40 minutes past my time"}, {5, "Dr Petrova is the best"}} {
+		phone := fmt.Sprintf("+7999000061%d", i)
+		_, tok, _ := j.ta.joinCard(cl, phone)
+		var ap appointmentResponse
+		j.ta.must(200, "PUT", fmt.Sprintf("/v1/clinic/appointments/D-%d", i), cl.admin, map[string]any{"phone": phone,
+			"starts_at": time.Now().Add(-time.Duration(3+i) * time.Hour).UTC().Format(time.RFC3339), "doctor": []string{"Dr Petrova", "Dr Smirnov"}[i%2], "status": "done"}).decode(t, &ap)
+		j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", tok, map[string]any{"score": r.score, "comment": r.comment})
+	}
+	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); })()`))
+	j.do(chromedp.Navigate(j.base + "/console/#/ratings"))
+	j.wait(`document.querySelectorAll('#ratings tbody tr').length === 4 && document.querySelector('#ratings .chart-box')`, 10*time.Second)
+	save("console-ratings.png")
 }
 
 // TestBrowserDependantCard: reception opens a child's card that has two
