@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -795,5 +798,66 @@ func TestBrowserDependantCard(t *testing.T) {
 	if len(gs.Guardians) != 1 || gs.Guardians[0].GuardianID != momID {
 		j.fail("guardians after removing the second: %+v", gs.Guardians)
 	}
+	j.noDialogs()
+}
+
+// TestBrowserServicesAndProfile: the price list uploads as CSV (a bad line
+// is named and nothing is imported; then all lines are); the clinic's
+// profile takes a new name and a logo, previewed before it is saved.
+func TestBrowserServicesAndProfile(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.csv", []byte("code,name,before_text,after_text\nCONS-01,Consultation,Bring your X-rays,\n,No code,,\n"))
+	good := write("good.csv", []byte("code,name,before_text,after_text\nCONS-01,Consultation,Bring your X-rays,\nCLEAN-01,Cleaning,,No coffee for 2 hours\n"))
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	logo := write("logo.png", buf.Bytes())
+
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/care/services"))
+	j.wait(`document.querySelector('#screen input[type=file]') !== null && document.querySelector('#services p, #services table')`, 10*time.Second)
+	j.do(chromedp.SetUploadFiles(`#screen input[type=file]`, []string{bad}))
+	j.click(`#screen form button[type=submit]`)
+	j.wait(`(document.querySelector('#screen form .form-err') || {textContent: ''}).textContent.startsWith('line 3')`, 5*time.Second)
+	if msg := j.text(`#screen form .form-err`); strings.Count(msg, "line 3") != 1 {
+		j.fail("the import's error says %q", msg)
+	}
+	if n := j.eval(`String(document.querySelectorAll('#services tbody tr').length)`); n != "0" {
+		j.fail("%s services after a refused import", n)
+	}
+	j.do(chromedp.SetUploadFiles(`#screen input[type=file]`, []string{good}))
+	j.click(`#screen form button[type=submit]`)
+	j.wait(`document.querySelectorAll('#services tbody tr').length === 2`, 5*time.Second)
+	j.screenshot("services")
+
+	j.do(chromedp.Navigate(j.base + "/console/#/profile"))
+	j.wait(`document.querySelector('form#profile [name=name]') !== null`, 10*time.Second)
+	j.fill(`form#profile [name=name]`, "Smile Dental Center")
+	j.fill(`form#profile [name=hours]`, "Mon-Fri 9:00-21:00")
+	j.do(chromedp.SetUploadFiles(`form#profile [name=logo]`, []string{logo}))
+	j.wait(`document.querySelector('#logo-preview').src.startsWith('blob:') && document.querySelector('#logo-preview').naturalWidth === 8`, 5*time.Second)
+	j.click(`form#profile button[type=submit]`)
+	j.wait(`document.querySelector('form#profile .ok').textContent === 'Saved.'`, 5*time.Second)
+	var p clinicProfile
+	j.ta.must(200, "GET", "/v1/clinic/profile", cl.manager, nil).decode(t, &p)
+	if p.Name != "Smile Dental Center" || p.Hours != "Mon-Fri 9:00-21:00" || p.LogoURL == "" {
+		j.fail("saved profile %+v", p)
+	}
+	j.wait(`!document.querySelector('#logo-preview').src.startsWith('blob:') && document.querySelector('#logo-preview').complete && document.querySelector('#logo-preview').naturalWidth === 8`, 5*time.Second)
+	j.screenshot("profile")
 	j.noDialogs()
 }

@@ -77,7 +77,7 @@ async function services(body) {
       const r = await upload('POST', '/v1/clinic/services.csv', file.files[0], 'text/csv');
       upl.querySelector('.ok').textContent = t('care.csv.done', { n: points(r.imported) });
       await load();
-    } catch (err) { showError(upl, { message: err.field ? `${err.field}: ${err.message}` : err.message }); }
+    } catch (err) { showError(upl, { message: err.message }); } // the message names the line
   } }, h('h2', null, t('care.csv')), h('p', { class: 'muted' }, t('care.csv.lead')),
   field(t('care.csv.file'), file), formErr(), h('div', { class: 'row' }, button(t('care.csv.upload'), null, 'primary', 'submit'), h('span', { class: 'ok' })));
   mount(body, upl, edit, card(t('care.services'), h('div', { class: 'row' }, button(t('care.svc.new'), () => serviceForm(edit, null, load))), list));
