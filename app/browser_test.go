@@ -854,7 +854,7 @@ func TestBrowserServicesAndProfile(t *testing.T) {
 	j.wait(`document.querySelector('form#profile .ok').textContent === 'Saved.'`, 5*time.Second)
 	var p clinicProfile
 	j.ta.must(200, "GET", "/v1/clinic/profile", cl.manager, nil).decode(t, &p)
-	if p.Name != "Smile Dental Center" || p.Hours != "Mon-Fri 9:00-21:00" || p.LogoURL == "" {
+	if p.Name != "Smile Dental Center" || p.Hours != "Mon-Fri 9:00-21:00" || p.LogoURL == "" || j.text("header.top .brand strong") != p.Name {
 		j.fail("saved profile %+v", p)
 	}
 	j.wait(`!document.querySelector('#logo-preview').src.startsWith('blob:') && document.querySelector('#logo-preview').complete && document.querySelector('#logo-preview').naturalWidth === 8`, 5*time.Second)

@@ -52,6 +52,10 @@ export async function render(main, ctx) {
     try {
       const v = await api('PUT', '/v1/clinic/profile', b);
       ok.textContent = t('saved');
+      // The header shows the clinic's name: it follows a rename.
+      ctx.clinic.name = v.name;
+      const brand = document.querySelector('header.top .brand strong');
+      if (brand) brand.textContent = v.name;
       logo = null; logoIn.value = '';
       if (v.logo_url) { preview.src = sameOrigin(v.logo_url); preview.hidden = false; } else preview.hidden = true;
       removeLogo.checked = false;
