@@ -844,6 +844,21 @@ func TestBrowserServicesAndProfile(t *testing.T) {
 	j.wait(`document.querySelectorAll('#services tbody tr').length === 2`, 5*time.Second)
 	j.screenshot("services")
 
+	// Review sites: a bad address is refused next to its field.
+	j.do(chromedp.Navigate(j.base + "/console/#/care/sites"))
+	j.fill(`form#sites [name="[0].name"]`, "Yandex Maps")
+	j.fill(`form#sites [name="[0].url"]`, "javascript:alert(1)")
+	j.click(`form#sites button[type=submit]`)
+	j.wait(`(document.querySelector('form#sites .err[data-err-for="[0].url"]') || {textContent: ''}).textContent > ''`, 5*time.Second)
+	j.fill(`form#sites [name="[0].url"]`, "https://yandex.ru/maps/org/1")
+	j.click(`form#sites button[type=submit]`)
+	j.wait(`document.querySelector('form#sites .ok').textContent === 'Saved.'`, 5*time.Second)
+	var sites reviewSitesResponse
+	j.ta.must(200, "GET", "/v1/clinic/review-sites", cl.manager, nil).decode(t, &sites)
+	if len(sites.Sites) != 1 || sites.Sites[0].URL != "https://yandex.ru/maps/org/1" {
+		j.fail("review sites %+v", sites.Sites)
+	}
+
 	j.do(chromedp.Navigate(j.base + "/console/#/profile"))
 	j.wait(`document.querySelector('form#profile [name=name]') !== null`, 10*time.Second)
 	j.fill(`form#profile [name=name]`, "Smile Dental Center")

@@ -133,9 +133,10 @@ async function sites(body) {
     e.preventDefault();
     clearErrors(f);
     ok.textContent = '';
-    // Renumber so error.field ([1].url) names what the manager sees.
-    const list = [...rows.children].map((row) => row.querySelectorAll('input')).map(([n, u]) => ({ name: n.value.trim(), url: u.value.trim() }))
-      .filter((x) => x.name || x.url);
+    // Empty rows go; the rest are renumbered so error.field ([1].url)
+    // names the row the manager sees.
+    for (const row of [...rows.children]) if ([...row.querySelectorAll('input')].every((x) => !x.value.trim())) row.remove();
+    const list = [...rows.children].map((row) => row.querySelectorAll('input')).map(([n, u]) => ({ name: n.value.trim(), url: u.value.trim() }));
     [...rows.children].forEach((row, i) => { const [n, u] = row.querySelectorAll('input'); n.name = `[${i}].name`; u.name = `[${i}].url`; row.querySelectorAll('.err').forEach((el, j) => { el.dataset.errFor = j ? `[${i}].url` : `[${i}].name`; }); });
     try {
       await api('PUT', '/v1/clinic/review-sites', list);
