@@ -622,8 +622,8 @@ func TestBrowserCare(t *testing.T) {
 }
 
 // TestBrowserRatings: a low rating a patient sends through the API shows
-// in the ratings screen; "open chat" opens that patient's thread with the
-// rating in it.
+// in the ratings screen, and a second one arrives live; "open chat" opens
+// that patient's thread with the rating in it.
 func TestBrowserRatings(t *testing.T) {
 	j := newJourney(t, 1280, 800)
 	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
@@ -645,6 +645,12 @@ func TestBrowserRatings(t *testing.T) {
 	if j.eval(`String(document.querySelectorAll('#ratings .chart-box svg rect').length > 0)`) != "true" {
 		j.fail("no chart of the weeks")
 	}
+	// Another low rating shows without a reload.
+	j.wait(`document.body.dataset.live === 'on'`, 10*time.Second)
+	j.ta.must(200, "PUT", "/v1/clinic/appointments/V-2", cl.admin, map[string]any{"phone": "+79990000606",
+		"starts_at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339), "doctor": "Dr Petrov", "status": "done"}).decode(t, &ap)
+	j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", ptok, map[string]any{"score": 1})
+	j.wait(`document.querySelector('#rat-count').textContent === '2'`, 5*time.Second)
 	j.screenshot("ratings")
 	j.click(`#ratings a.open-chat`)
 	j.wait(`location.hash === '#/chat/' + `+strconv.Quote(rr.Rating.ThreadID)+` && (document.querySelector('#messages') || {textContent: ''}).textContent.includes('Waited <b>40</b> minutes')`, 10*time.Second)

@@ -1,11 +1,12 @@
 // Ratings: visit ratings with from/to/score filters, the average and the
 // distribution per ISO week as a chart, CSV download, and "open chat" from
-// a rating to its thread in the chat screen.
+// a rating to its thread in the chat screen. A low rating shows live.
 import { h, mount, field, input, select, button, showError, formErr, card, table } from '../dom.js';
 import { api, download } from '../api.js';
 import { t } from '../i18n.js';
 import { dateTime, dayInZone } from '../format.js';
 import { bars } from '../chart.js';
+import { onEvent } from '../ws.js';
 
 export async function render(main) {
   const from = input('from', { type: 'date', value: dayInZone(-30) });
@@ -43,5 +44,8 @@ export async function render(main) {
         ], r.ratings, t('rep.empty')));
     } catch (err) { showError(f, err); }
   }
+  // A low rating arrives live (care.negative_rating to every manager).
+  const off = onEvent((ev) => { if (ev.type === 'care.negative_rating') load(); });
   await load();
+  return off;
 }
