@@ -1,9 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +21,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"carewallet/news/care"
 )
 
 // The console's journeys, in a real Chromium driven through the DevTools
@@ -93,10 +98,12 @@ type journey struct {
 	logs    []string
 }
 
-// browserApp starts the app (with news and chat) on a real listener.
+// browserApp starts the app (with news, chat and care) on a real listener.
 func browserApp(t *testing.T) (*testApp, string) {
 	t.Helper()
 	ta, _ := newsApp(t)
+	ta.deps.Care = ta.careService()
+	ta.f = New(ta.deps)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -333,14 +340,20 @@ func TestBrowserSignInProgramLanguage(t *testing.T) {
 	}
 	j.screenshot("program")
 
-	// Back to English for the next reader; an admin sees reception only.
+	// Back to English for the next reader; an admin sees reception and the
+	// clinic's join code (the API lets staff read it), not its profile form.
 	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); })()`))
 	j.wait(`document.querySelector('#nav-reception').textContent === 'Reception'`, 5*time.Second)
 	j.click(`header.top .who button`)
 	j.wait(`document.querySelector('form.login') !== null`, 5*time.Second)
 	j.signIn("desk@smile.test", "reception-pass")
-	if n := j.eval(`String(document.querySelectorAll('header.top nav a').length)`); n != "1" {
-		j.fail("an admin sees %s sections", n)
+	if ids := j.eval(`[...document.querySelectorAll('header.top nav a')].map(a => a.id).join(' ')`); ids != "nav-reception nav-profile" {
+		j.fail("an admin sees %s", ids)
+	}
+	j.click(`#nav-profile`)
+	j.wait(`document.querySelector('#join-code') && document.querySelector('#join-code').textContent > '' && document.querySelector('#join-qr').naturalWidth > 0`, 10*time.Second)
+	if j.eval(`String(document.querySelector('form#profile') === null)`) != "true" {
+		j.fail("an admin is offered the profile form, which the API refuses them")
 	}
 	j.noDialogs()
 }
@@ -523,6 +536,16 @@ func TestBrowserEveryScreen(t *testing.T) {
 		{"reports/cards", `[...document.querySelectorAll('#screen td')].some(td => td.textContent === 'Boris Petrov')`},
 		{"reports/staff", `document.querySelector('#screen h3')`},
 		{"reports/referrals", `document.querySelector('#screen .panel')`},
+		{"care/scenarios", `document.querySelectorAll('form.scenario').length === 7`},
+		{"care/services", `document.querySelector('#services')`},
+		{"care/sites", `document.querySelector('form#sites [name="[0].url"]')`},
+		{"care/report", `document.querySelector('#screen table, #screen .panel p.muted')`},
+		{"ratings", `document.querySelector('#rat-count')`},
+		{"messages", `document.querySelector('form.policy [name=weekly_budget]') && document.querySelector('#held p, #held table')`},
+		{"exports", `document.querySelector('#exports p, #exports table')`},
+		// The join QR needs the Authorization header: fetched as a blob and
+		// shown through an object URL, which the CSP's img-src allows.
+		{"profile", `document.querySelector('#join-qr') && document.querySelector('#join-qr').src.startsWith('blob:') && document.querySelector('#join-qr').complete && document.querySelector('#join-qr').naturalWidth > 0`},
 	} {
 		j.do(chromedp.Navigate(j.base + "/console/#/" + s.hash))
 		j.wait(s.ready, 10*time.Second)
@@ -537,6 +560,159 @@ func TestBrowserEveryScreen(t *testing.T) {
 		}
 	}
 	j.screenshot("reports")
+	if code := j.text("#join-code"); code == "" {
+		j.fail("the profile shows no join code")
+	}
+
+	// A patient's data export: downloaded, and the record lists it.
+	j.do(chromedp.Navigate(j.base + "/console/#/exports"))
+	j.fill(`#export-form [name=patient]`, "+79990000404")
+	j.click(`#export-form button[type=submit]`)
+	j.wait(`document.querySelectorAll('#exports tbody tr').length === 1 && document.querySelector('#export-form .ok').textContent > ''`, 10*time.Second)
+	var ex exportsResponse
+	j.ta.must(200, "GET", "/v1/clinic/exports", cl.manager, nil).decode(t, &ex)
+	if len(ex.Exports) != 1 || !strings.Contains(j.text("#exports tbody"), ex.Exports[0].PatientID) {
+		j.fail("exports recorded %+v", ex.Exports)
+	}
+	j.screenshot("exports")
+	j.noDialogs()
+}
+
+// TestBrowserCare: a manager switches a care scenario on, and a text with
+// an unknown placeholder is refused next to the text field, saving
+// nothing; the scenario's status shows.
+func TestBrowserCare(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/care"))
+	j.wait(`document.querySelector('#scenario-reminder [name=enabled]') !== null`, 10*time.Second)
+	if j.eval(`String(document.querySelector('#scenario-reminder [name=enabled]').checked)`) != "false" {
+		j.fail("the reminder is on before anyone switched it on")
+	}
+	j.click(`#scenario-reminder [name=enabled]`)
+	j.click(`#scenario-reminder button[type=submit]`)
+	j.wait(`document.querySelector('#scenario-reminder .ok').textContent === 'Saved.' && document.querySelector('#scenario-reminder .tag').dataset.status !== 'off'`, 5*time.Second)
+	reminder := func() care.ScenarioView {
+		var r scenariosResponse
+		j.ta.must(200, "GET", "/v1/clinic/care", cl.manager, nil).decode(t, &r)
+		for _, s := range r.Scenarios {
+			if s.Scenario == "reminder" {
+				return s
+			}
+		}
+		j.fail("no reminder scenario")
+		return care.ScenarioView{}
+	}
+	if v := reminder(); !v.Enabled {
+		j.fail("the reminder is not on: %+v", v)
+	}
+
+	j.fill(`#scenario-reminder [name=text]`, "Hi {name}, see you on {date}")
+	j.click(`#scenario-reminder button[type=submit]`)
+	j.wait(`(document.querySelector('#scenario-reminder .err[data-err-for="text"]') || {textContent: ''}).textContent.includes('{name}')`, 5*time.Second)
+	if j.eval(`document.activeElement && document.activeElement.name`) != "text" || j.eval(`document.querySelector('#scenario-reminder [name=text]').getAttribute('aria-invalid')`) != "true" {
+		j.fail("the text field is not marked invalid and focused")
+	}
+	if v := reminder(); strings.Contains(v.Text, "{name}") || !v.Enabled {
+		j.fail("a refused text was saved: %+v", v)
+	}
+	j.screenshot("care-placeholder")
+	j.noDialogs()
+}
+
+// TestBrowserRatings: a low rating a patient sends through the API shows
+// in the ratings screen, and a second one arrives live; "open chat" opens
+// that patient's thread with the rating in it.
+func TestBrowserRatings(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	_, ptok, _ := j.ta.joinCard(cl, "+79990000606")
+	var ap appointmentResponse
+	j.ta.must(200, "PUT", "/v1/clinic/appointments/V-1", cl.admin, map[string]any{"phone": "+79990000606",
+		"starts_at": time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339), "doctor": "Dr Petrov", "status": "done"}).decode(t, &ap)
+	var rr care.RatingResult
+	j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", ptok, map[string]any{"score": 2, "comment": "Waited <b>40</b> minutes"}).decode(t, &rr)
+	if rr.Rating.ThreadID == "" {
+		t.Fatalf("the low rating opened no thread: %+v", rr)
+	}
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/ratings"))
+	j.wait(`[...document.querySelectorAll('#ratings td')].some(td => td.textContent === 'Waited <b>40</b> minutes')`, 10*time.Second)
+	if got := j.text("#rat-count"); got != "1" {
+		j.fail("the count says %q", got)
+	}
+	if j.eval(`String(document.querySelectorAll('#ratings .chart-box svg rect').length > 0)`) != "true" {
+		j.fail("no chart of the weeks")
+	}
+	// Another low rating shows without a reload.
+	j.wait(`document.body.dataset.live === 'on'`, 10*time.Second)
+	j.ta.must(200, "PUT", "/v1/clinic/appointments/V-2", cl.admin, map[string]any{"phone": "+79990000606",
+		"starts_at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339), "doctor": "Dr Petrov", "status": "done"}).decode(t, &ap)
+	j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", ptok, map[string]any{"score": 1})
+	j.wait(`document.querySelector('#rat-count').textContent === '2'`, 5*time.Second)
+	j.screenshot("ratings")
+	j.click(`#ratings a.open-chat`)
+	j.wait(`location.hash === '#/chat/' + `+strconv.Quote(rr.Rating.ThreadID)+` && (document.querySelector('#messages') || {textContent: ''}).textContent.includes('Waited <b>40</b> minutes')`, 10*time.Second)
+	if n := j.eval(`String(document.querySelectorAll('#app b').length)`); n != "0" {
+		j.fail("%s elements were made from the comment", n)
+	}
+	j.screenshot("ratings-chat")
+	j.noDialogs()
+}
+
+// TestBrowserMessagePolicy: the manager changes the weekly budget; a value
+// out of range is refused next to its field first.
+func TestBrowserMessagePolicy(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/messages"))
+	j.wait(`document.querySelector('form.policy [name=weekly_budget]') !== null`, 10*time.Second)
+	var before messagePolicy
+	j.ta.must(200, "GET", "/v1/clinic/message-policy", cl.manager, nil).decode(t, &before)
+
+	j.fill(`form.policy [name=weekly_budget]`, "99")
+	j.click(`form.policy button[type=submit]`)
+	j.wait(`(document.querySelector('form.policy .err[data-err-for="weekly_budget"]') || {textContent: ''}).textContent > ''`, 5*time.Second)
+	j.fill(`form.policy [name=weekly_budget]`, "5")
+	j.click(`form.policy button[type=submit]`)
+	j.wait(`document.querySelector('#policy-ok').textContent === 'Saved.'`, 5*time.Second)
+	var after messagePolicy
+	j.ta.must(200, "GET", "/v1/clinic/message-policy", cl.manager, nil).decode(t, &after)
+	if after.WeeklyBudget == nil || *after.WeeklyBudget != 5 || after.QuietFrom != before.QuietFrom || after.QuietTo != before.QuietTo {
+		j.fail("policy %+v → %+v", before, after)
+	}
+	j.screenshot("message-policy")
+	j.noDialogs()
+}
+
+// TestBrowserUnconfirmedCard: reception registers an unconfirmed card by
+// phone for a patient without the app, sees why spending is refused and
+// records a receipt on it, which earns.
+func TestBrowserUnconfirmedCard(t *testing.T) {
+	j := newJourney(t, 768, 1024)
+	j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	j.signIn("desk@smile.test", "reception-pass")
+	j.click(`#issue-open`)
+	j.fill(`[name=phone]`, "+7 999 000-07-07")
+	j.fill(`[name=first_name]`, "Elena")
+	j.click(`form.panel [name=unconfirmed]`)
+	j.click(`form.panel button[type=submit]`)
+	j.wait(`document.querySelector('#card-balance') !== null && document.querySelector('#unconfirmed-why') !== null`, 10*time.Second)
+	if j.eval(`String(document.querySelector('#do-spend').disabled)`) != "true" || !strings.Contains(j.text("#screen .card-head"), "unconfirmed") {
+		j.fail("the unconfirmed card does not say so")
+	}
+	before := j.text("#card-balance")
+	j.click(`#do-receipt`)
+	j.fill(`[name="lines[0].service"]`, "CONS-01")
+	j.fill(`[name="lines[0].amount"]`, "1500")
+	j.click(`#work form button[type=submit]`)
+	j.wait(`document.querySelector('#receipt-result') !== null`, 5*time.Second)
+	if after := j.text("#card-balance"); digits(after) != digits(before)+75 {
+		j.fail("balance %q → %q after a 1,500 ₽ receipt at 5%%", before, after)
+	}
+	j.screenshot("unconfirmed-receipt")
 	j.noDialogs()
 }
 
@@ -578,4 +754,131 @@ func TestBrowserDocsScreenshots(t *testing.T) {
 	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'ru'; s.dispatchEvent(new Event('change')); })()`))
 	j.wait(`document.querySelector('#messages .msg') !== null && document.querySelector('#nav-chat').textContent.startsWith('Чат')`, 5*time.Second)
 	save("console-chat-ru.png")
+
+	// Ratings: four patients rate their visits; one low rating has its chat.
+	for i, r := range []struct {
+		score   int
+		comment string
+	}{{5, "Thank you, painless!"}, {4, ""}, {2, "Waited 40 minutes past my time"}, {5, "Dr Petrova is the best"}} {
+		phone := fmt.Sprintf("+7999000061%d", i)
+		_, tok, _ := j.ta.joinCard(cl, phone)
+		var ap appointmentResponse
+		j.ta.must(200, "PUT", fmt.Sprintf("/v1/clinic/appointments/D-%d", i), cl.admin, map[string]any{"phone": phone,
+			"starts_at": time.Now().Add(-time.Duration(3+i) * time.Hour).UTC().Format(time.RFC3339), "doctor": []string{"Dr Petrova", "Dr Smirnov"}[i%2], "status": "done"}).decode(t, &ap)
+		j.ta.must(201, "POST", "/v1/visits/"+ap.Appointment.ID+"/rating", tok, map[string]any{"score": r.score, "comment": r.comment})
+	}
+	j.do(chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('select.lang'); s.value = 'en'; s.dispatchEvent(new Event('change')); })()`))
+	j.do(chromedp.Navigate(j.base + "/console/#/ratings"))
+	j.wait(`document.querySelectorAll('#ratings tbody tr').length === 4 && document.querySelector('#ratings .chart-box')`, 10*time.Second)
+	save("console-ratings.png")
+}
+
+// TestBrowserDependantCard: reception opens a child's card that has two
+// guardians, sees both and their consents, chooses the second guardian and
+// ends their access; the first stays and can no longer be removed.
+func TestBrowserDependantCard(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	momID, _ := j.ta.patient("+79990000808")
+	child := map[string]string{"guardian_phone": "+79990000808", "first_name": "Masha", "last_name": "Petrova", "birth_date": "2018-06-01"}
+	card := j.ta.issueConfirmed(cl, child, momID)
+	j.ta.must(204, "POST", "/v1/clinic/cards/"+card+"/guardians", cl.admin, map[string]string{"phone": "+79990000809"})
+	dadID, _ := j.ta.patient("+79990000809")
+
+	j.signIn("desk@smile.test", "reception-pass")
+	j.fill(`[name=q]`, "+79990000808")
+	j.click(`form.search button[type=submit]`)
+	j.wait(`document.querySelectorAll('#family table').length === 2 && document.querySelector('#guardian-remove') !== null`, 10*time.Second)
+	if got := j.text("#family"); !strings.Contains(got, momID) || !strings.Contains(got, dadID) {
+		j.fail("the guardians shown: %q", got)
+	}
+	if n := j.eval(`String(document.querySelectorAll('#family .panel:nth-child(2) tbody tr').length)`); n != "2" {
+		j.fail("%s consents shown, want the two guardians'", n)
+	}
+	j.screenshot("dependant")
+	j.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.querySelector('#guardian-remove select'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, dadID)))
+	j.click(`#guardian-remove button[type=submit]`)
+	j.wait(`document.querySelector('#guardian-remove') === null && document.querySelectorAll('#family .panel:first-child tbody tr').length === 1`, 10*time.Second)
+	var gs guardiansResponse
+	j.ta.must(200, "GET", "/v1/clinic/cards/"+card+"/guardians", cl.admin, nil).decode(t, &gs)
+	if len(gs.Guardians) != 1 || gs.Guardians[0].GuardianID != momID {
+		j.fail("guardians after removing the second: %+v", gs.Guardians)
+	}
+	j.noDialogs()
+}
+
+// TestBrowserServicesAndProfile: the price list uploads as CSV (a bad line
+// is named and nothing is imported; then all lines are); the clinic's
+// profile takes a new name and a logo, previewed before it is saved.
+func TestBrowserServicesAndProfile(t *testing.T) {
+	j := newJourney(t, 1280, 800)
+	cl := j.ta.clinicWithProgram("Smile Dental", "smile.test")
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad.csv", []byte("code,name,before_text,after_text\nCONS-01,Consultation,Bring your X-rays,\n,No code,,\n"))
+	good := write("good.csv", []byte("code,name,before_text,after_text\nCONS-01,Consultation,Bring your X-rays,\nCLEAN-01,Cleaning,,No coffee for 2 hours\n"))
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	logo := write("logo.png", buf.Bytes())
+
+	j.signIn("boss@smile.test", "manager-password")
+	j.do(chromedp.Navigate(j.base + "/console/#/care/services"))
+	j.wait(`document.querySelector('#screen input[type=file]') !== null && document.querySelector('#services p, #services table')`, 10*time.Second)
+	j.do(chromedp.SetUploadFiles(`#screen input[type=file]`, []string{bad}))
+	j.click(`#screen form button[type=submit]`)
+	j.wait(`(document.querySelector('#screen form .form-err') || {textContent: ''}).textContent.startsWith('line 3')`, 5*time.Second)
+	if msg := j.text(`#screen form .form-err`); strings.Count(msg, "line 3") != 1 {
+		j.fail("the import's error says %q", msg)
+	}
+	if n := j.eval(`String(document.querySelectorAll('#services tbody tr').length)`); n != "0" {
+		j.fail("%s services after a refused import", n)
+	}
+	j.do(chromedp.SetUploadFiles(`#screen input[type=file]`, []string{good}))
+	j.click(`#screen form button[type=submit]`)
+	j.wait(`document.querySelectorAll('#services tbody tr').length === 2`, 5*time.Second)
+	j.screenshot("services")
+
+	// Review sites: a bad address is refused next to its field.
+	j.do(chromedp.Navigate(j.base + "/console/#/care/sites"))
+	j.fill(`form#sites [name="[0].name"]`, "Yandex Maps")
+	j.fill(`form#sites [name="[0].url"]`, "javascript:alert(1)")
+	j.click(`form#sites button[type=submit]`)
+	j.wait(`(document.querySelector('form#sites .err[data-err-for="[0].url"]') || {textContent: ''}).textContent > ''`, 5*time.Second)
+	j.fill(`form#sites [name="[0].url"]`, "https://yandex.ru/maps/org/1")
+	j.click(`form#sites button[type=submit]`)
+	j.wait(`document.querySelector('form#sites .ok').textContent === 'Saved.'`, 5*time.Second)
+	var sites reviewSitesResponse
+	j.ta.must(200, "GET", "/v1/clinic/review-sites", cl.manager, nil).decode(t, &sites)
+	if len(sites.Sites) != 1 || sites.Sites[0].URL != "https://yandex.ru/maps/org/1" {
+		j.fail("review sites %+v", sites.Sites)
+	}
+
+	j.do(chromedp.Navigate(j.base + "/console/#/profile"))
+	j.wait(`document.querySelector('form#profile [name=name]') !== null`, 10*time.Second)
+	j.fill(`form#profile [name=name]`, "Smile Dental Center")
+	j.fill(`form#profile [name=hours]`, "Mon-Fri 9:00-21:00")
+	j.do(chromedp.SetUploadFiles(`form#profile [name=logo]`, []string{logo}))
+	j.wait(`document.querySelector('#logo-preview').src.startsWith('blob:') && document.querySelector('#logo-preview').naturalWidth === 8`, 5*time.Second)
+	j.click(`form#profile button[type=submit]`)
+	j.wait(`document.querySelector('form#profile .ok').textContent === 'Saved.'`, 5*time.Second)
+	var p clinicProfile
+	j.ta.must(200, "GET", "/v1/clinic/profile", cl.manager, nil).decode(t, &p)
+	if p.Name != "Smile Dental Center" || p.Hours != "Mon-Fri 9:00-21:00" || p.LogoURL == "" || j.text("header.top .brand strong") != p.Name {
+		j.fail("saved profile %+v", p)
+	}
+	j.wait(`!document.querySelector('#logo-preview').src.startsWith('blob:') && document.querySelector('#logo-preview').complete && document.querySelector('#logo-preview').naturalWidth === 8`, 5*time.Second)
+	j.screenshot("profile")
+	j.noDialogs()
 }

@@ -108,9 +108,10 @@ export function withQuery(path, query) {
 }
 
 // download fetches a CSV (the token goes in a header, so a plain link
-// cannot) and saves it under name.
-export async function download(path, query, name) {
-  const url = withQuery(path, { ...query, format: 'csv' });
+// cannot) and saves it under name; opts.raw leaves out ?format=csv (a
+// JSON document such as a patient's export).
+export async function download(path, query, name, opts = {}) {
+  const url = withQuery(path, opts.raw ? query : { ...query, format: 'csv' });
   let res = await send('GET', url);
   if (res.status === 401 && (await refresh())) res = await send('GET', url);
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
@@ -122,6 +123,18 @@ export async function download(path, query, name) {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+// upload sends a file as it is (a CSV price list) and parses the answer.
+export async function upload(method, path, file, type) {
+  const go = () => {
+    const headers = { 'Content-Type': type };
+    if (access) headers.Authorization = 'Bearer ' + access;
+    return fetch(path, { method, headers, body: file, credentials: 'same-origin' });
+  };
+  let res = await go();
+  if (res.status === 401 && access && (await refresh())) res = await go();
+  return parse(res);
 }
 
 // image fetches an authenticated image as an object URL (img-src blob:).

@@ -5,7 +5,8 @@ import { svg, h } from './dom.js';
 // bars draws vertical bars: series [{label, values:[n…], }], groups labels.
 export function bars(groups, series, fmt = String) {
   const W = 640, H = 220, pad = 34, bottom = 28;
-  const max = Math.max(1, ...series.flatMap((s) => s.values.map((v) => Math.abs(v))));
+  // at least 4, so the five grid lines of small counts are whole numbers
+  const max = Math.max(4, ...series.flatMap((s) => s.values.map((v) => Math.abs(v))));
   const gw = (W - pad) / Math.max(1, groups.length);
   const bw = Math.max(4, (gw - 10) / series.length);
   const el = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });

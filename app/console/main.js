@@ -7,20 +7,23 @@ import { setZone } from './format.js';
 import * as ws from './ws.js';
 
 // The screens, in menu order. roles follow the API's own rules: admins work
-// at reception; managers also run the program, news, chat, staff and
-// reports (the API answers 403 to an admin there).
-//
-// Modules still to come (added by the lead after merging, one module each):
-//   { id: 'care',    roles: ['manager'], load: () => import('./screens/care.js') },    // care scenarios (issue 12)
-//   { id: 'ratings', roles: ['manager'], load: () => import('./screens/ratings.js') }, // visit ratings (issue 12)
+// at reception and see the clinic's join code; managers also run the
+// program, news, chat, care, ratings, the message policy, staff, reports,
+// patients' data exports and the clinic's profile (the API answers 403 to
+// an admin there).
 const modules = [
   { id: 'reception', roles: ['admin', 'manager'], load: () => import('./screens/reception.js') },
   { id: 'program', roles: ['manager'], load: () => import('./screens/program.js') },
   { id: 'referrals', roles: ['manager'], load: () => import('./screens/referrals.js') },
   { id: 'news', roles: ['manager'], load: () => import('./screens/news.js') },
   { id: 'chat', roles: ['manager'], load: () => import('./screens/chat.js') },
+  { id: 'care', roles: ['manager'], load: () => import('./screens/care.js') },
+  { id: 'ratings', roles: ['manager'], load: () => import('./screens/ratings.js') },
+  { id: 'messages', roles: ['manager'], load: () => import('./screens/messages.js') },
   { id: 'staff', roles: ['manager'], load: () => import('./screens/staff.js') },
   { id: 'reports', roles: ['manager'], load: () => import('./screens/reports.js') },
+  { id: 'exports', roles: ['manager'], load: () => import('./screens/exports.js') },
+  { id: 'profile', roles: ['admin', 'manager'], load: () => import('./screens/profile.js') },
 ];
 
 const root = document.getElementById('app');

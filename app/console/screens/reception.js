@@ -102,20 +102,27 @@ export async function showCard(id) {
         h('h2', { class: 'holder', id: 'holder-name' }, holderName(hd)),
         h('p', { class: 'muted' }, hd.kind === 'dependant' ? t('rec.dependant') : t('rec.own'), ' · ', t('card.' + c.status), hd.birth_date ? ' · ' + hd.birth_date : '')),
       h('div', { class: 'balance' }, h('span', { class: 'big', id: 'card-balance' }, points(c.balance)), h('small', null, t('points')),
-        h('small', { class: 'muted' }, t('rec.available', { n: points(c.available) })))),
+        c.status === 'unconfirmed' ? null : h('small', { class: 'muted' }, t('rec.available', { n: points(c.available) })))),
     lvl ? h('div', { class: 'level' }, h('strong', null, lvl.name), ' · ', t('rec.cashback', { p: percent(lvl.cashback_bp) }), ' · ', t('rec.spent', { m: money(lvl.paid_spend) }),
       lvl.next ? h('span', null, ' · ', t('rec.tonext', { m: money(lvl.to_next), l: lvl.next })) : null, progress) : null,
     c.next_burn ? h('p', { class: 'warn' }, t('rec.nextburn', { n: points(c.next_burn.points), d: date(c.next_burn.burns_at) })) : null);
   if (progress) { const s = progress.firstChild; s.style.width = s.dataset.w + '%'; }
   const actions = h('div', { class: 'row actions' });
-  if (c.status === 'active') {
+  if (c.status === 'unconfirmed') {
+    // Receipts earn on it; spending waits for the patient to confirm the
+    // card in the app (the API answers 409 card_unconfirmed).
+    actions.append(h('button', { type: 'button', id: 'do-receipt', class: 'primary', onclick: () => receiptForm(c) }, t('rec.receipt')),
+      h('button', { type: 'button', id: 'do-spend', disabled: true, 'aria-describedby': 'unconfirmed-why' }, t('rec.spend')),
+      h('p', { class: 'notice', id: 'unconfirmed-why' }, t('rec.unconfirmed.why')));
+  } else if (c.status === 'active') {
     actions.append(h('button', { type: 'button', id: 'do-receipt', class: 'primary', onclick: () => receiptForm(c) }, t('rec.receipt')),
       h('button', { type: 'button', id: 'do-spend', onclick: () => spendForm(c) }, t('rec.spend')));
   } else if (c.status === 'pending') {
     actions.append(confirmForm(c.card_id));
   }
   const work = h('div', { id: 'work' });
-  mount(view, summary, actions, work,
+  const family = hd.kind === 'dependant' ? h('div', { class: 'cols', id: 'family' }) : null;
+  mount(view, summary, actions, work, family,
     h('div', { class: 'cols' },
       card(t('rec.lots'), table([
         [t('kind'), (l) => t('kind.' + l.kind)],
@@ -129,9 +136,50 @@ export async function showCard(id) {
         [t('balance'), (e) => points(e.balance_after), 'num'],
         ['', (e) => (e.receipt_id && (e.kind === 'cashback' || e.kind === 'spend') && c.status === 'active' ? button(t('rec.refund'), () => refundForm(c, e.receipt_id), 'small') : '')],
       ], hist.entries, t('rec.nohistory')))));
+  if (family) await guardians(family, c).catch((err) => mount(family, h('p', { class: 'err' }, err.message)));
 }
 
 // explain says what an entry is: its kind, receipt and reason.
+// guardians shows a dependant's card's guardians and consents: reception
+// chooses one among several to end their access, or adds one by phone.
+async function guardians(box, c) {
+  const [g, cs] = await Promise.all([
+    api('GET', `/v1/clinic/cards/${encodeURIComponent(c.card_id)}/guardians`),
+    api('GET', `/v1/clinic/cards/${encodeURIComponent(c.card_id)}/consents`),
+  ]);
+  const list = g.guardians;
+  const phone = input('phone', { type: 'tel', placeholder: '+7 999 123-45-67' });
+  const addF = h('form', { class: 'row', novalidate: true, onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await api('POST', `/v1/clinic/cards/${encodeURIComponent(c.card_id)}/guardians`, { phone: phone.value.trim() });
+      await guardians(box, c);
+    } catch (err) { showError(addF, err); }
+  } }, field(t('rec.guardian.add'), phone), button(t('rec.guardian.addbtn'), null, '', 'submit'), formErr());
+  let removeF = null;
+  if (list.length > 1) {
+    const who = select('patient_id', list.map((x, i) => [x.patient_id, t('rec.guardian.n', { n: i + 1, id: x.patient_id })]), list[list.length - 1].patient_id);
+    removeF = h('form', { class: 'row', id: 'guardian-remove', novalidate: true, onsubmit: async (e) => {
+      e.preventDefault();
+      if (!window.confirm(t('rec.guardian.sure'))) return;
+      try {
+        await api('DELETE', `/v1/clinic/cards/${encodeURIComponent(c.card_id)}/guardians/${encodeURIComponent(who.value)}`);
+        await guardians(box, c);
+      } catch (err) { showError(removeF, err); }
+    } }, field(t('rec.guardian.choose'), who), button(t('rec.guardian.remove'), null, 'danger', 'submit'), formErr());
+  }
+  mount(box,
+    card(t('rec.guardians'), table([
+      [t('rec.guardian'), (x) => x.patient_id], [t('rec.guardian.since'), (x) => dateTime(x.added_at)],
+    ], list, '—'), list.length === 1 ? h('p', { class: 'muted' }, t('rec.guardian.last')) : removeF, addF),
+    card(t('rec.consents'), h('p', { class: 'muted' }, t('rec.consents.version', { v: cs.text_version })),
+      h('details', null, h('summary', null, t('rec.consents.text')), h('p', { class: 'pre' }, cs.text)),
+      table([
+        [t('rec.guardian'), (x) => x.guardian_id], [t('rec.consents.given'), (x) => dateTime(x.given_at)],
+        [t('rec.consents.version.col'), (x) => x.text_version], [t('status'), (x) => (x.closed_at ? t('rec.consents.closed', { d: date(x.closed_at) }) : t('rec.consents.open'))],
+      ], cs.consents, t('rec.consents.none'))));
+}
+
 function explain(e) {
   const parts = [t('kind.' + e.kind)];
   if (e.receipt_id) parts.push(t('rec.forreceipt', { r: e.receipt_id }));
@@ -159,12 +207,15 @@ function issueForm() {
   const phone = input('phone', { type: 'tel', placeholder: '+7 999 123-45-67' });
   const gphone = input('guardian_phone', { type: 'tel', placeholder: '+7 999 123-45-67' });
   const first = input('first_name'); const last = input('last_name'); const birth = input('birth_date', { type: 'date' });
-  const ownBox = h('div', null, field(t('rec.phone'), phone));
+  const unconfirmed = h('input', { type: 'checkbox', name: 'unconfirmed' });
+  const ownBox = h('div', null, field(t('rec.phone'), phone), h('label', { class: 'check' }, unconfirmed, t('rec.unconfirmed.issue')),
+    h('small', { class: 'hint' }, t('rec.unconfirmed.hint')));
   const depBox = h('div', { hidden: true }, field(t('rec.guardianphone'), gphone, t('rec.guardianhint')));
   kind.onchange = () => { ownBox.hidden = kind.value !== 'own'; depBox.hidden = kind.value === 'own'; };
   const f = h('form', { class: 'panel', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
     const body = kind.value === 'own' ? { phone: phone.value.trim() } : { guardian_phone: gphone.value.trim() };
+    if (kind.value === 'own' && unconfirmed.checked) body.unconfirmed = true;
     if (first.value.trim()) body.first_name = first.value.trim();
     if (last.value.trim()) body.last_name = last.value.trim();
     if (birth.value) body.birth_date = birth.value;
@@ -280,7 +331,7 @@ function spendForm(c) {
       mount(f, h('h2', null, t('rec.spend')),
         h('p', { id: 'spend-max' }, t('rec.spendstarted', { n: points(r.points), max: points(r.max_points), d: dateTime(r.expires_at) })),
         spendConfirm(c, r));
-    } catch (err) { showError(f, err); }
+    } catch (err) { showError(f, err, err.code === 'card_unconfirmed' ? t('rec.unconfirmed.why') : null); }
   } },
   h('h2', null, t('rec.spend')), h('p', { class: 'muted' }, t('rec.spendlead', { n: points(c.available) })),
   field(t('rec.receiptid'), rid), lines, quoteBox, field(t('rec.spendpoints'), pts),
