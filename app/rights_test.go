@@ -50,7 +50,8 @@ func rightsApp(t *testing.T) (*testApp, *storage.SQLite) {
 // pending until tomorrow 16:00), the after-visit advice (naming the
 // patient) published with its push deferred by
 // quiet hours (15:00-16:00 here, the clock at 15:30 Moscow time), and a
-// stored marketing switch. It returns the rated visit's id.
+// stored marketing switch. The patient has a device already (a push to
+// defer). It returns the rated visit's id.
 func (ta *testApp) careBeforeDeletion(cl clinicFixture, tok, phone, comment string) string {
 	ta.t.Helper()
 	for _, sc := range []string{care.Reminder, care.AfterVisit, care.Rating} {
@@ -59,7 +60,6 @@ func (ta *testApp) careBeforeDeletion(cl clinicFixture, tok, phone, comment stri
 	ta.must(200, "PUT", "/v1/clinic/services/CLEAN", cl.manager, map[string]string{"name": "Cleaning", "after_text": "No coffee for 2 hours."})
 	ta.must(200, "PUT", "/v1/clinic/review-sites", cl.manager, []map[string]string{{"name": "2GIS", "url": "https://2gis.ru/firm/1"}})
 	ta.must(200, "PUT", "/v1/clinic/message-policy", cl.manager, map[string]any{"quiet_from": "15:00", "quiet_to": "16:00", "weekly_budget": 20})
-	ta.must(204, "PUT", "/v1/me/devices", tok, map[string]string{"token": "fcm-token-care", "platform": "android", "app_version": "1.0", "locale": "ru"})
 	on := true
 	ta.must(200, "PUT", "/v1/me/preferences", tok, map[string]any{"clinics": []any{map[string]any{"clinic_id": cl.id, "marketing": on}}})
 	var done, booked appointmentResponse
@@ -99,6 +99,7 @@ func TestMyExport(t *testing.T) {
 		"last_name": "Petrova", "birth_date": "2018-06-01"}, pid)
 	ta.must(201, "POST", "/v1/chats", tok, map[string]string{"clinic_id": cl.id, "text": "is Monday fine?"})
 	ta.must(204, "PUT", "/v1/me/devices", tok, map[string]string{"token": "fcm-token-1", "platform": "android", "app_version": "1.0", "locale": "ru"})
+	visit := ta.careBeforeDeletion(cl, tok, "+79991300001", "The wait was long")
 	_, otherTok, _ := ta.joinCard(cl, "+79991300002")
 
 	var doc exportDocument
@@ -129,13 +130,34 @@ func TestMyExport(t *testing.T) {
 	if bytes.Contains(r.Body, []byte("fcm-token-1")) {
 		t.Fatal("the export carries the FCM token")
 	}
-	if len(doc.Chats) != 1 || len(doc.Chats[0].Messages) != 1 || doc.Chats[0].Messages[0].Text != "is Monday fine?" {
+	// The question, then the low rating the patient sent into the chat.
+	if len(doc.Chats) != 1 || len(doc.Chats[0].Messages) != 2 || doc.Chats[0].Messages[0].Text != "is Monday fine?" ||
+		!strings.Contains(doc.Chats[0].Messages[1].Text, "The wait was long") {
 		t.Fatalf("chats %+v", doc.Chats)
+	}
+	// Care: both appointments, the rating with its comment; the care
+	// messages are inbox events. The marketing switch with its card-less scope.
+	if doc.Care == nil || len(doc.Care.Appointments) != 2 || len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visit ||
+		doc.Care.Ratings[0].Comment != "The wait was long" || doc.Care.Ratings[0].Score != 2 {
+		t.Fatalf("care in export: %+v", doc.Care)
+	}
+	var careEvents int
+	for _, e := range doc.Events {
+		if e.Type == care.NoteMessage {
+			careEvents++
+		}
+	}
+	if careEvents == 0 {
+		t.Fatal("the export lacks the care messages")
+	}
+	if len(doc.Preferences) != 1 || doc.Preferences[0].ClinicID != cl.id || doc.Preferences[0].CardID != "" || !doc.Preferences[0].Marketing {
+		t.Fatalf("preferences in export: %+v", doc.Preferences)
 	}
 	// Another patient's export holds only their own.
 	var other exportDocument
 	ta.must(200, "GET", "/v1/me/export", otherTok, nil).decode(t, &other)
-	if len(other.Cards) != 1 || other.Cards[0].Card.ID == card.ID || len(other.Chats) != 0 || len(other.Consents) != 0 {
+	if len(other.Cards) != 1 || other.Cards[0].Card.ID == card.ID || len(other.Chats) != 0 || len(other.Consents) != 0 ||
+		other.Care == nil || len(other.Care.Appointments) != 0 || len(other.Care.Ratings) != 0 || len(other.Preferences) != 0 {
 		t.Fatalf("other's export: %+v", other)
 	}
 	ta.must(401, "GET", "/v1/me/export", "", nil)
@@ -150,10 +172,26 @@ func TestClinicPatientExport(t *testing.T) {
 	receipt(ta, cl, card.ID, "R-1", 100000)
 	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": other.id})
 	ta.must(201, "POST", "/v1/chats", tok, map[string]string{"clinic_id": other.id, "text": "a question for the other clinic"})
+	// A visit at each clinic, both rated.
+	visits := map[string]string{}
+	for _, c := range []clinicFixture{cl, other} {
+		var res appointmentResponse
+		ta.must(200, "PUT", "/v1/clinic/appointments/V-1", c.admin, map[string]any{"phone": "+79991300011",
+			"starts_at": msk(1, 10, 0).Format(time.RFC3339), "doctor": "Dr " + c.id, "status": "done"}).decode(t, &res)
+		visits[c.id] = res.Appointment.ID
+		ta.must(201, "POST", "/v1/visits/"+res.Appointment.ID+"/rating", tok, map[string]any{"score": 5, "comment": "fine at " + c.id})
+	}
 
 	var doc exportDocument
 	r := ta.must(200, "GET", "/v1/clinic/patients/"+pid+"/export", cl.manager, nil)
 	r.decode(t, &doc)
+	if doc.Care == nil || len(doc.Care.Appointments) != 1 || doc.Care.Appointments[0].ID != visits[cl.id] ||
+		len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visits[cl.id] || doc.Care.Ratings[0].Comment != "fine at "+cl.id {
+		t.Fatalf("the clinic's export holds another clinic's care data, or lacks its own: %+v", doc.Care)
+	}
+	if doc.Preferences != nil {
+		t.Fatalf("a clinic's export carries the app's preferences: %+v", doc.Preferences)
+	}
 	if doc.ClinicID != cl.id || len(doc.Cards) != 1 || doc.Cards[0].Card.ID != card.ID || len(doc.Cards[0].Entries) != 2 || len(doc.Chats) != 0 {
 		t.Fatalf("clinic export: %s", truncate(r.Body, 800))
 	}
