@@ -166,6 +166,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	if err := demoCare(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
 		return err
 	}
+	if err := demoDependant(ctx, svc, c.ID, admin.ID, patientIDs[0], stdout); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
 	return nil
 }
