@@ -175,3 +175,51 @@ func (c CareChat) PatientWrites(ctx context.Context, clinicID, patientID, text s
 	}
 	return t.ID, nil
 }
+
+// CareExport is the care section of the data export (wired through
+// Deps.ExportSections): the patient's appointments and visit ratings,
+// with their comments; a clinic's export holds that clinic's only. The
+// care messages are inbox events, exported with the events.
+type CareExport struct{ Care *care.Service }
+
+// Name implements ExportSection.
+func (CareExport) Name() string { return "care" }
+
+// Write implements ExportSection: one appointment or rating at a time.
+func (e CareExport) Write(ctx context.Context, w *ExportWriter, sub ExportSubject) error {
+	d, err := e.Care.ExportPatient(ctx, sub.PatientID)
+	if err != nil {
+		return err
+	}
+	visits := map[string]bool{} // the clinic's visits, for its ratings
+	return w.Object(func() error {
+		w.Field("appointments")
+		if err := w.Array(func() error {
+			for i := range d.Appointments {
+				a := &d.Appointments[i]
+				if sub.ClinicID != "" && a.ClinicID != sub.ClinicID {
+					continue
+				}
+				visits[a.ID] = true
+				if err := w.Value(a); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		w.Field("ratings")
+		return w.Array(func() error {
+			for i := range d.Ratings {
+				if sub.ClinicID != "" && !visits[d.Ratings[i].VisitID] {
+					continue
+				}
+				if err := w.Value(&d.Ratings[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
 	"carewallet/referrals"
 	"carewallet/wallet"
@@ -118,8 +119,14 @@ type exportDocument struct {
 	Chats      []exportChat      `json:"chats" api:"required"`
 	Votes      []exportVote      `json:"votes,omitempty"`
 	Referrals  []referrals.Link  `json:"referrals" api:"required"`
-	Complete   bool              `json:"complete" api:"required"`
-	Failed     []string          `json:"failed,omitempty"`
+	// Preferences are the patient's marketing switches (GET
+	// /v1/me/preferences as stored: a clinic, or a dependant's card).
+	Preferences []exportPreference `json:"preferences,omitempty"`
+	// Care holds the appointments and visit ratings (with comments); the
+	// care messages themselves are inbox events. Present when care runs.
+	Care     *exportCare `json:"care,omitempty"`
+	Complete bool        `json:"complete" api:"required"`
+	Failed   []string    `json:"failed,omitempty"`
 }
 
 type exportProfile struct {
@@ -157,6 +164,19 @@ type exportChat struct {
 	Messages []news.Message  `json:"messages" api:"required"`
 }
 
+type exportPreference struct {
+	ClinicID  string    `json:"clinic_id" api:"required"`
+	CardID    string    `json:"card_id,omitempty"` // a dependant's card; none: the whole clinic
+	Marketing bool      `json:"marketing" api:"required"`
+	UpdatedAt time.Time `json:"updated_at" api:"required"`
+}
+
+// exportCare is the care section (CareExport).
+type exportCare struct {
+	Appointments []care.AppointmentView `json:"appointments" api:"required"`
+	Ratings      []care.RatingView      `json:"ratings" api:"required"`
+}
+
 type exportVote struct {
 	PostID string    `json:"post_id" api:"required"`
 	Option int       `json:"option" api:"required"` // 1-based, as voted
@@ -187,7 +207,8 @@ func (s *server) exportSections(clinic bool) []ExportSection {
 	}
 	if !clinic {
 		out = append(out, section{"handovers", s.exportHandovers}, section{"events", s.exportEvents},
-			section{"devices", s.exportDevices}, section{"sessions", s.exportSessions})
+			section{"devices", s.exportDevices}, section{"sessions", s.exportSessions},
+			section{"preferences", s.exportPreferences})
 	}
 	out = append(out, section{"chats", s.exportChats})
 	if !clinic {
@@ -365,6 +386,20 @@ func (s *server) exportDevices(ctx context.Context, w *ExportWriter, sub ExportS
 		// person: it is left out.
 		for _, d := range ds {
 			out = append(out, exportDevice{Platform: d.Platform, AppVersion: d.AppVersion, Locale: d.Locale, UpdatedAt: d.UpdatedAt})
+		}
+	}
+	return w.Value(out)
+}
+
+func (s *server) exportPreferences(ctx context.Context, w *ExportWriter, sub ExportSubject) error {
+	out := []exportPreference{}
+	if s.Push != nil {
+		ps, err := s.Push.Preferences(ctx, sub.PatientID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			out = append(out, exportPreference{ClinicID: p.Clinic, CardID: p.Card, Marketing: p.Marketing, UpdatedAt: p.UpdatedAt})
 		}
 	}
 	return w.Value(out)

@@ -323,6 +323,9 @@ func (s *server) wsWrite(ctx context.Context, conn *websocket.Conn, sub *push.Su
 		case errors.Is(err, push.ErrSlowConsumer):
 			wsClose(conn, wsClosePolicy, "slow consumer: more than 1 MiB queued")
 			return
+		case errors.Is(err, push.ErrErased):
+			wsClose(conn, wsClosePolicy, "account deleted")
+			return
 		case errors.Is(err, push.ErrClosed):
 			wsClose(conn, wsCloseGoingAway, "server shutting down")
 			return

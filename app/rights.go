@@ -111,6 +111,11 @@ func (s *server) deleteMe() fiber.Handler {
 		if s.News != nil {
 			steps = append(steps, eraseStep{"news", s.News.ErasePatient})
 		}
+		if s.Care != nil {
+			// Before push: the pending care messages are voided, so no
+			// tick writes to the inbox push is about to empty.
+			steps = append(steps, eraseStep{"care", s.Care.ErasePatient})
+		}
 		if s.Idempotency != nil {
 			steps = append(steps, eraseStep{"idempotency", func(ctx context.Context, id string) error {
 				return s.Idempotency.DeleteScope(ctx, "patient:"+id) // stored responses may name the person
@@ -129,6 +134,11 @@ func (s *server) deleteMe() fiber.Handler {
 		}
 		if err := s.Identity.Erase(ctx, id); err != nil {
 			return fmt.Errorf("delete patient: identity: %w", err)
+		}
+		if s.Push != nil {
+			// A websocket opened while the steps ran (the sessions end with
+			// identity's step) is closed too.
+			s.Push.CloseUser(id)
 		}
 		if s.Scrub != nil {
 			if err := s.Scrub(ctx); err != nil {
@@ -222,6 +232,13 @@ func (s *server) acceptHandover() fiber.Handler {
 		}
 		if err != nil {
 			return err
+		}
+		if s.Push != nil {
+			// A guardian's marketing switch for the card does not follow it
+			// to its holder. Run on every accept, so a retry finishes it.
+			if err := s.Push.ForgetCard(c.UserContext(), h.CardID); err != nil {
+				return err
+			}
 		}
 		return c.JSON(h)
 	}

@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -14,7 +14,9 @@ import (
 	"carewallet/app/identity/identitytest"
 	"carewallet/app/storage/storagetest"
 	"carewallet/news"
+	"carewallet/news/care"
 	"carewallet/push"
+	"carewallet/push/pushtest"
 	"carewallet/referrals"
 	"carewallet/wallet"
 )
@@ -26,7 +28,8 @@ func newMongoTestApp(t *testing.T) (*testApp, *mongo.Database) {
 	t.Helper()
 	ctx := context.Background()
 	db := storagetest.Mongo(t)
-	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: time.Now().UTC().Truncate(time.Second)}}
+	// 15:30 Moscow time, in the quiet hours careBeforeDeletion sets.
+	ta := &testApp{t: t, sms: &identitytest.SMS{}, clock: &testClock{t: msk(1, 15, 30)}}
 	var err error
 	if ta.tokens, err = NewTokens(testKey, ta.clock.now); err != nil {
 		t.Fatal(err)
@@ -42,7 +45,12 @@ func newMongoTestApp(t *testing.T) (*testApp, *mongo.Database) {
 	ids := identity.NewService(idStore, identity.Options{Now: ta.clock.now, SMS: ta.sms, CodeKey: testKey, BcryptCost: 4})
 	pushStore, err := push.NewMongoStore(ctx, db)
 	must(err)
-	pushes := push.NewService(pushStore, push.Options{Now: ta.clock.now})
+	// Through the FCM emulator, so the message policy defers pushes.
+	emu := httptest.NewServer(pushtest.New(pushtest.Config{}))
+	t.Cleanup(emu.Close)
+	sender, err := push.NewFCMSender(ctx, push.FCMConfig{Project: "test", Endpoint: emu.URL})
+	must(err)
+	pushes := push.NewService(pushStore, push.Options{Now: ta.clock.now, Sender: sender, Zones: ClinicLocations{ids}})
 	t.Cleanup(func() { pushes.Close() })
 	walletStore, err := wallet.NewMongoStore(ctx, db)
 	must(err)
@@ -59,6 +67,11 @@ func newMongoTestApp(t *testing.T) (*testApp, *mongo.Database) {
 		News: news.NewService(newsStore, news.Options{Now: ta.clock.now, Inbox: NewsInbox{pushes}, Audience: NewsAudience{Wallet: wallets},
 			Clinics: NewsClinics{ids}, Staff: NewsStaff{ids}, Bonus: NewsBonus{wallets}}),
 		Ready: func(ctx context.Context) error { return db.Client().Ping(ctx, nil) }}
+	careStore, err := care.NewMongoStore(ctx, db)
+	must(err)
+	ta.deps.Care = care.NewService(careStore, care.Options{Now: ta.clock.now, Inbox: CareInbox{pushes},
+		Patients: CarePatients{ids, wallets}, Clinics: CareClinics{ids}, Managers: NewsStaff{ids}, Chat: CareChat{ta.deps.News}})
+	ta.deps.ExportSections = []ExportSection{CareExport{ta.deps.Care}}
 	ta.f = New(ta.deps)
 	return ta, db
 }
@@ -70,11 +83,24 @@ func TestDeleteMeMongo(t *testing.T) {
 	ta, db := newMongoTestApp(t)
 	cl := ta.clinicWithProgram("Smile", "smile.test")
 	const phone, first, last, birth = "+79991377441", "Evdokia", "Stertaya", "1969-02-03"
-	_, tok, card := ta.joinCard(cl, phone)
+	pid, tok, card := ta.joinCard(cl, phone)
 	ta.must(200, "PATCH", "/v1/me", tok, map[string]string{"first_name": first, "last_name": last, "birth_date": birth})
 	receipt(ta, cl, card.ID, "R-1", 200000)
 	ta.must(201, "POST", "/v1/chats", tok, map[string]string{"clinic_id": cl.id, "text": "I am " + first + " " + last})
 	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": cl.id}, "Idempotency-Key", "join-1")
+	ta.must(204, "PUT", "/v1/me/devices", tok, map[string]string{"token": "fcm-token-mongo", "platform": "ios", "app_version": "1.0", "locale": "ru"})
+	const marker = "Q8marker-rude-desk"
+	ta.careBeforeDeletion(cl, tok, phone, "I am "+first+": "+marker)
+	ctx := context.Background()
+	// The rows the erasure must remove exist: a deferred push, a switch,
+	// budget slots, pending care messages, the birth-date record.
+	policyRows := map[string]bson.M{"push_deferred": {"u": pid}, "push_preferences": {"u": pid}, "push_budget_slots": {"u": pid},
+		"care_messages": {"patient_id": pid, "state": care.Pending}}
+	for coll, f := range policyRows {
+		if n, err := db.Collection(coll).CountDocuments(ctx, f); err != nil || n == 0 {
+			t.Fatalf("the test's setup made no %s: %d %v", coll, n, err)
+		}
+	}
 	var before wallet.Totals
 	ta.must(200, "GET", "/v1/clinic/reports/totals", cl.manager, nil).decode(t, &before)
 	var own wallet.CardView
@@ -88,7 +114,11 @@ func TestDeleteMeMongo(t *testing.T) {
 	if after.Issued != before.Issued || after.Forfeited != own.Balance || after.Outstanding != before.Outstanding-own.Balance {
 		t.Fatalf("totals before %+v after %+v", before, after)
 	}
-	ctx := context.Background()
+	for coll, f := range policyRows {
+		if n, err := db.Collection(coll).CountDocuments(ctx, f); err != nil || n != 0 {
+			t.Errorf("%s: %d left %v", coll, n, err)
+		}
+	}
 	names, err := db.ListCollectionNames(ctx, bson.M{})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +135,7 @@ func TestDeleteMeMongo(t *testing.T) {
 		for cur.Next(ctx) {
 			doc := cur.Current.String() // extended JSON of the whole document
 			sawStaff = sawStaff || strings.Contains(doc, "boss@smile.test")
-			for _, n := range []string{phone, first, last, birth} {
+			for _, n := range []string{phone, first, last, birth, marker} {
 				if strings.Contains(doc, n) {
 					t.Errorf("%s still holds %q: %.300s", name, n, doc)
 				}

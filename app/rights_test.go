@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"carewallet/app/identity"
 	"carewallet/app/storage"
+	"carewallet/news/care"
+	"carewallet/push/pushtest"
 	"carewallet/wallet"
 )
 
@@ -21,6 +24,16 @@ import (
 func rightsApp(t *testing.T) (*testApp, *storage.SQLite) {
 	t.Helper()
 	ta, newsDB := newsApp(t)
+	// Care on the app's database, its section in the export, and push
+	// through the FCM emulator (so the message policy defers pushes), at
+	// 15:30 Moscow time on 1 Dec 2026.
+	ta.clock.t = msk(1, 15, 30)
+	emu := &fcmEmulator{Server: pushtest.New(pushtest.Config{})}
+	srv := httptest.NewServer(emu.Server)
+	t.Cleanup(srv.Close)
+	ta.deps.Push = ta.pushService(srv.URL)
+	ta.deps.Care = ta.careService()
+	ta.deps.ExportSections = []ExportSection{CareExport{ta.deps.Care}}
 	ta.deps.Scrub = func(ctx context.Context) error {
 		if err := ta.db.Scrub(ctx); err != nil {
 			return err
@@ -29,6 +42,44 @@ func rightsApp(t *testing.T) (*testApp, *storage.SQLite) {
 	}
 	ta.f = New(ta.deps)
 	return ta, newsDB
+}
+
+// careBeforeDeletion gives the patient (tok, phone) care data at cl: a
+// visit done this morning rated 2 with a comment (its rating request
+// pending), a visit booked for the day after tomorrow (its reminder
+// pending until tomorrow 16:00), the after-visit advice (naming the
+// patient) published with its push deferred by
+// quiet hours (15:00-16:00 here, the clock at 15:30 Moscow time), and a
+// stored marketing switch. The patient has a device already (a push to
+// defer). It returns the rated visit's id.
+func (ta *testApp) careBeforeDeletion(cl clinicFixture, tok, phone, comment string) string {
+	ta.t.Helper()
+	for _, sc := range []string{care.Reminder, care.AfterVisit, care.Rating} {
+		ta.must(200, "PUT", "/v1/clinic/care/"+sc, cl.manager, map[string]any{"enabled": true})
+	}
+	ta.must(200, "PUT", "/v1/clinic/services/CLEAN", cl.manager, map[string]string{"name": "Cleaning", "after_text": "No coffee for 2 hours."})
+	ta.must(200, "PUT", "/v1/clinic/review-sites", cl.manager, []map[string]string{{"name": "2GIS", "url": "https://2gis.ru/firm/1"}})
+	ta.must(200, "PUT", "/v1/clinic/message-policy", cl.manager, map[string]any{"quiet_from": "15:00", "quiet_to": "16:00", "weekly_budget": 20})
+	on := true
+	ta.must(200, "PUT", "/v1/me/preferences", tok, map[string]any{"clinics": []any{map[string]any{"clinic_id": cl.id, "marketing": on}}})
+	var done, booked appointmentResponse
+	ta.must(200, "PUT", "/v1/clinic/appointments/V-DONE", cl.admin, map[string]any{"phone": phone,
+		"starts_at": msk(1, 10, 0).Format(time.RFC3339), "doctor": "Dr Petrov", "services": []string{"CLEAN"}, "status": "done"}).decode(ta.t, &done)
+	ta.must(200, "PUT", "/v1/clinic/appointments/V-NEXT", cl.admin, map[string]any{"phone": phone,
+		"starts_at": msk(3, 10, 0).Format(time.RFC3339), "doctor": "Dr Petrov", "status": "booked"}).decode(ta.t, &booked)
+	ta.careTick()
+	ta.must(201, "POST", "/v1/visits/"+done.Appointment.ID+"/rating", tok, map[string]any{"score": 2, "comment": comment})
+	return done.Appointment.ID
+}
+
+// countRows counts the rows of a SQLite query on the app's database.
+func (ta *testApp) countRows(q string, args ...any) int {
+	ta.t.Helper()
+	var n int
+	if err := ta.db.Reader().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		ta.t.Fatal(err)
+	}
+	return n
 }
 
 func receipt(ta *testApp, cl clinicFixture, cardID, id string, amount int64) {
@@ -48,6 +99,7 @@ func TestMyExport(t *testing.T) {
 		"last_name": "Petrova", "birth_date": "2018-06-01"}, pid)
 	ta.must(201, "POST", "/v1/chats", tok, map[string]string{"clinic_id": cl.id, "text": "is Monday fine?"})
 	ta.must(204, "PUT", "/v1/me/devices", tok, map[string]string{"token": "fcm-token-1", "platform": "android", "app_version": "1.0", "locale": "ru"})
+	visit := ta.careBeforeDeletion(cl, tok, "+79991300001", "The wait was long")
 	_, otherTok, _ := ta.joinCard(cl, "+79991300002")
 
 	var doc exportDocument
@@ -78,13 +130,34 @@ func TestMyExport(t *testing.T) {
 	if bytes.Contains(r.Body, []byte("fcm-token-1")) {
 		t.Fatal("the export carries the FCM token")
 	}
-	if len(doc.Chats) != 1 || len(doc.Chats[0].Messages) != 1 || doc.Chats[0].Messages[0].Text != "is Monday fine?" {
+	// The question, then the low rating the patient sent into the chat.
+	if len(doc.Chats) != 1 || len(doc.Chats[0].Messages) != 2 || doc.Chats[0].Messages[0].Text != "is Monday fine?" ||
+		!strings.Contains(doc.Chats[0].Messages[1].Text, "The wait was long") {
 		t.Fatalf("chats %+v", doc.Chats)
+	}
+	// Care: both appointments, the rating with its comment; the care
+	// messages are inbox events. The marketing switch with its card-less scope.
+	if doc.Care == nil || len(doc.Care.Appointments) != 2 || len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visit ||
+		doc.Care.Ratings[0].Comment != "The wait was long" || doc.Care.Ratings[0].Score != 2 {
+		t.Fatalf("care in export: %+v", doc.Care)
+	}
+	var careEvents int
+	for _, e := range doc.Events {
+		if e.Type == care.NoteMessage {
+			careEvents++
+		}
+	}
+	if careEvents == 0 {
+		t.Fatal("the export lacks the care messages")
+	}
+	if len(doc.Preferences) != 1 || doc.Preferences[0].ClinicID != cl.id || doc.Preferences[0].CardID != "" || !doc.Preferences[0].Marketing {
+		t.Fatalf("preferences in export: %+v", doc.Preferences)
 	}
 	// Another patient's export holds only their own.
 	var other exportDocument
 	ta.must(200, "GET", "/v1/me/export", otherTok, nil).decode(t, &other)
-	if len(other.Cards) != 1 || other.Cards[0].Card.ID == card.ID || len(other.Chats) != 0 || len(other.Consents) != 0 {
+	if len(other.Cards) != 1 || other.Cards[0].Card.ID == card.ID || len(other.Chats) != 0 || len(other.Consents) != 0 ||
+		other.Care == nil || len(other.Care.Appointments) != 0 || len(other.Care.Ratings) != 0 || len(other.Preferences) != 0 {
 		t.Fatalf("other's export: %+v", other)
 	}
 	ta.must(401, "GET", "/v1/me/export", "", nil)
@@ -99,10 +172,26 @@ func TestClinicPatientExport(t *testing.T) {
 	receipt(ta, cl, card.ID, "R-1", 100000)
 	ta.must(201, "POST", "/v1/me/cards", tok, map[string]string{"clinic_id": other.id})
 	ta.must(201, "POST", "/v1/chats", tok, map[string]string{"clinic_id": other.id, "text": "a question for the other clinic"})
+	// A visit at each clinic, both rated.
+	visits := map[string]string{}
+	for _, c := range []clinicFixture{cl, other} {
+		var res appointmentResponse
+		ta.must(200, "PUT", "/v1/clinic/appointments/V-1", c.admin, map[string]any{"phone": "+79991300011",
+			"starts_at": msk(1, 10, 0).Format(time.RFC3339), "doctor": "Dr " + c.id, "status": "done"}).decode(t, &res)
+		visits[c.id] = res.Appointment.ID
+		ta.must(201, "POST", "/v1/visits/"+res.Appointment.ID+"/rating", tok, map[string]any{"score": 5, "comment": "fine at " + c.id})
+	}
 
 	var doc exportDocument
 	r := ta.must(200, "GET", "/v1/clinic/patients/"+pid+"/export", cl.manager, nil)
 	r.decode(t, &doc)
+	if doc.Care == nil || len(doc.Care.Appointments) != 1 || doc.Care.Appointments[0].ID != visits[cl.id] ||
+		len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visits[cl.id] || doc.Care.Ratings[0].Comment != "fine at "+cl.id {
+		t.Fatalf("the clinic's export holds another clinic's care data, or lacks its own: %+v", doc.Care)
+	}
+	if doc.Preferences != nil {
+		t.Fatalf("a clinic's export carries the app's preferences: %+v", doc.Preferences)
+	}
 	if doc.ClinicID != cl.id || len(doc.Cards) != 1 || doc.Cards[0].Card.ID != card.ID || len(doc.Cards[0].Entries) != 2 || len(doc.Chats) != 0 {
 		t.Fatalf("clinic export: %s", truncate(r.Body, 800))
 	}
@@ -270,6 +359,25 @@ func TestDeleteMe(t *testing.T) {
 	receipt(ta, cl, keeper.ID, "R-2", 50000)
 	child := ta.issueConfirmed(cl, map[string]string{"guardian_phone": phone, "first_name": "Masha",
 		"last_name": "Petrova", "birth_date": "2018-06-01"}, pid)
+	// Care: a low rating whose comment holds a marker, a pending reminder,
+	// care messages (with the first name) whose pushes wait out the quiet
+	// hours, a preference, budget slots.
+	const marker = "Q7marker-slow-reception"
+	ta.careBeforeDeletion(cl, tok, phone, "I am "+first+": "+marker)
+	for _, q := range []string{`SELECT count(*) FROM push_deferred WHERE user_id = ?`, `SELECT count(*) FROM push_preferences WHERE user_id = ?`,
+		`SELECT count(*) FROM push_budget_slots WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`,
+		`SELECT count(*) FROM care_birthdates WHERE patient_id = ?`} {
+		if ta.countRows(q, pid) == 0 {
+			t.Fatalf("the test's setup made no rows for: %s", q)
+		}
+	}
+	var greeted bool
+	for _, d := range ta.careEvents(pid) {
+		greeted = greeted || strings.Contains(d.Text, first)
+	}
+	if !greeted {
+		t.Fatal("no care message named the patient")
+	}
 
 	var before wallet.Totals
 	ta.must(200, "GET", "/v1/clinic/reports/totals", cl.manager, nil).decode(t, &before)
@@ -318,7 +426,19 @@ func TestDeleteMe(t *testing.T) {
 	}
 	// No trace of the name, phone or birth date in the database files.
 	// (DELETE /v1/me scrubbed them: Deps.Scrub, as serve wires it.)
-	needles := []string{phone, first, last, birth, "fcm-token-del"}
+	for _, q := range []string{`SELECT count(*) FROM push_deferred WHERE user_id = ?`, `SELECT count(*) FROM push_preferences WHERE user_id = ?`,
+		`SELECT count(*) FROM push_budget_slots WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`} {
+		if n := ta.countRows(q, pid); n != 0 {
+			t.Errorf("%d rows left: %s", n, q)
+		}
+	}
+	// The reminder was due tomorrow at 16:00: nothing is sent to the deleted account.
+	ta.clock.t = msk(2, 16, 30)
+	ta.careTick()
+	if evs, err := ta.deps.Push.Events(context.Background(), pid, 0, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("the deleted account's inbox after a care tick: %+v %v", evs, err)
+	}
+	needles := []string{phone, first, last, birth, "fcm-token-del", marker}
 	for _, db := range []*storage.SQLite{ta.db, newsDB} {
 		files, _ := filepath.Glob(db.Path + "*")
 		for _, f := range files {

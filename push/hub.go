@@ -191,6 +191,20 @@ func (h *Hub) remove(sub *Subscription) {
 	sh.mu.Unlock()
 }
 
+// closeUser ends the user's subscriptions with err.
+func (h *Hub) closeUser(user string, err error) {
+	sh := h.shard(user)
+	sh.mu.RLock()
+	subs := make([]*Subscription, 0, len(sh.subs[user]))
+	for s := range sh.subs[user] {
+		subs = append(subs, s)
+	}
+	sh.mu.RUnlock()
+	for _, s := range subs {
+		s.fail(err) // removes s from the shard: outside the lock
+	}
+}
+
 // closeAll ends every subscription with err.
 func (h *Hub) closeAll(err error) {
 	var all []*Subscription

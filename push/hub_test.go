@@ -336,3 +336,32 @@ func TestCrossInstanceDelivery(t *testing.T) {
 		t.Fatalf("B got %+v, want %s", cb.got[len(cb.got)-1], ev.ID)
 	}
 }
+
+// TestCloseUser: a deleted user's subscriptions end at once with
+// ErrErased; another user's stay live.
+func TestCloseUser(t *testing.T) {
+	ctx := testCtx(t)
+	svc := NewService(newStore(t, storagetest.Backend{SQLite: storagetest.SQLite(t)}), Options{})
+	defer svc.Close()
+	var gone []*Subscription
+	for range 2 {
+		s, err := svc.Subscribe(ctx, "pt_gone", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone = append(gone, s)
+	}
+	kept, err := svc.Subscribe(ctx, "pt_kept", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.CloseUser("pt_gone")
+	for _, s := range gone {
+		if _, err := s.Next(ctx); !errors.Is(err, ErrErased) {
+			t.Fatalf("Next after CloseUser: %v", err)
+		}
+	}
+	if svc.Sockets("pt_gone") != 0 || svc.Sockets("pt_kept") != 1 || kept.Err() != nil {
+		t.Fatalf("sockets: gone %d, kept %d (%v)", svc.Sockets("pt_gone"), svc.Sockets("pt_kept"), kept.Err())
+	}
+}

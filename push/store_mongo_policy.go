@@ -34,6 +34,7 @@ func newMongoPolicy(ctx context.Context, db *mongo.Database) (mongoPolicy, error
 	if err := ensureIndexes(ctx, p.prefs,
 		indexSpec{"user", bson.D{{Key: "u", Value: 1}}, false},
 		indexSpec{"clinic_off", bson.D{{Key: "c", Value: 1}, {Key: "m", Value: 1}}, false},
+		indexSpec{"card", bson.D{{Key: "card", Value: 1}}, false},
 	); err != nil {
 		return p, err
 	}
@@ -43,7 +44,8 @@ func newMongoPolicy(ctx context.Context, db *mongo.Database) (mongoPolicy, error
 	); err != nil {
 		return p, err
 	}
-	if err := ensureIndexes(ctx, p.deferred, indexSpec{"not_before", bson.D{{Key: "nb", Value: 1}}, false}); err != nil {
+	if err := ensureIndexes(ctx, p.deferred, indexSpec{"not_before", bson.D{{Key: "nb", Value: 1}}, false},
+		indexSpec{"user", bson.D{{Key: "u", Value: 1}}, false}); err != nil {
 		return p, err
 	}
 	if err := ensureIndexes(ctx, p.tallies, indexSpec{"clinic_day", bson.D{{Key: "c", Value: 1}, {Key: "d", Value: 1}}, false}); err != nil {

@@ -59,6 +59,9 @@ var sqliteMigrations = []string{
 	UPDATE push_tickets SET expires_at = expires_at * 1000000;`,
 	// 4: the message policy (store_sqlite_policy.go).
 	sqlitePolicySchema,
+	// 5: a handed-over card's preferences are found by card
+	// (ForgetCardPreferences).
+	`CREATE INDEX push_preferences_card ON push_preferences (card_id) WHERE card_id != '';`,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single

@@ -197,6 +197,10 @@ func (s *Service) handoverCard(ctx context.Context, guardianID, cardID string) (
 	if !dep {
 		return nil, invalid("card_id", "not a dependant's card")
 	}
+	// An unconfirmed card (StatusUnconfirmed) is always a patient's own
+	// (reception registers only those unconfirmed), so its holder is
+	// refused above as "not a dependant's card"; the status check keeps it
+	// refused should that ever change: it is confirmed in the app first.
 	if c.Status != StatusActive {
 		return nil, refused(ErrCardNotActive, "card %s is not active: only an active card can be handed over", c.ID)
 	}

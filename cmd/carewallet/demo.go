@@ -167,6 +167,9 @@ with no CAREWALLET_SMS_WEBHOOK the code is written to the server log:
 	if err := demoCare(ctx, svc, c.ID, manager.ID, patientIDs, stdout); err != nil {
 		return err
 	}
+	if err := demoDependant(ctx, svc, c.ID, admin.ID, patientIDs[0], stdout); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nstart the API on this data (from the repository's root):\n  %s\n", serveCommand(cfg))
 	fmt.Fprintf(stdout, "then open the clinic console at %s and sign in with a staff account above\n", consoleURL(cfg))
 	return nil

@@ -130,11 +130,13 @@ func TestMetrics(t *testing.T) {
 	defer ws.Close()
 	var cards struct {
 		Cards []struct {
-			ID string `json:"card_id"`
+			ID       string `json:"card_id"`
+			Guardian bool   `json:"guardian"`
 		} `json:"cards"`
 	}
 	raw, _ := json.Marshal(getJSON(t, base+"/v1/me/cards", patient))
-	if err := json.Unmarshal(raw, &cards); err != nil || len(cards.Cards) != 1 {
+	// Her own card, then her daughter's, which she guards (the demo's dependant).
+	if err := json.Unmarshal(raw, &cards); err != nil || len(cards.Cards) != 2 || cards.Cards[0].Guardian || !cards.Cards[1].Guardian {
 		t.Fatalf("cards: %s", raw)
 	}
 	// Reception starts a bonus payment: an inbox event and a push.

@@ -181,18 +181,20 @@ func buildServices(ctx context.Context, cfg config, st *stores, logger *slog.Log
 
 func (s *services) deps(st *stores) app.Deps {
 	return app.Deps{
-		Identity:    s.Identity,
-		Push:        s.Push,
-		Wallet:      s.Wallet,
-		Referrals:   s.Referrals,
-		News:        s.News,
-		Care:        s.Care,
-		Idempotency: s.Idempotency,
-		Tokens:      s.Tokens,
-		Logger:      s.Logger,
-		Now:         time.Now,
-		Ready:       st.Ping,
-		Scrub:       st.scrub(),
+		Identity:  s.Identity,
+		Push:      s.Push,
+		Wallet:    s.Wallet,
+		Referrals: s.Referrals,
+		News:      s.News,
+		Care:      s.Care,
+		// The export's care section: appointments and visit ratings.
+		ExportSections: []app.ExportSection{app.CareExport{Care: s.Care}},
+		Idempotency:    s.Idempotency,
+		Tokens:         s.Tokens,
+		Logger:         s.Logger,
+		Now:            time.Now,
+		Ready:          st.Ping,
+		Scrub:          st.scrub(),
 	}
 }
 

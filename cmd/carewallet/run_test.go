@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -214,6 +215,7 @@ func TestDemo(t *testing.T) {
 	if err := run(context.Background(), []string{"demo"}, env(vars), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
+	demoOut := out.String()
 	if !strings.Contains(out.String(), demoManagerEmail) || !strings.Contains(out.String(), demoAdminPassword) {
 		t.Fatalf("demo output lacks sign-in details:\n%s", out.String())
 	}
@@ -257,9 +259,10 @@ func TestDemo(t *testing.T) {
 	// 300 referee bonus to Boris, Vera and Dmitry; rewards of Boris's and
 	// Vera's first visits: 800 to Anna, then 800 to Boris and 200 to Anna;
 	// the chat's 200-point bonus; Boris's online booking bonus (100); and
-	// the 500 points of Elena's unconfirmed card, also shown apart.
+	// the 500 points of Elena's unconfirmed card, also shown apart; the
+	// welcome 500 of Sonya's card, which Anna guards.
 	tot := getJSON(t, base+"/v1/clinic/reports/totals", manager)
-	if tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200+100+500) {
+	if tot["outstanding"] != float64(3*1000+500+3*300+800+800+200+200+100+500+500) {
 		t.Fatalf("demo totals: %v", tot)
 	}
 	if u, _ := tot["unconfirmed"].(map[string]any); u["cards"] != float64(1) || u["points"] != float64(500) {
@@ -267,6 +270,15 @@ func TestDemo(t *testing.T) {
 	}
 	if rep := getJSON(t, base+"/v1/clinic/reports/referrals", manager); len(rep["depths"].([]any)) != 4 {
 		t.Fatalf("demo referral tree: %v", rep)
+	}
+	// The dependant's card it prints holds its guardian's consent.
+	m := regexp.MustCompile(`Sonya's card \(card_id (\S+)\)`).FindStringSubmatch(demoOut)
+	if m == nil {
+		t.Fatalf("demo prints no dependant's card:\n%s", demoOut)
+	}
+	cs := getJSON(t, base+"/v1/clinic/cards/"+m[1]+"/consents", manager)
+	if list, _ := cs["consents"].([]any); len(list) != 1 || cs["text_version"] == "" {
+		t.Fatalf("the demo dependant's consents: %v", cs)
 	}
 }
 

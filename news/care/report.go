@@ -3,6 +3,7 @@ package care
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -126,4 +127,24 @@ func (s *Service) ExportPatient(ctx context.Context, patientID string) (*Patient
 // words. It returns how many comments it erased.
 func (s *Service) EraseComments(ctx context.Context, patientID string) (int64, error) {
 	return s.store.EraseComments(ctx, patientID)
+}
+
+// ReasonErased is the reason of the messages of a deleted patient.
+const ReasonErased = "erased"
+
+// ErasePatient forgets a deleted patient (DELETE /v1/me): their pending
+// messages are voided so nothing is sent to the deleted account, the
+// record of their birth date goes, and their rating comments are blanked
+// (the scores stay, as facts of the clinic's reports). Appointments keep
+// no personal text (the doctor, the service codes, the patient's opaque
+// id) and stay for the clinic's reports. Idempotent: a retry finishes
+// what an error left.
+func (s *Service) ErasePatient(ctx context.Context, patientID string) error {
+	if err := s.store.ErasePatient(ctx, patientID, s.now()); err != nil {
+		return fmt.Errorf("care: erase: %w", err)
+	}
+	if _, err := s.store.EraseComments(ctx, patientID); err != nil {
+		return fmt.Errorf("care: erase comments: %w", err)
+	}
+	return nil
 }

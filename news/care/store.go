@@ -15,6 +15,16 @@ type Store interface {
 	OutboxStore
 	SettingStore
 	RatingStore
+	EraseStore
+}
+
+// EraseStore forgets a deleted patient (DELETE /v1/me).
+type EraseStore interface {
+	// ErasePatient voids the patient's pending messages (reason
+	// ReasonErased, done at), so no tick sends them, and deletes the
+	// records of when they entered their birth date (which hold it).
+	// Idempotent.
+	ErasePatient(ctx context.Context, patientID string, at time.Time) error
 }
 
 // AppointmentStore keeps appointments: unique (clinic, external id).

@@ -2,6 +2,7 @@ package care
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -42,7 +43,7 @@ func NewMongoStore(ctx context.Context, db *mongo.Database) (*MongoStore, error)
 		m []mongo.IndexModel
 	}{
 		{s.appts, []mongo.IndexModel{uniq("clinic_id", "external_id"), idx("patient_id", "clinic_id", "created"), idx("dirty")}},
-		{s.msgs, []mongo.IndexModel{idx("state", "due"), idx("clinic_id", "done")}},
+		{s.msgs, []mongo.IndexModel{idx("state", "due"), idx("clinic_id", "done"), idx("patient_id", "state")}},
 		{s.services, []mongo.IndexModel{idx("clinic_id", "code")}},
 		{s.ratings, []mongo.IndexModel{idx("clinic_id", "created"), idx("patient_id")}},
 	} {
@@ -504,4 +505,14 @@ func (s *MongoStore) EraseComments(ctx context.Context, patientID string) (int64
 		return 0, dbErr.Map(err)
 	}
 	return res.ModifiedCount, nil
+}
+
+func (s *MongoStore) ErasePatient(ctx context.Context, patientID string, at time.Time) error {
+	if _, err := s.msgs.UpdateMany(ctx, bson.M{"patient_id": patientID, "state": Pending},
+		bson.M{"$set": bson.M{"state": Void, "reason": ReasonErased, "done": storage.Nanos(at)}}); err != nil {
+		return dbErr.Map(err)
+	}
+	// A birth-date record's _id is patient/birth date.
+	_, err := s.births.DeleteMany(ctx, bson.M{"_id": bson.M{"$regex": "^" + regexp.QuoteMeta(patientID+"/")}})
+	return dbErr.Map(err)
 }

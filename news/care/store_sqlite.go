@@ -48,6 +48,9 @@ CREATE TABLE care_ratings (
 	created INTEGER NOT NULL);
 CREATE INDEX care_ratings_clinic ON care_ratings (clinic_id, created);
 CREATE INDEX care_ratings_patient ON care_ratings (patient_id);
+`, `
+-- A deleted patient's pending messages are voided (ErasePatient).
+CREATE INDEX care_messages_patient ON care_messages (patient_id) WHERE state = 0;
 `}
 
 // NewSQLiteStore migrates the care tables.
@@ -458,4 +461,15 @@ func (s *SQLiteStore) EraseComments(ctx context.Context, patientID string) (int6
 		return 0, dbErr.Map(err)
 	}
 	return res.RowsAffected()
+}
+
+func (s *SQLiteStore) ErasePatient(ctx context.Context, patientID string, at time.Time) error {
+	return s.db.Tx(ctx, func(q storage.Querier) error {
+		if _, err := q.ExecContext(ctx, `UPDATE care_messages SET state = ?, reason = ?, done = ? WHERE patient_id = ? AND state = 0`,
+			Void, ReasonErased, storage.Nanos(at), patientID); err != nil {
+			return dbErr.Map(err)
+		}
+		_, err := q.ExecContext(ctx, `DELETE FROM care_birthdates WHERE patient_id = ?`, patientID)
+		return dbErr.Map(err)
+	})
 }

@@ -175,3 +175,50 @@ func TestStoreConformance(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreErasePatient: a deleted patient's pending messages are voided
+// (finished ones and other patients' stay), their birth-date records go,
+// and a retry changes nothing more.
+func TestStoreErasePatient(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		s := storagetest.Open[Store](t, b, NewSQLiteStore, NewMongoStore)
+		t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+		for _, m := range []Message{{Key: "gone-pending", PatientID: "pt_gone"}, {Key: "gone-sent", PatientID: "pt_gone"},
+			{Key: "kept", PatientID: "pt_kept"}} {
+			m.ClinicID, m.Scenario, m.Due, m.Deadline, m.Created = "cl", Reminder, t0, t0.Add(DropAfter), t0
+			if _, err := s.AddMessage(ctx, &m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Finish(ctx, []string{"gone-sent"}, Sent, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"pt_gone", "pt_kept"} {
+			if err := s.PutBirthDate(ctx, p, "1971-04-05", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 2 {
+			if err := s.ErasePatient(ctx, "pt_gone", t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, _ := s.Message(ctx, "gone-pending"); m.State != Void || m.Reason != ReasonErased || !m.Done.Equal(t0.Add(time.Hour)) {
+			t.Fatalf("the deleted patient's pending message %+v", m)
+		}
+		if m, _ := s.Message(ctx, "gone-sent"); m.State != Sent {
+			t.Fatalf("a sent message changed: %+v", m)
+		}
+		due, err := s.DueMessages(ctx, t0.Add(time.Hour), 10)
+		if err != nil || len(due) != 1 || due[0].Key != "kept" {
+			t.Fatalf("due after erasing %+v %v, want only the other patient's", due, err)
+		}
+		if at, _ := s.BirthDateEntered(ctx, "pt_gone", "1971-04-05"); !at.IsZero() {
+			t.Fatal("the deleted patient's birth date is still recorded")
+		}
+		if at, _ := s.BirthDateEntered(ctx, "pt_kept", "1971-04-05"); !at.Equal(t0) {
+			t.Fatal("another patient's birth date went")
+		}
+	})
+}
