@@ -135,9 +135,11 @@ func TestMyExport(t *testing.T) {
 		!strings.Contains(doc.Chats[0].Messages[1].Text, "The wait was long") {
 		t.Fatalf("chats %+v", doc.Chats)
 	}
-	// Care: both appointments, the rating with its comment; the care
-	// messages are inbox events. The marketing switch with its card-less scope.
-	if doc.Care == nil || len(doc.Care.Appointments) != 2 || len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visit ||
+	// Care: both appointments and the visits of the three receipts, the
+	// rating with its comment; the care messages are inbox events. The
+	// marketing switch with its card-less scope.
+	if doc.Care == nil || len(careVisits(doc.Care.Appointments, "")) != 2 || len(careVisits(doc.Care.Appointments, "receipt")) != 3 ||
+		len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visit ||
 		doc.Care.Ratings[0].Comment != "The wait was long" || doc.Care.Ratings[0].Score != 2 {
 		t.Fatalf("care in export: %+v", doc.Care)
 	}
@@ -185,7 +187,8 @@ func TestClinicPatientExport(t *testing.T) {
 	var doc exportDocument
 	r := ta.must(200, "GET", "/v1/clinic/patients/"+pid+"/export", cl.manager, nil)
 	r.decode(t, &doc)
-	if doc.Care == nil || len(doc.Care.Appointments) != 1 || doc.Care.Appointments[0].ID != visits[cl.id] ||
+	if doc.Care == nil || len(doc.Care.Appointments) != 2 || len(careVisits(doc.Care.Appointments, "")) != 1 ||
+		careVisits(doc.Care.Appointments, "")[0].ID != visits[cl.id] || careVisits(doc.Care.Appointments, "receipt")[0].ClinicID != cl.id ||
 		len(doc.Care.Ratings) != 1 || doc.Care.Ratings[0].VisitID != visits[cl.id] || doc.Care.Ratings[0].Comment != "fine at "+cl.id {
 		t.Fatalf("the clinic's export holds another clinic's care data, or lacks its own: %+v", doc.Care)
 	}
@@ -459,4 +462,16 @@ func TestDeleteMe(t *testing.T) {
 		t.Fatal("the phone found the deleted account")
 	}
 
+}
+
+// careVisits keeps the appointments of one source ("receipt": the visits
+// care records for paid receipts).
+func careVisits(list []care.AppointmentView, source string) []care.AppointmentView {
+	var out []care.AppointmentView
+	for _, a := range list {
+		if a.Source == source {
+			out = append(out, a)
+		}
+	}
+	return out
 }
