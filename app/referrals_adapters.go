@@ -187,26 +187,3 @@ func (n ReferralNotifier) Notify(ctx context.Context, patientID string, note ref
 	return WalletNotifier(n).Notify(ctx, patientID, wallet.Notification{Key: note.Key, Type: note.Type, Data: note.Data,
 		AlertTitle: note.AlertTitle, AlertBody: note.AlertBody})
 }
-
-// NotifyEach implements referrals.BatchNotifier: a receipt's reward notes
-// to their beneficiaries in one batched inbox write, each with its own
-// payload and lock-screen text.
-func (n ReferralNotifier) NotifyEach(ctx context.Context, patientIDs []string, notes []referrals.Notification) error {
-	if len(notes) == 0 {
-		return nil
-	}
-	data := make([]json.RawMessage, len(notes))
-	alerts := make([]push.Alert, len(notes))
-	for i, note := range notes {
-		var err error
-		if data[i], err = json.Marshal(note.Data); err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		alerts[i] = push.Alert{Title: note.AlertTitle, Body: note.AlertBody}
-	}
-	d := push.Draft{Key: notes[0].Key, Type: notes[0].Type, Class: push.ClassService}
-	_, err := n.Push.PublishPersonalAlerts(ctx, patientIDs, data, alerts, d)
-	return err
-}
-
-var _ referrals.BatchNotifier = ReferralNotifier{}

@@ -63,7 +63,7 @@ func (s *Service) PublishManyReport(ctx context.Context, userIDs []string, d Dra
 	if err != nil {
 		return Report{}, err
 	}
-	return s.publishMany(ctx, userIDs, func(int) json.RawMessage { return data }, nil, d)
+	return s.publishMany(ctx, userIDs, func(int) json.RawMessage { return data }, d)
 }
 
 // PublishPersonal is PublishMany with a payload per user (data[i] for
@@ -83,35 +83,7 @@ func (s *Service) PublishPersonal(ctx context.Context, userIDs []string, data []
 			return nil, err
 		}
 	}
-	return s.publishPersonal(ctx, userIDs, payloads, nil, d)
-}
-
-// PublishPersonalAlerts is PublishPersonal with each recipient's own
-// lock-screen text too (alerts[i] for userIDs[i]; d.Alert is ignored):
-// one message kind and key, the same batched inbox writes, one push job
-// per distinct alert (a referral receipt's rewards: one amount a level).
-func (s *Service) PublishPersonalAlerts(ctx context.Context, userIDs []string, data []json.RawMessage, alerts []Alert, d Draft) (errs []error, err error) {
-	if len(userIDs) != len(data) || len(userIDs) != len(alerts) {
-		return nil, fmt.Errorf("%w: %d users, %d payloads and %d alerts", ErrInvalidDraft, len(userIDs), len(data), len(alerts))
-	}
-	payloads := make([]json.RawMessage, len(data))
-	for i := range data {
-		one := d
-		one.Data, one.Alert = data[i], &alerts[i]
-		if payloads[i], err = one.normalize(); err != nil {
-			return nil, err
-		}
-	}
-	d.Alert = nil
-	return s.publishPersonal(ctx, userIDs, payloads, alerts, d)
-}
-
-func (s *Service) publishPersonal(ctx context.Context, userIDs []string, payloads []json.RawMessage, alerts []Alert, d Draft) (errs []error, err error) {
-	var alert func(i int) *Alert
-	if alerts != nil {
-		alert = func(i int) *Alert { return &alerts[i] }
-	}
-	rep, err := s.publishMany(ctx, userIDs, func(i int) json.RawMessage { return payloads[i] }, alert, d)
+	rep, err := s.publishMany(ctx, userIDs, func(i int) json.RawMessage { return payloads[i] }, d)
 	errs = make([]error, len(userIDs))
 	for reason, users := range rep.Skipped {
 		skipped := make(map[string]bool, len(users))
@@ -128,9 +100,8 @@ func (s *Service) publishPersonal(ctx context.Context, userIDs []string, payload
 }
 
 // publishMany appends d to userIDs' inboxes, payload(i) for userIDs[i],
-// under the message policy; alert, when not nil, is userIDs[i]'s own
-// lock-screen text (d.Alert otherwise).
-func (s *Service) publishMany(ctx context.Context, userIDs []string, payload func(i int) json.RawMessage, alert func(i int) *Alert, d Draft) (Report, error) {
+// under the message policy.
+func (s *Service) publishMany(ctx context.Context, userIDs []string, payload func(i int) json.RawMessage, d Draft) (Report, error) {
 	var rep Report
 	a, err := s.policyFor(ctx, d)
 	if err != nil {
@@ -189,10 +160,6 @@ func (s *Service) publishMany(ctx context.Context, userIDs []string, payload fun
 			targets = append(targets, target{user: r.User, event: r.Event})
 		}
 		rep.Published += len(targets)
-		if alert != nil {
-			s.pushPersonal(ctx, a, d, userIDs[start:min(start+writeBatch, len(userIDs))], start, alert, targets, &rep)
-			continue
-		}
 		for len(targets) > 0 {
 			n := min(len(targets), maxSendBatch)
 			s.pushTargets(ctx, a, d, targets[:n], &rep)
@@ -200,37 +167,6 @@ func (s *Service) publishMany(ctx context.Context, userIDs []string, payload fun
 		}
 	}
 	return rep, nil
-}
-
-// pushPersonal queues the pushes of targets, each with its own alert:
-// batch (userIDs from start) says which alert(i) is a target's; targets
-// sharing an alert go out together.
-func (s *Service) pushPersonal(ctx context.Context, a *applied, d Draft, batch []string, start int, alert func(i int) *Alert, targets []target, rep *Report) {
-	of := make(map[string]*Alert, len(batch))
-	for i, u := range batch {
-		of[u] = alert(start + i)
-	}
-	var order []Alert
-	groups := map[Alert][]target{}
-	for _, t := range targets {
-		al := of[t.user]
-		if al == nil {
-			continue
-		}
-		if _, ok := groups[*al]; !ok {
-			order = append(order, *al)
-		}
-		groups[*al] = append(groups[*al], t)
-	}
-	for _, al := range order {
-		one := d
-		one.Alert = &al
-		for ts := groups[al]; len(ts) > 0; {
-			n := min(len(ts), maxSendBatch)
-			s.pushTargets(ctx, a, one, ts[:n], rep)
-			ts = ts[n:]
-		}
-	}
 }
 
 // writeBatch is how many users PublishMany claims and appends at once.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -96,15 +95,12 @@ func scanEvent(r scanner) (Event, error) {
 	return ev, nil
 }
 
-// appendSQL appends one event to a user's inbox at the next seq.
-const appendSQL = `
-			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
-			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
-			RETURNING seq`
-
 func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
 	for range maxAppendAttempts {
-		err := s.db.Writer().QueryRowContext(ctx, appendSQL,
+		err := s.db.Writer().QueryRowContext(ctx, `
+			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
+			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
+			RETURNING seq`,
 			user, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt), user).Scan(&ev.Seq)
 		if err == nil {
 			ev.CreatedAt = ev.CreatedAt.UTC()
@@ -152,13 +148,7 @@ func (s *SQLiteStore) AppendMany(ctx context.Context, users []string, key string
 	if len(users) != len(evs) {
 		return nil, errors.New("push: AppendMany: users and events differ in length")
 	}
-	var out []Appended
-	var err error
-	if len(users) <= smallAppend && distinctUsers(users) {
-		out, err = s.appendFew(ctx, users, key, evs)
-	} else {
-		out, err = s.appendAll(ctx, users, key, evs)
-	}
+	out, err := s.appendAll(ctx, users, key, evs)
 	if !storage.IsDuplicate(err) {
 		return out, err
 	}
@@ -169,80 +159,6 @@ func (s *SQLiteStore) AppendMany(ctx context.Context, users []string, key string
 			return out, err
 		}
 		out = append(out, Appended{User: u, Event: ev, Created: created})
-	}
-	return out, nil
-}
-
-// smallAppend is the most users AppendMany writes in one multi-row
-// statement (a receipt's referral rewards): for a handful of users the
-// batch path's transaction, IN-list reads and per-row statement cost
-// more than they save.
-const smallAppend = 8
-
-func distinctUsers(users []string) bool {
-	for i, u := range users {
-		if slices.Contains(users[:i], u) {
-			return false
-		}
-	}
-	return true
-}
-
-// appendFewSQL is the statement of n users: each row takes its user's
-// next seq (SQLite reads the whole SELECT before inserting into the same
-// table), a user who has the key already is left out, and the rows
-// written come back.
-func appendFewSQL(n int) string {
-	row := `SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?`
-	return `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at) ` +
-		strings.TrimSuffix(strings.Repeat(row+` UNION ALL `, n), ` UNION ALL `) +
-		` ON CONFLICT (user_id, ikey) DO NOTHING RETURNING user_id, seq`
-}
-
-// appendFew is appendAll for a few distinct users, in one statement (one
-// commit, no statement journal); those who had the key get their event
-// read back. A user listed twice, or a seq another process took, is a
-// duplicate: AppendMany falls back to Append per user.
-func (s *SQLiteStore) appendFew(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
-	args := make([]any, 0, 7*len(users))
-	for i, u := range users {
-		ev := evs[i]
-		args = append(args, u, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt), u)
-	}
-	rows, err := s.db.Writer().QueryContext(ctx, appendFewSQL(len(users)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	seqs := make(map[string]int64, len(users))
-	for rows.Next() {
-		var u string
-		var seq int64
-		if err := rows.Scan(&u, &seq); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("push: append events: %w", err)
-		}
-		seqs[u] = seq
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	out := make([]Appended, len(users))
-	for i, u := range users {
-		if seq, ok := seqs[u]; ok {
-			ev := evs[i]
-			ev.Seq, ev.CreatedAt = seq, ev.CreatedAt.UTC()
-			out[i] = Appended{User: u, Event: ev, Created: true}
-			continue
-		}
-		got, err := s.byKey(ctx, u, key)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Appended{User: u, Event: got}
 	}
 	return out, nil
 }

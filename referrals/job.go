@@ -424,8 +424,6 @@ func (s *Service) postAll(ctx context.Context, rs []*Reward, rep *JobReport) err
 		return fmt.Errorf("referrals: credit %s: %w", cs[0].Key, err)
 	}
 	var failed error
-	var users []string
-	var notes []Notification
 	for i, r := range pay {
 		if res[i].Err != nil {
 			if failed == nil {
@@ -436,50 +434,13 @@ func (s *Service) postAll(ctx context.Context, rs []*Reward, rep *JobReport) err
 		if res[i].Posted.Replayed {
 			continue
 		}
-		users = append(users, r.BeneficiaryPatient)
-		notes = append(notes, s.rewardNote(ctx, r, res[i].Posted.Points, rep))
-	}
-	if len(pay) > 0 {
-		s.tellAll(ctx, "ref:"+pay[0].ReceiptID, users, notes)
+		s.tell(ctx, r, res[i].Posted.Points, rep)
 	}
 	return failed
 }
 
-// tellAll delivers a receipt's reward notes: in one batch under the
-// receipt's key when the notifier can and no patient is told twice (a
-// referral tree has no cycles, so a receipt's beneficiaries are distinct
-// and the key is unique per patient), else one by one under each
-// reward's own key ref:{receipt}:{level} (a held reward approved later
-// comes this way too, so it never collides with the batch's key).
-func (s *Service) tellAll(ctx context.Context, key string, users []string, notes []Notification) {
-	if len(notes) == 0 {
-		return
-	}
-	if bn, ok := s.notifier.(BatchNotifier); ok && len(notes) > 1 && distinct(users) {
-		for i := range notes {
-			notes[i].Key = key
-		}
-		_ = bn.NotifyEach(ctx, users, notes)
-		return
-	}
-	for i, n := range notes {
-		_ = s.notifier.Notify(ctx, users[i], n)
-	}
-}
-
-func distinct(ids []string) bool {
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if seen[id] {
-			return false
-		}
-		seen[id] = true
-	}
-	return true
-}
-
-// rewardNote is the push of a new reward.
-func (s *Service) rewardNote(ctx context.Context, r *Reward, points int64, rep *JobReport) Notification {
+// tell is the push of a new reward.
+func (s *Service) tell(ctx context.Context, r *Reward, points int64, rep *JobReport) {
 	rep.Rewards++
 	rep.Points += points
 	name := s.clinicName(ctx, rep, r.ClinicID)
@@ -487,11 +448,11 @@ func (s *Service) rewardNote(ctx context.Context, r *Reward, points int64, rep *
 	if r.Level > 1 {
 		who, kto = "a friend of your friend", "друг вашего друга"
 	}
-	return Notification{Key: r.Key(), Type: NoteReward,
+	_ = s.notifier.Notify(ctx, r.BeneficiaryPatient, Notification{Key: r.Key(), Type: NoteReward,
 		Data:       RewardData{CardID: r.BeneficiaryCard, ClinicID: r.ClinicID, Kind: KindReferral, Points: points, Level: r.Level},
 		AlertTitle: "Баллы за друга / Points for a friend",
 		AlertBody: fmt.Sprintf("Вы получили %d баллов: %s посетил %s / You got %d points: %s visited %s",
-			points, kto, name, points, who, name)}
+			points, kto, name, points, who, name)})
 }
 
 // rewardDetails explains a reward entry: which friend (the referral id

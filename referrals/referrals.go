@@ -167,14 +167,6 @@ type Notifier interface {
 	Notify(ctx context.Context, patientID string, n Notification) error
 }
 
-// BatchNotifier is a Notifier that also delivers several notifications
-// of one key at once (notes[i] to patientIDs[i], each patient at most
-// once): a receipt's rewards to its beneficiaries in one inbox write.
-type BatchNotifier interface {
-	Notifier
-	NotifyEach(ctx context.Context, patientIDs []string, notes []Notification) error
-}
-
 // People gives what identity owns: first names and last initials, and
 // phones, only to compare them.
 type People interface {
