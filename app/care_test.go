@@ -21,7 +21,7 @@ func careApp(t *testing.T) *testApp {
 		o.Limits = identity.Limits{CodesPerClientHour: 1000, CodesPerMinute: 1000, CodesPerHour: 1000,
 			ChecksPerClientHour: 1000, ChecksPerMinute: 1000}
 	})
-	ta.clock.t = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	ta.deps.News = ta.newsService(ta.db, nil, 0)
 	ta.deps.Care = ta.careService()
 	ta.f = New(ta.deps)
@@ -170,7 +170,7 @@ func TestCareAppointmentLifeHTTP(t *testing.T) {
 	if n := scenarioCount(ta.careEvents(pid), care.Greeting); n != 1 {
 		t.Fatalf("%d greetings", n)
 	}
-	ta.clock.t = msk(1, 16, 0)
+	ta.clock.set(msk(1, 16, 0))
 	ta.careTick()
 	ev := ta.careEvents(pid)
 	if scenarioCount(ev, care.Reminder) != 1 || scenarioCount(ev, care.BeforeVisit) != 1 {
@@ -181,21 +181,21 @@ func TestCareAppointmentLifeHTTP(t *testing.T) {
 	}
 
 	// The visit: arrived, then done at 10:15 (a day later: fresh tokens).
-	ta.clock.t = msk(2, 10, 5)
+	ta.clock.set(msk(2, 10, 5))
 	cl.admin = ta.staffLogin("desk@smile.test", "reception-pass").AccessToken
 	cl.manager = ta.staffLogin("boss@smile.test", "manager-password").AccessToken
 	appt["status"] = "arrived"
 	ta.must(200, "PUT", "/v1/clinic/appointments/A-100", cl.admin, appt)
-	ta.clock.t = msk(2, 10, 15)
+	ta.clock.set(msk(2, 10, 15))
 	appt["status"] = "done"
 	ta.must(200, "PUT", "/v1/clinic/appointments/A-100", cl.admin, appt)
-	ta.clock.t = msk(2, 10, 20)
+	ta.clock.set(msk(2, 10, 20))
 	ta.careTick()
 	ev = ta.careEvents(pid)
 	if scenarioCount(ev, care.AfterVisit) != 1 || !strings.Contains(ev[len(ev)-1].Text, "No coffee for 2 hours, Alice.") {
 		t.Fatalf("after the visit: %+v", ev)
 	}
-	ta.clock.t = msk(2, 13, 15)
+	ta.clock.set(msk(2, 13, 15))
 	ta.careTick()
 	tok = ta.signInPatient("+79995000001").AccessToken
 	ev = ta.careEvents(pid)
@@ -439,7 +439,7 @@ func TestCareServicesCSVHTTP(t *testing.T) {
 // to one who entered it on the birthday itself (PATCH /v1/me records when).
 func TestCareBirthdayHTTP(t *testing.T) {
 	ta := careApp(t)
-	ta.clock.t = msk(1, 9, 0).AddDate(0, 0, -10) // 21 Nov
+	ta.clock.set(msk(1, 9, 0).AddDate(0, 0, -10)) // 21 Nov
 	cl := ta.clinicWithProgram("Smile", "smile.test")
 	on := true
 	if _, err := ta.deps.Care.UpdateScenario(context.Background(), cl.id, care.Birthday, care.ScenarioUpdate{Enabled: &on}); err != nil {
@@ -447,13 +447,13 @@ func TestCareBirthdayHTTP(t *testing.T) {
 	}
 	known, knownTok, _ := ta.joinCard(cl, "+79995000031")
 	ta.must(200, "PATCH", "/v1/me", knownTok, map[string]string{"first_name": "Olga", "birth_date": "1985-12-01"})
-	ta.clock.t = msk(1, 11, 0)
+	ta.clock.set(msk(1, 11, 0))
 	late, lateTok, _ := ta.joinCard(cl, "+79995000032")
 	ta.must(200, "PATCH", "/v1/me", lateTok, map[string]string{"first_name": "Eva", "birth_date": "1991-12-01"})
 	if n, err := ta.deps.Care.Birthdays(context.Background()); err != nil || n != 2 {
 		t.Fatalf("planned %d birthdays (%v), want 2", n, err)
 	}
-	ta.clock.t = msk(1, 12, 0)
+	ta.clock.set(msk(1, 12, 0))
 	ta.careTick()
 	if n := scenarioCount(ta.careEvents(known), care.Birthday); n != 1 {
 		t.Fatalf("%d greetings for Olga", n)

@@ -68,7 +68,7 @@ func TestSignInGuessingAcrossPhones(t *testing.T) {
 	ta := newTestApp(t, func(o *identity.Options) {
 		o.Limits = identity.Limits{CodesPerClientHour: 1000, CodesPerMinute: 1000, CodesPerHour: 1000}
 	})
-	ta.clock.t = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the start of a window of each size
+	ta.clock.set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // the start of a window of each size
 	phones := make([]string, 200)
 	for i := range phones {
 		phones[i] = fmt.Sprintf("+7999%07d", 6000000+i)
@@ -133,7 +133,7 @@ func TestSignInGuessingAcrossPhones(t *testing.T) {
 // concurrent wrong ones cannot ride on extra checks.
 func TestConcurrentWrongPasswords(t *testing.T) {
 	ta := newTestApp(t)
-	ta.clock.t = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // the start of a window of each size
+	ta.clock.set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) // the start of a window of each size
 	c, _ := ta.newClinic("Smile Dental", "boss@smile.test")
 	if _, err := ta.deps.Identity.AddStaff(context.Background(), identity.NewStaff{ClinicID: c.ID, Email: "desk@smile.test",
 		Password: "reception-pass", Role: identity.RoleAdmin}); err != nil {
@@ -249,7 +249,7 @@ func TestDisabledAndDemotedStaff(t *testing.T) {
 // without the setting the header is ignored, as any client can send it.
 func TestSMSBudgetBehindProxy(t *testing.T) {
 	ta := newTestApp(t)
-	ta.clock.t = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	ta.deps.ClientIPHeader = "X-Forwarded-For"
 	ta.f = New(ta.deps)
 	sent, refused := 0, 0

@@ -23,7 +23,7 @@ func policyApp(t *testing.T) (*testApp, *fcmEmulator) {
 		o.Limits = identity.Limits{CodesPerClientHour: 1000, CodesPerMinute: 1000, CodesPerHour: 1000,
 			ChecksPerClientHour: 1000, ChecksPerMinute: 1000}
 	})
-	ta.clock.t = time.Date(2026, 12, 3, 12, 30, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 3, 12, 30, 0, 0, time.UTC))
 	emu := &fcmEmulator{Server: pushtest.New(pushtest.Config{})}
 	srv := httptest.NewServer(emu.Server)
 	t.Cleanup(srv.Close)
@@ -172,11 +172,11 @@ func TestMessagesQuietHoursAndOptOut(t *testing.T) {
 
 	// 08:59 local: still quiet. A second instance starts (a restart).
 	second := ta.pushService(emu.URL())
-	ta.clock.t = time.Date(2026, 12, 3, 22, 59, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 3, 22, 59, 0, 0, time.UTC))
 	if n, err := ta.deps.Push.SendDue(ctx); err != nil || n != 0 {
 		t.Fatalf("08:59: %d, %v", n, err)
 	}
-	ta.clock.t = time.Date(2026, 12, 3, 23, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 3, 23, 0, 0, 0, time.UTC))
 	n1, err1 := second.SendDue(ctx)
 	n2, err2 := ta.deps.Push.SendDue(ctx)
 	if n1+n2 != 1 || err1 != nil || err2 != nil {
@@ -200,7 +200,7 @@ func TestMessagesQuietHoursAndOptOut(t *testing.T) {
 
 	// Switched on again, bob gets the next week's post at once (daytime).
 	ta.must(200, "PUT", "/v1/me/preferences", bobTok, map[string]any{"clinics": []any{map[string]any{"clinic_id": cl.id, "marketing": on}}})
-	ta.clock.t = time.Date(2026, 12, 8, 2, 0, 0, 0, time.UTC) // Tuesday 12:00 local
+	ta.clock.set(time.Date(2026, 12, 8, 2, 0, 0, 0, time.UTC)) // Tuesday 12:00 local
 	cl.manager = ta.staffLogin("boss@vlad.test", "manager-password").AccessToken
 	ta.publishPost(cl, "Day post")
 	waitPushes(t, emu, "tok-bob", 1)
@@ -214,7 +214,7 @@ func TestMessagesQuietHoursAndOptOut(t *testing.T) {
 func TestMessagesBudget(t *testing.T) {
 	ta, emu := policyApp(t)
 	ctx := context.Background()
-	ta.clock.t = time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC) // Thursday 12:00 local
+	ta.clock.set(time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC)) // Thursday 12:00 local
 	cl := ta.vladClinic("vlad.test")
 	ta.must(200, "PUT", "/v1/clinic/message-policy", cl.manager, map[string]any{"quiet_from": "21:00", "quiet_to": "09:00", "weekly_budget": 1})
 	alice, aliceTok, _ := ta.joinCard(cl, "+79993000011")
@@ -252,7 +252,7 @@ func TestMessagesBudget(t *testing.T) {
 		t.Fatalf("report for November: %v", held)
 	}
 	// Next Monday (local) alice's budget is fresh.
-	ta.clock.t = time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC))
 	cl.manager = ta.staffLogin("boss@vlad.test", "manager-password").AccessToken
 	ta.publishPost(cl, "Monday post")
 	if ta.countEvents(alice, news.NotePost) != 1 {
@@ -267,7 +267,7 @@ func TestMessagesBudget(t *testing.T) {
 // a token FCM says is gone counts as failed.
 func TestMessagesPushCountsPerDevice(t *testing.T) {
 	ta, emu := policyApp(t)
-	ta.clock.t = time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC))
 	cl := ta.vladClinic("vlad.test")
 	_, aliceTok, _ := ta.joinCard(cl, "+79993000021")
 	_, bobTok, _ := ta.joinCard(cl, "+79993000022")
@@ -295,7 +295,7 @@ func TestMessagesPushCountsPerDevice(t *testing.T) {
 func TestPreferencesPerCardAndValidation(t *testing.T) {
 	ta, emu := policyApp(t)
 	ctx := context.Background()
-	ta.clock.t = time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC)
+	ta.clock.set(time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC))
 	cl := ta.vladClinic("vlad.test")
 	other := ta.vladClinic("other.test")
 	mom, momTok, own := ta.joinCard(cl, "+79993000031")

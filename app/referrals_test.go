@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,26 @@ func TestReferralChainPaysOnce(t *testing.T) {
 	ev := ta.lastEvent(c.id, referrals.NoteReward)
 	if !strings.Contains(string(ev.Data), `"points":800`) {
 		t.Fatalf("reward event %s", ev.Data)
+	}
+	// The three levels are told in one batch, each their own amount, once
+	// for R-1 despite the replay and the job runs.
+	for name, m := range map[string]member{"A": a, "B": b, "C": c} {
+		evs, err := ta.deps.Push.Events(context.Background(), m.id, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Type == referrals.NoteReward && strings.Contains(string(e.Data), `"level"`) {
+				n++
+				if !strings.Contains(string(e.Data), fmt.Sprintf(`"points":%d`, want[name])) {
+					t.Fatalf("%s's reward event %s, want %d points", name, e.Data, want[name])
+				}
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s got %d reward events for one paying receipt", name, n)
+		}
 	}
 
 	// Half the receipt refunded: half of each rate part comes back; the

@@ -17,9 +17,13 @@ const (
 	qOpenLots       = `SELECT id, clinic_id, kind, points, remaining, burns_at, warn_at, seq FROM wallet_lots WHERE card_id = ? AND remaining > 0`
 	qOpenLotsAt     = qOpenLots + ` AND burns_at = ?`
 	qReceiptEntries = `SELECT ` + entryCols + ` FROM wallet_entries WHERE card_id = ? AND receipt_id = ? AND seq <= ? ORDER BY seq`
-	qInsertEntry    = `INSERT INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qLotDelta       = `UPDATE wallet_lots SET remaining = remaining + ?1, points = points + max(?1, 0) WHERE id = ?2`
-	qInsertLot      = `INSERT INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	// The ledger's writes run inside transactions; OR FAIL (the same as
+	// the default ABORT for a single-row statement, whose constraints are
+	// checked before it writes) spares SQLite the statement journal each
+	// ABORT statement of a transaction opens.
+	qInsertEntry = `INSERT OR FAIL INTO wallet_entries (` + entryCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qLotDelta    = `UPDATE OR FAIL wallet_lots SET remaining = remaining + ?1, points = points + max(?1, 0) WHERE id = ?2`
+	qInsertLot   = `INSERT OR FAIL INTO wallet_lots (id, card_id, clinic_id, kind, points, remaining, burns_at, warn_at, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 const entryCols = `card_id, seq, key, kind, amount, balance_after, paid_after, clinic_id, patient_id, staff_id,
