@@ -473,7 +473,7 @@ func TestCareReceiptIsARateableVisitHTTP(t *testing.T) {
 	pid, _, card := ta.joinCard(cl, "+79995000031")
 	ta.must(200, "PUT", "/v1/clinic/care/rating", cl.manager, map[string]any{"enabled": true})
 
-	ta.clock.t = msk(1, 12, 0)
+	ta.clock.set(msk(1, 12, 0))
 	receipt := map[string]any{"card_id": card.ID, "receipt_id": "R-77",
 		"lines": []map[string]any{{"service": "CLEAN", "amount": 500000}}, "paid_with_points": 0}
 	for range 2 {
@@ -485,7 +485,7 @@ func TestCareReceiptIsARateableVisitHTTP(t *testing.T) {
 		t.Fatalf("the receipt's visit: %+v", visit)
 	}
 
-	ta.clock.t = msk(1, 15, 5)
+	ta.clock.set(msk(1, 15, 5))
 	ta.careTick()
 	ev := ta.careEvents(pid)
 	if scenarioCount(ev, care.Rating) != 1 || ev[len(ev)-1].VisitID != visit.ID {

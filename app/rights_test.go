@@ -27,7 +27,7 @@ func rightsApp(t *testing.T) (*testApp, *storage.SQLite) {
 	// Care on the app's database, its section in the export, and push
 	// through the FCM emulator (so the message policy defers pushes), at
 	// 15:30 Moscow time on 1 Dec 2026.
-	ta.clock.t = msk(1, 15, 30)
+	ta.clock.set(msk(1, 15, 30))
 	emu := &fcmEmulator{Server: pushtest.New(pushtest.Config{})}
 	srv := httptest.NewServer(emu.Server)
 	t.Cleanup(srv.Close)
@@ -436,7 +436,7 @@ func TestDeleteMe(t *testing.T) {
 		}
 	}
 	// The reminder was due tomorrow at 16:00: nothing is sent to the deleted account.
-	ta.clock.t = msk(2, 16, 30)
+	ta.clock.set(msk(2, 16, 30))
 	ta.careTick()
 	if evs, err := ta.deps.Push.Events(context.Background(), pid, 0, 10); err != nil || len(evs) != 0 {
 		t.Fatalf("the deleted account's inbox after a care tick: %+v %v", evs, err)
