@@ -5,16 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
-
-	"carewallet/app/storage/storagetest"
 )
 
 // TestChatCrossesInstances runs two instances on one embedded FerretDB: a
@@ -22,18 +17,7 @@ import (
 // message; the manager answers on B and the patient's socket on A
 // receives the reply (each instance follows the shared inbox).
 func TestChatCrossesInstances(t *testing.T) {
-	sms := &smsCatcher{codes: map[string]string{}}
-	gw := httptest.NewServer(sms)
-	defer gw.Close()
-	keyFile := filepath.Join(t.TempDir(), "jwt.key")
-	if err := os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db := storagetest.Mongo(t)
-	vars := map[string]string{
-		"CAREWALLET_MONGO_URI": storagetest.MongoURI(t), "CAREWALLET_MONGO_DB": db.Name(),
-		"CAREWALLET_JWT_KEY_FILE": keyFile, "CAREWALLET_DATA": t.TempDir(), "CAREWALLET_SMS_WEBHOOK": gw.URL,
-	}
+	sms, vars := sharedMongoEnv(t)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"clinic", "create", "--name", "Smile Dental", "--timezone", "Europe/Moscow",
 		"--manager-email", "m@chat.test", "--manager-password", "manager-password"}, env(vars), &out, &bytes.Buffer{}); err != nil {

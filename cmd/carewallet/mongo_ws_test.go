@@ -44,18 +44,7 @@ func (s *smsCatcher) code(phone string) string {
 // delivered to the patient's websocket held by instance B, by B's polling
 // of the shared inbox (FerretDB has no change streams).
 func TestTwoInstancesRealtime(t *testing.T) {
-	sms := &smsCatcher{codes: map[string]string{}}
-	gw := httptest.NewServer(sms)
-	defer gw.Close()
-	keyFile := filepath.Join(t.TempDir(), "jwt.key")
-	if err := os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db := storagetest.Mongo(t)
-	vars := map[string]string{
-		"CAREWALLET_MONGO_URI": storagetest.MongoURI(t), "CAREWALLET_MONGO_DB": db.Name(),
-		"CAREWALLET_JWT_KEY_FILE": keyFile, "CAREWALLET_DATA": t.TempDir(), "CAREWALLET_SMS_WEBHOOK": gw.URL,
-	}
+	sms, vars := sharedMongoEnv(t)
 	if err := run(context.Background(), []string{"clinic", "create", "--name", "Two", "--timezone", "Europe/Moscow",
 		"--manager-email", "m@two.test", "--manager-password", "manager-password"}, env(vars), &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
@@ -126,4 +115,22 @@ func copyVars(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// sharedMongoEnv is the environment of instances sharing one embedded
+// FerretDB database and one signing key, with SMS codes caught by sms.
+func sharedMongoEnv(t *testing.T) (*smsCatcher, map[string]string) {
+	t.Helper()
+	sms := &smsCatcher{codes: map[string]string{}}
+	gw := httptest.NewServer(sms)
+	t.Cleanup(gw.Close)
+	keyFile := filepath.Join(t.TempDir(), "jwt.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("k", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := storagetest.Mongo(t)
+	return sms, map[string]string{
+		"CAREWALLET_MONGO_URI": storagetest.MongoURI(t), "CAREWALLET_MONGO_DB": db.Name(),
+		"CAREWALLET_JWT_KEY_FILE": keyFile, "CAREWALLET_DATA": t.TempDir(), "CAREWALLET_SMS_WEBHOOK": gw.URL,
+	}
 }
