@@ -287,7 +287,10 @@ func (s *Service) AcceptHandover(ctx context.Context, patientID, handoverID stri
 		if err != nil {
 			return nil, err
 		}
-		if live != nil {
+		// The live card may be this one, handed to the patient by a
+		// concurrent accept since the read above: the insert below then
+		// finds that accept, and this call finishes it again.
+		if live != nil && live.ID != c.ID {
 			return nil, refused(ErrCardExists, "you already have a card at this clinic (%s): a clinic keeps one card per person", live.ID)
 		}
 		a = &HandoverAccept{CardID: c.ID, HandoverID: h.ID, PatientID: patientID, At: now}
