@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 // applied is the policy in force for one draft at one instant.
@@ -137,7 +139,8 @@ func (s *Service) pushTargets(ctx context.Context, a *applied, d Draft, targets 
 			return
 		}
 	}
-	s.enqueue(pushJob{alert: *d.Alert, key: d.Key, targets: targets})
+	job := pushJob{alert: *d.Alert, key: d.Key, targets: targets}
+	storage.AfterCommit(ctx, func() { s.enqueue(job) })
 }
 
 // Report says what PublishManyReport did.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
+	"carewallet/app/storage"
 )
 
 // Publish appends an event to the user's inbox, hands it to the user's live
@@ -42,8 +44,10 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 	if !created {
 		return stored, nil
 	}
-	s.written.Add(1)
-	s.hub.deliver(userID, stored)
+	storage.AfterCommit(ctx, func() {
+		s.written.Add(1)
+		s.hub.deliver(userID, stored)
+	})
 	s.pushTargets(ctx, a, d, []target{{user: userID, event: stored}}, nil)
 	return stored, nil
 }
@@ -152,13 +156,17 @@ func (s *Service) publishMany(ctx context.Context, userIDs []string, payload fun
 		}
 		var targets []target
 		for _, r := range res {
-			if !r.Created {
-				continue
+			if r.Created {
+				targets = append(targets, target{user: r.User, event: r.Event})
 			}
-			s.written.Add(1)
-			s.hub.deliver(r.User, r.Event)
-			targets = append(targets, target{user: r.User, event: r.Event})
 		}
+		created := targets
+		storage.AfterCommit(ctx, func() {
+			s.written.Add(int64(len(created)))
+			for _, t := range created {
+				s.hub.deliver(t.user, t.event)
+			}
+		})
 		rep.Published += len(targets)
 		for len(targets) > 0 {
 			n := min(len(targets), maxSendBatch)

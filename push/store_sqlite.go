@@ -100,8 +100,11 @@ func scanEvent(r scanner) (Event, error) {
 
 func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (Event, bool, error) {
 	for range maxAppendAttempts {
+		// OR FAIL: the one row either goes in or fails its unique key, so
+		// there is nothing to undo, and inside a storage.Atomic unit the
+		// statement needs no statement journal.
 		err := s.db.Writer().QueryRowContext(ctx, `
-			INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
+			INSERT OR FAIL INTO push_events (user_id, seq, id, ikey, type, data, created_at)
 			SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM push_events WHERE user_id = ?
 			RETURNING seq`,
 			user, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt), user).Scan(&ev.Seq)
@@ -167,36 +170,30 @@ func (s *SQLiteStore) AppendMany(ctx context.Context, users []string, key string
 }
 
 func (s *SQLiteStore) appendAll(ctx context.Context, users []string, key string, evs []Event) ([]Appended, error) {
-	tx, err := s.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	defer tx.Rollback()
-	// One prepared single-row insert, executed per row: binding thousands
-	// of parameters into one multi-row statement costs more in the driver
-	// than it saves in SQLite.
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("push: append events: %w", err)
-	}
-	defer ins.Close()
 	out := make([]Appended, 0, len(users))
-	for start := 0; start < len(users); start += sqliteChunk {
-		end := min(start+sqliteChunk, len(users))
-		res, err := appendChunk(ctx, tx, ins, users[start:end], key, evs[start:end])
-		if err != nil {
-			return nil, err
+	err := s.db.Tx(ctx, func(q storage.Querier) error {
+		for start := 0; start < len(users); start += sqliteChunk {
+			end := min(start+sqliteChunk, len(users))
+			res, err := appendChunk(ctx, q, users[start:end], key, evs[start:end])
+			if err != nil {
+				return err
+			}
+			out = append(out, res...)
 		}
-		out = append(out, res...)
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("push: append events: %w", err)
 	}
 	return out, nil
 }
 
-func appendChunk(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, users []string, key string, evs []Event) ([]Appended, error) {
+// appendInsert is one prepared single-row insert, executed per row (the
+// transaction rebinds it once): binding thousands of parameters into one
+// multi-row statement costs more in the driver than it saves in SQLite.
+const appendInsert = `INSERT INTO push_events (user_id, seq, id, ikey, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+
+func appendChunk(ctx context.Context, tx storage.Querier, users []string, key string, evs []Event) ([]Appended, error) {
 	args := make([]any, 0, len(users)*7)
 	for _, u := range users {
 		args = append(args, u)
@@ -257,7 +254,7 @@ func appendChunk(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, users []string,
 		if key != "" {
 			existing[u] = ev
 		}
-		if _, err := ins.ExecContext(ctx, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, appendInsert, u, ev.Seq, ev.ID, nullKey(key), ev.Type, string(ev.Data), storage.Nanos(ev.CreatedAt)); err != nil {
 			return nil, fmt.Errorf("push: append events: %w", err)
 		}
 	}

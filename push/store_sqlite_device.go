@@ -94,18 +94,16 @@ func (s *SQLiteStore) RecordFailures(ctx context.Context, fs []Failure) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	tx, err := s.db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("push: record failures: %w", err)
-	}
-	defer tx.Rollback()
-	for _, f := range fs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO push_failures (user_id, event_id, token, reason, attempts, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, f.User, f.EventID, f.Token, f.Reason, f.Attempts, storage.Nanos(f.At)); err != nil {
-			return fmt.Errorf("push: record failures: %w", err)
+	err := s.db.Tx(ctx, func(q storage.Querier) error {
+		for _, f := range fs {
+			if _, err := q.ExecContext(ctx, `INSERT INTO push_failures (user_id, event_id, token, reason, attempts, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, f.User, f.EventID, f.Token, f.Reason, f.Attempts, storage.Nanos(f.At)); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("push: record failures: %w", err)
 	}
 	return nil

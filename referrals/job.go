@@ -115,10 +115,42 @@ type beneficiary struct {
 	status  string // "" : decided by the link
 }
 
+// rewardReceipt decides and pays a receipt's rewards as one unit
+// (Store.Atomic): on SQLite the reads, the first-visit claim, the reward
+// records, the wallet credits and the beneficiaries' inbox events are one
+// transaction, and the pushes leave after it commits. A failure rolls all
+// of it back for the job to redo; a credit the wallet refuses (a card no
+// longer active) does not undo the others, and is reported after the
+// commit.
 func (s *Service) rewardReceipt(ctx context.Context, f *ReceiptFact, rep *JobReport) error {
 	if f.Paid <= 0 {
 		return nil
 	}
+	var refused error
+	saved := *rep
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
+		err := s.rewardReceiptIn(ctx, f, rep)
+		if re := (*refusedError)(nil); errors.As(err, &re) {
+			refused = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		*rep = saved // nothing of this receipt was paid
+		return err
+	}
+	return refused
+}
+
+// refusedError is a credit the wallet refused while the receipt's other
+// rewards were paid.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string { return e.err.Error() }
+func (e *refusedError) Unwrap() error { return e.err }
+
+func (s *Service) rewardReceiptIn(ctx context.Context, f *ReceiptFact, rep *JobReport) error {
 	p, err := s.programAt(ctx, f.ClinicID, f.At)
 	if err != nil || !p.Enabled {
 		return err
@@ -427,7 +459,7 @@ func (s *Service) postAll(ctx context.Context, rs []*Reward, rep *JobReport) err
 	for i, r := range pay {
 		if res[i].Err != nil {
 			if failed == nil {
-				failed = fmt.Errorf("referrals: credit %s: %w", r.Key(), res[i].Err)
+				failed = &refusedError{fmt.Errorf("referrals: credit %s: %w", r.Key(), res[i].Err)}
 			}
 			continue
 		}

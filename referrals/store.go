@@ -18,6 +18,12 @@ type Store interface {
 	SlotStore
 	DeviceStore
 	PayoutStore
+	// Atomic runs fn as one unit where the database can: on SQLite one
+	// transaction that the other packages' stores on the same file join
+	// through fn's context (storage.Atomic), so a receipt's rewards, the
+	// wallet credits and the inbox events are one commit; on MongoDB it
+	// just calls fn, and each write stands alone, keyed, as always.
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // PayoutStore keeps the staff's rewards accounts: the staff rewards are

@@ -281,6 +281,12 @@ func (s *MongoStore) Reward(ctx context.Context, clinicID, receiptID string, lev
 	return mongoOne[Reward](ctx, s.rewards, bson.M{"clinic_id": clinicID, "receipt_id": receiptID, "level": level})
 }
 
+// Atomic calls fn: without multi-document transactions every write of
+// the reward path stands alone under its unique key.
+func (s *MongoStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+
 // InsertRewards inserts one at a time: without multi-document
 // transactions each record's unique key is its own commit.
 func (s *MongoStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {

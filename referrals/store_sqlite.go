@@ -294,6 +294,10 @@ func (s *SQLiteStore) Reward(ctx context.Context, clinicID, receiptID string, le
 		clinicID, receiptID, level)
 }
 
+func (s *SQLiteStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.Atomic(ctx, fn)
+}
+
 func (s *SQLiteStore) InsertRewards(ctx context.Context, rs []*Reward) ([]bool, error) {
 	inserted := make([]bool, len(rs))
 	err := s.db.Tx(ctx, func(q storage.Querier) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 )
 
 // AwardResult is one award of AwardAll: its entry (Replayed when the key
@@ -46,10 +45,7 @@ func (s *Service) AwardAll(ctx context.Context, rs []AwardRequest) ([]AwardResul
 	for _, c := range cs {
 		cards = append(cards, c.CardID)
 	}
-	slices.Sort(cards)
-	for _, id := range slices.Compact(cards) { // in one order, so two batches cannot deadlock
-		defer s.cardLocks.lock(id)()
-	}
+	defer s.lockCards(ctx, cards...)()
 	res, err := commitAll(ctx, s.store, cs)
 	if err != nil {
 		return nil, fmt.Errorf("wallet: awards: %w", err)

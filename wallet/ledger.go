@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"carewallet/app/storage"
 )
 
 // Entry kinds.
@@ -290,8 +293,7 @@ func checkEntry(st *State, e *Entry, c Commit) error {
 // commit appends a ledger entry, serialized per card within this instance
 // (the unique (card, seq) key is what serializes across instances).
 func (s *Service) commit(ctx context.Context, c Commit) (*Entry, error) {
-	unlock := s.cardLocks.lock(c.CardID)
-	defer unlock()
+	defer s.lockCards(ctx, c.CardID)()
 	res, err := commitAll(ctx, s.store, []Commit{c})
 	if err != nil {
 		return nil, err
@@ -365,4 +367,25 @@ func credit(card *Card, st *State, kind string, points int64, now time.Time, t c
 		BurnsAt: burns, WarnAt: warnTime(burns, t.loc, t.warnDays), Seq: st.Seq + 1}
 	e.Lots = []LotDelta{{LotID: t.lotID, Delta: points}}
 	return stampEntry(e, st, card, now)
+}
+
+// lockCards takes the card locks of ids, in one order so two batches
+// cannot deadlock, and returns their release. Inside a storage.Atomic
+// transaction it takes none: that transaction holds SQLite's only writer
+// connection, so no other commit here runs meanwhile, and a card lock's
+// holder may be waiting for that very connection.
+func (s *Service) lockCards(ctx context.Context, ids ...string) (unlock func()) {
+	if storage.InAtomic(ctx) {
+		return func() {}
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	unlocks := make([]func(), len(ids))
+	for i, id := range ids {
+		unlocks[i] = s.cardLocks.lock(id)
+	}
+	return func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
 }

@@ -91,51 +91,59 @@ func (s *SQLite) Writer() Querier { return cached{s: s, write: true} }
 // Tx runs fn in a write transaction, committing when fn returns nil and
 // rolling back otherwise. Its statements use the writer's cached prepared
 // statements (database/sql rebinds a statement prepared on the
-// transaction's own connection without preparing it again). A statement
-// cannot be prepared on the writer while the transaction holds its only
-// connection, so one first seen inside a transaction runs unprepared and
-// is prepared right after the transaction ends, for the next time.
+// transaction's own connection without preparing it again, once per
+// transaction). A statement cannot be prepared on the writer while the
+// transaction holds its only connection, so one first seen inside a
+// transaction runs unprepared and is prepared right after the transaction
+// ends, for the next time. Inside Atomic, Tx runs fn in the enclosing
+// transaction (see atomic.go): an error fails the whole unit.
 func (s *SQLite) Tx(ctx context.Context, fn func(q Querier) error) error {
+	if a := s.joined(ctx); a != nil {
+		return fn(a.q)
+	}
 	tx, err := s.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	c := cached{s: s, write: true, tx: tx, missed: &missed{}}
+	c := cached{s: s, write: true, tx: tx, state: &txState{}}
 	if err := fn(c); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	err = tx.Commit()
-	for _, q := range c.missed.take() {
-		_, _ = s.stmt(ctx, true, q) // a bad statement already failed in fn
-	}
+	s.prepareMissed(ctx, c.state)
 	return err
 }
 
-type missed struct {
-	mu sync.Mutex
-	qs []string
+// prepareMissed prepares on the writer the statements a transaction ran
+// unprepared, for the next time.
+func (s *SQLite) prepareMissed(ctx context.Context, st *txState) {
+	for _, q := range st.take() {
+		_, _ = s.stmt(ctx, true, q) // a bad statement already failed in fn
+	}
 }
 
-func (m *missed) add(q string) {
-	m.mu.Lock()
-	m.qs = append(m.qs, q)
-	m.mu.Unlock()
+// txState is what one transaction keeps beside its *sql.Tx: the cached
+// statements rebound to it, and those it had to run unprepared.
+type txState struct {
+	mu     sync.Mutex
+	bound  map[string]*sql.Stmt
+	missed []string
 }
 
-func (m *missed) take() []string {
+func (m *txState) take() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	qs := m.qs
-	m.qs = nil
+	qs := m.missed
+	m.missed = nil
 	return qs
 }
 
 type cached struct {
-	s      *SQLite
-	write  bool
-	tx     *sql.Tx
-	missed *missed // tx only: statements to prepare after the transaction
+	s     *SQLite
+	write bool
+	tx    *sql.Tx
+	state *txState // tx only
 }
 
 func (c cached) handle() Querier {
@@ -148,14 +156,36 @@ func (c cached) handle() Querier {
 	return c.s.Read
 }
 
+// route is the querier a statement runs on: the enclosing Atomic
+// transaction when ctx carries one of this database (reads included, so
+// they see its writes and take no locks of their own), else c.
+func (c cached) route(ctx context.Context) cached {
+	if c.tx == nil {
+		if a := c.s.joined(ctx); a != nil {
+			return a.q
+		}
+	}
+	return c
+}
+
 func (c cached) prepared(ctx context.Context, query string) *sql.Stmt {
 	if c.tx != nil {
+		c.state.mu.Lock()
+		defer c.state.mu.Unlock()
+		if st, ok := c.state.bound[query]; ok {
+			return st
+		}
 		st, ok := c.s.stmts.Load(stmtKey{true, query})
 		if !ok {
-			c.missed.add(query)
+			c.state.missed = append(c.state.missed, query)
 			return nil
 		}
-		return c.tx.StmtContext(ctx, st.(*sql.Stmt))
+		bound := c.tx.StmtContext(ctx, st.(*sql.Stmt))
+		if c.state.bound == nil {
+			c.state.bound = map[string]*sql.Stmt{}
+		}
+		c.state.bound[query] = bound
+		return bound
 	}
 	st, err := c.s.stmt(ctx, c.write, query)
 	if err != nil {
@@ -165,6 +195,7 @@ func (c cached) prepared(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (c cached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c = c.route(ctx)
 	if st := c.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -172,6 +203,7 @@ func (c cached) ExecContext(ctx context.Context, query string, args ...any) (sql
 }
 
 func (c cached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c = c.route(ctx)
 	if st := c.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -179,6 +211,7 @@ func (c cached) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (c cached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	c = c.route(ctx)
 	if st := c.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -196,3 +196,110 @@ func TestPragmas(t *testing.T) {
 		}
 	}
 }
+
+// TestAtomic: statements of any store whose context carries an Atomic
+// transaction run in it (reads see its writes), a store's own Tx and a
+// nested Atomic join it, an error rolls everything back, and AfterCommit
+// waits for the commit.
+func TestAtomic(t *testing.T) {
+	db := storagetest.SQLite(t)
+	ctx := context.Background()
+	if _, err := db.Writer().ExecContext(ctx, `CREATE TABLE kv (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	count := func(ctx context.Context) int {
+		var n int
+		if err := db.Reader().QueryRowContext(ctx, `SELECT count(*) FROM kv`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	put := func(ctx context.Context, k string) error {
+		_, err := db.Writer().ExecContext(ctx, `INSERT INTO kv (k, v) VALUES (?, 1)`, k)
+		return err
+	}
+	var ran []string
+	errBoom := errors.New("boom")
+	for round := range 2 { // the second round runs on statements prepared after the first
+		ran = nil
+		err := db.Atomic(ctx, func(ctx context.Context) error {
+			if err := put(ctx, "a"); err != nil {
+				return err
+			}
+			storage.AfterCommit(ctx, func() { ran = append(ran, "a") })
+			// A reader with the transaction's context sees its write; one
+			// without it does not.
+			if n := count(ctx); n != 1 {
+				t.Fatalf("round %d: the transaction reads %d rows", round, n)
+			}
+			if n := count(context.Background()); n != 0 {
+				t.Fatalf("round %d: another reader sees %d uncommitted rows", round, n)
+			}
+			// A duplicate key fails its statement, not the transaction.
+			if err := put(ctx, "a"); !storage.IsDuplicate(err) {
+				t.Fatalf("round %d: duplicate: %v", round, err)
+			}
+			if err := db.Tx(ctx, func(q storage.Querier) error {
+				_, err := q.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES ('c', 1)`)
+				return err
+			}); err != nil {
+				return err
+			}
+			if err := db.Atomic(ctx, func(ctx context.Context) error {
+				storage.AfterCommit(ctx, func() { ran = append(ran, "b") })
+				if !storage.InAtomic(ctx) {
+					t.Fatal("a nested Atomic is not in the unit")
+				}
+				return put(ctx, "b")
+			}); err != nil {
+				return err
+			}
+			if len(ran) != 0 {
+				t.Fatalf("round %d: AfterCommit ran before the commit: %v", round, ran)
+			}
+			if round == 0 {
+				return errBoom // all of it rolls back
+			}
+			return nil
+		})
+		if round == 0 {
+			if !errors.Is(err, errBoom) || count(ctx) != 0 || len(ran) != 0 {
+				t.Fatalf("rolled back: %v, %d rows, ran %v", err, count(ctx), ran)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM kv ORDER BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if fmt.Sprint(keys) != "[a b c]" || fmt.Sprint(ran) != "[a b]" {
+		t.Fatalf("committed %v, after commit %v", keys, ran)
+	}
+	// A context kept after its Atomic returned uses the plain handles,
+	// and AfterCommit without a transaction runs at once.
+	var kept context.Context
+	if err := db.Atomic(ctx, func(ctx context.Context) error { kept = ctx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(kept, "d"); err != nil {
+		t.Fatal(err)
+	}
+	now := false
+	storage.AfterCommit(kept, func() { now = true })
+	if !now || count(ctx) != 4 || storage.InAtomic(kept) {
+		t.Fatalf("after Atomic: ran %v, %d rows", now, count(ctx))
+	}
+}
