@@ -53,15 +53,19 @@ func (b NewsInbox) PublishMany(ctx context.Context, userIDs []string, n news.Not
 	return b.Push.PublishMany(ctx, userIDs, d)
 }
 
-// PublishManySkipping implements news.SkippingInbox: the users the message
-// policy skipped for their weekly budget.
-func (b NewsInbox) PublishManySkipping(ctx context.Context, userIDs []string, n news.Note) ([]string, error) {
+// PublishManyReport implements news.ReportingInbox: the users the message
+// policy skipped for their weekly budget, and how many got a new event.
+func (b NewsInbox) PublishManyReport(ctx context.Context, userIDs []string, n news.Note) (news.PublishReport, error) {
 	d, err := newsDraft(n)
 	if err != nil {
-		return nil, err
+		return news.PublishReport{}, err
 	}
 	rep, err := b.Push.PublishManyReport(ctx, userIDs, d)
-	return rep.Skipped[push.ReasonBudget], err
+	out := news.PublishReport{Skipped: rep.Skipped[push.ReasonBudget], Delivered: -1}
+	if rep.InUnit {
+		out.Delivered = rep.Published
+	}
+	return out, err
 }
 
 // NewsPushes gives news the per-device push counts push records per key.

@@ -15,7 +15,6 @@ import (
 
 	"carewallet/app/identity"
 	"carewallet/app/storage"
-	"carewallet/app/storage/storagetest"
 	"carewallet/news"
 )
 
@@ -26,7 +25,9 @@ func newsApp(t *testing.T) (*testApp, *storage.SQLite) {
 		o.Limits = identity.Limits{CodesPerClientHour: 1000, CodesPerMinute: 1000, CodesPerHour: 1000,
 			ChecksPerClientHour: 1000, ChecksPerMinute: 1000}
 	})
-	db := storagetest.SQLite(t)
+	// News on the app's own database, as the binary wires it: a fan-out
+	// page's inbox events then commit with the page.
+	db := ta.db
 	ta.deps.News = ta.newsService(db, nil, 0)
 	ta.f = New(ta.deps)
 	return ta, db

@@ -2,6 +2,7 @@ package news
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -79,9 +80,12 @@ func (s *Service) Fanout(ctx context.Context) (int, error) {
 }
 
 // fanoutPost walks the post's audience from its stored cursor. Each page
-// is: publish with the key news:{post} (the inbox skips users who have
-// it), record the recipients (unique (post, user)), then move the cursor. A stop anywhere repeats at most the current page on
-// restart, and the keys make the repeat deliver nothing twice.
+// is one unit (Store.Atomic: one transaction on SQLite): read the page of
+// holders, publish with the key news:{post} (the inbox skips users who
+// have it), record the page's counts (unique (post, page)), then move the
+// cursor. On MongoDB the steps stand alone in that order: a stop anywhere
+// repeats at most the current page on restart, and the keys make the
+// repeat deliver nothing twice.
 func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool, err error) {
 	c, err := s.opts.Clinics.Clinic(ctx, p.ClinicID)
 	if err != nil {
@@ -92,42 +96,45 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 		AlertTitle: c.Name, AlertBody: "Новая публикация / New post", Clinic: p.ClinicID, Class: ClassNews}
 	cursor := p.FanoutCursor
 	for {
-		users, next, err := s.opts.Audience.Holders(ctx, p.ClinicID, p.Segment(), cursor, s.opts.FanoutPage)
+		var users []string
+		var next string
+		var pubErr error
+		err := s.store.Atomic(ctx, func(ctx context.Context) error {
+			var err error
+			if users, next, err = s.opts.Audience.Holders(ctx, p.ClinicID, p.Segment(), cursor, s.opts.FanoutPage); err != nil {
+				return err
+			}
+			users = dedupe(users)
+			pg := Page{Users: users, Status: RecipientSent, Delivered: -1}
+			if len(users) > 0 {
+				if pg.Skipped, pg.Delivered, pubErr = s.publishPage(ctx, users, note); pubErr != nil {
+					return pubErr // the whole page again, later
+				}
+			}
+			return s.finishPage(ctx, p, cursor, next, pg, 0)
+		})
+		if pubErr != nil {
+			if ctx.Err() != nil {
+				return false, moved, ctx.Err()
+			}
+			failures := p.FanoutFailures + 1
+			if failures < maxPageFailures {
+				_, aerr := s.store.AdvanceFanout(ctx, p.ID, cursor, cursor, false, failures)
+				return false, moved, joinErr(fmt.Errorf("news: fan-out of %s: %w", p.ID, pubErr), aerr)
+			}
+			// The page failed for good: count it and move on.
+			err = s.store.Atomic(ctx, func(ctx context.Context) error {
+				return s.finishPage(ctx, p, cursor, next, Page{Users: users, Status: RecipientFailed, Delivered: -1}, 0)
+			})
+		}
+		if errors.Is(err, errMovedOn) {
+			return false, moved, nil // another instance is on this post
+		}
 		if err != nil {
 			return false, moved, err
 		}
-		users = dedupe(users)
-		status, failures := RecipientSent, 0
-		var skipped []string
-		if len(users) > 0 {
-			if skipped, err = s.publishPage(ctx, users, note); err != nil {
-				if ctx.Err() != nil {
-					return false, moved, ctx.Err()
-				}
-				failures = p.FanoutFailures + 1
-				if failures < maxPageFailures {
-					_, aerr := s.store.AdvanceFanout(ctx, p.ID, cursor, cursor, false, failures)
-					return false, moved, joinErr(fmt.Errorf("news: fan-out of %s: %w", p.ID, err), aerr)
-				}
-				status, failures, skipped = RecipientFailed, 0, nil
-			}
-			// Recorded after the publish: a stop in between repeats the
-			// page, whose publish then adds nothing, and records it.
-			if len(skipped) > 0 {
-				if err := s.store.AddRecipients(ctx, p.ID, skipped, RecipientSkipped); err != nil {
-					return false, moved, err
-				}
-			}
-			if err := s.store.AddRecipients(ctx, p.ID, users, status); err != nil {
-				return false, moved, err
-			}
-		}
-		ok, err := s.store.AdvanceFanout(ctx, p.ID, cursor, next, next == "", failures)
-		if err != nil || !ok {
-			return false, moved, err // another instance is on this post
-		}
 		moved = true
-		p.FanoutFailures = failures
+		p.FanoutFailures = 0
 		if next == "" {
 			return true, true, nil
 		}
@@ -135,13 +142,36 @@ func (s *Service) fanoutPost(ctx context.Context, p *Post) (finished, moved bool
 	}
 }
 
-// publishPage publishes one page and returns the users the message policy
-// skipped, when the inbox can say.
-func (s *Service) publishPage(ctx context.Context, users []string, note Note) ([]string, error) {
-	if si, ok := s.opts.Inbox.(SkippingInbox); ok {
-		return si.PublishManySkipping(ctx, users, note)
+// errMovedOn: another run moved the post's cursor first.
+var errMovedOn = errors.New("news: another run moved the fan-out on")
+
+// finishPage records a page's counts and moves the cursor past it; when
+// another run moved the cursor first it returns errMovedOn, which rolls
+// the unit back on SQLite (the other run recorded the same page).
+func (s *Service) finishPage(ctx context.Context, p *Post, cursor, next string, pg Page, failures int) error {
+	if len(pg.Users) > 0 {
+		if err := s.store.RecordPage(ctx, p.ID, cursor, pg); err != nil {
+			return err
+		}
 	}
-	return nil, s.opts.Inbox.PublishMany(ctx, users, note)
+	ok, err := s.store.AdvanceFanout(ctx, p.ID, cursor, next, next == "", failures)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errMovedOn
+	}
+	return nil
+}
+
+// publishPage publishes one page and returns the users the message policy
+// skipped and how many got a new event (-1: the inbox does not say).
+func (s *Service) publishPage(ctx context.Context, users []string, note Note) ([]string, int, error) {
+	if ri, ok := s.opts.Inbox.(ReportingInbox); ok {
+		rep, err := ri.PublishManyReport(ctx, users, note)
+		return rep.Skipped, rep.Delivered, err
+	}
+	return nil, -1, s.opts.Inbox.PublishMany(ctx, users, note)
 }
 
 // postKey is the inbox key of a post's note (and of its push counts).

@@ -92,11 +92,22 @@ type Inbox interface {
 	PublishMany(ctx context.Context, userIDs []string, n Note) error
 }
 
-// SkippingInbox is an Inbox that also says which users the message policy
-// skipped (their weekly budget was spent): they got nothing. The fan-out
-// uses it when the inbox has it, to count them apart from recipients.
-type SkippingInbox interface {
-	PublishManySkipping(ctx context.Context, userIDs []string, n Note) (skipped []string, err error)
+// ReportingInbox is an Inbox that also says what a PublishMany did: the
+// users the message policy skipped (their weekly budget was spent: they
+// got nothing) and how many accounts got a new event from this call. The
+// fan-out uses it when the inbox has it, to count the recipients apart
+// from the skipped, and to count a page without a row per recipient.
+type ReportingInbox interface {
+	PublishManyReport(ctx context.Context, userIDs []string, n Note) (PublishReport, error)
+}
+
+// PublishReport is what a ReportingInbox's PublishMany did.
+type PublishReport struct {
+	Skipped []string // users the message policy skipped
+	// Delivered is how many accounts got a new event, when the events
+	// were written in the caller's Store.Atomic unit (they commit or roll
+	// back with the page); -1 otherwise.
+	Delivered int
 }
 
 // PushCounts are the pushes of one note, per device, as FCM answered.

@@ -15,6 +15,12 @@ type Store interface {
 	FanoutStore
 	PollStore
 	ChatStore
+	// Atomic runs fn as one unit where the database can: on SQLite one
+	// transaction that the push and wallet stores on the same file join
+	// through fn's context (storage.Atomic), so a fan-out page's budget
+	// claims, inbox events, counts and cursor are one commit; on MongoDB
+	// it just calls fn, and each write stands alone, keyed, as always.
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // PostStore keeps posts, their images and the weekly claims: unique
@@ -42,7 +48,8 @@ type PostStore interface {
 }
 
 // FanoutStore keeps the durable fan-out: the post's cursor into its
-// audience and one row per recipient, unique (post, user).
+// audience, and who it reached: a row per recipient, unique (post, user),
+// or on SQLite a count per page, unique (post, page).
 type FanoutStore interface {
 	// DuePosts lists posts with publish_at <= now, not withdrawn, whose
 	// fan-out is not done, oldest first.
@@ -51,10 +58,15 @@ type FanoutStore interface {
 	// done and failures) if it is still at from; false if another run
 	// moved it first.
 	AdvanceFanout(ctx context.Context, postID, from, to string, done bool, failures int) (bool, error)
-	// AddRecipients inserts (post, user) rows with the status, leaving
-	// rows that exist alone.
-	AddRecipients(ctx context.Context, postID string, users []string, status int) error
-	// RecipientCounts counts the post's rows by status.
+	// RecordPage records what the page of the post's audience that
+	// starts at cursor did. A page whose Delivered is known (an SQLite
+	// unit: the page's events and this record commit together, so no
+	// repeat of the page can count an account twice) may be kept as a
+	// count; otherwise each of its users is a row, unique (post, user),
+	// and a repeat leaves the rows that exist alone.
+	RecordPage(ctx context.Context, postID, cursor string, pg Page) error
+	// RecipientCounts adds up the post's recipients by status (its rows
+	// and its counted pages).
 	RecipientCounts(ctx context.Context, postID string) (map[int]int64, error)
 	// MarkRead records that user opened the post (once; a repeat is no
 	// error) and ReadCount counts them.
@@ -62,6 +74,16 @@ type FanoutStore interface {
 	ReadCount(ctx context.Context, postID string) (int64, error)
 	// ReadPosts reports which of postIDs user has opened.
 	ReadPosts(ctx context.Context, user string, postIDs []string) (map[string]bool, error)
+}
+
+// Page is what one fan-out page did.
+type Page struct {
+	Users   []string // the page's accounts (a guardian once)
+	Status  int      // RecipientSent or RecipientFailed (for good) for Users
+	Skipped []string // of Users, those the message policy skipped
+	// Delivered is how many of Users got a new event from this page, or
+	// -1 when the inbox does not say.
+	Delivered int
 }
 
 // Recipient statuses.

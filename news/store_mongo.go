@@ -217,7 +217,24 @@ func (s *MongoStore) AdvanceFanout(ctx context.Context, postID, from, to string,
 	return res.MatchedCount == 1, nil
 }
 
-func (s *MongoStore) AddRecipients(ctx context.Context, postID string, users []string, status int) error {
+// Atomic calls fn: without multi-document transactions each write of a
+// fan-out page stands alone, keyed (the inbox per (user, post), the page
+// counts per (post, page)).
+func (s *MongoStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+
+// RecordPage keeps a row per recipient, unique (post, user): without a
+// transaction a count could not tell a repeat of the page from a first
+// time.
+func (s *MongoStore) RecordPage(ctx context.Context, postID, cursor string, pg Page) error {
+	if err := s.addRecipients(ctx, postID, pg.Skipped, RecipientSkipped); err != nil {
+		return err
+	}
+	return s.addRecipients(ctx, postID, pg.Users, pg.Status)
+}
+
+func (s *MongoStore) addRecipients(ctx context.Context, postID string, users []string, status int) error {
 	docs := make([]any, len(users))
 	for i, u := range users {
 		docs[i] = bson.M{"_id": postID + "/" + u, "post_id": postID, "user_id": u, "status": status}

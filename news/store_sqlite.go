@@ -54,6 +54,9 @@ CREATE TABLE news_slots (key TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT N
 ALTER TABLE news_posts ADD COLUMN level TEXT NOT NULL DEFAULT '';
 `, `
 ALTER TABLE news_posts ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
+`, `
+CREATE TABLE news_fanout_pages (post_id TEXT NOT NULL, cursor TEXT NOT NULL, sent INTEGER NOT NULL,
+	PRIMARY KEY (post_id, cursor)) WITHOUT ROWID;
 `}
 
 // NewSQLiteStore migrates the news tables.
@@ -220,7 +223,36 @@ func (s *SQLiteStore) AdvanceFanout(ctx context.Context, postID, from, to string
 
 // AddRecipients inserts in multi-row statements (300 rows, 900
 // parameters, under SQLite's limit), in one transaction.
-func (s *SQLiteStore) AddRecipients(ctx context.Context, postID string, users []string, status int) error {
+func (s *SQLiteStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.Atomic(ctx, fn)
+}
+
+func (s *SQLiteStore) RecordPage(ctx context.Context, postID, cursor string, pg Page) error {
+	if pg.Delivered >= 0 && pg.Status == RecipientSent {
+		// The page's events and this count commit together (news
+		// fan-out runs each page in Atomic): an account that already had
+		// the post (a guardian on an earlier page) is not in Delivered,
+		// and the page is never repeated after it committed. Only the
+		// skipped, rare, keep a row each, so a guardian skipped on two
+		// pages counts once.
+		if _, err := s.w.ExecContext(ctx, `INSERT OR FAIL INTO news_fanout_pages (post_id, cursor, sent) VALUES (?, ?, ?)
+			ON CONFLICT (post_id, cursor) DO UPDATE SET sent = excluded.sent`, postID, cursor, pg.Delivered); err != nil {
+			return dbErr.Map(err)
+		}
+		return s.addRecipients(ctx, postID, pg.Skipped, RecipientSkipped)
+	}
+	if err := s.addRecipients(ctx, postID, pg.Skipped, RecipientSkipped); err != nil {
+		return err
+	}
+	return s.addRecipients(ctx, postID, pg.Users, pg.Status)
+}
+
+// addRecipients inserts (post, user) rows with the status, leaving rows
+// that exist alone (a skipped user stays skipped).
+func (s *SQLiteStore) addRecipients(ctx context.Context, postID string, users []string, status int) error {
+	if len(users) == 0 {
+		return nil
+	}
 	const chunk = 300
 	return dbErr.Map(s.db.Tx(ctx, func(q storage.Querier) error {
 		for start := 0; start < len(users); start += chunk {
@@ -239,7 +271,19 @@ func (s *SQLiteStore) AddRecipients(ctx context.Context, postID string, users []
 }
 
 func (s *SQLiteStore) RecipientCounts(ctx context.Context, postID string) (map[int]int64, error) {
-	return s.counts(ctx, `SELECT status, count(*) FROM news_recipients WHERE post_id = ? GROUP BY status`, postID)
+	out, err := s.counts(ctx, `SELECT status, count(*) FROM news_recipients WHERE post_id = ? GROUP BY status`, postID)
+	if err != nil {
+		return nil, err
+	}
+	var sent int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(sent), 0) FROM news_fanout_pages WHERE post_id = ?`,
+		postID).Scan(&sent); err != nil {
+		return nil, dbErr.Map(err)
+	}
+	if sent > 0 {
+		out[RecipientSent] += sent
+	}
+	return out, nil
 }
 
 func (s *SQLiteStore) counts(ctx context.Context, query string, args ...any) (map[int]int64, error) {

@@ -149,6 +149,10 @@ type Report struct {
 	Skipped   map[string][]string // reason → users who got nothing
 	OptedOut  int                 // events written without a push
 	Deferred  int                 // pushes waiting for the end of quiet hours
+	// InUnit: the events were written in the caller's storage.Atomic
+	// unit, so they commit or roll back with it (Published then counts
+	// exactly what the unit adds).
+	InUnit bool
 }
 
 // Outgoing is one draft for one user, for PublishEach.

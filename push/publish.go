@@ -107,6 +107,9 @@ func (s *Service) PublishPersonal(ctx context.Context, userIDs []string, data []
 // under the message policy.
 func (s *Service) publishMany(ctx context.Context, userIDs []string, payload func(i int) json.RawMessage, d Draft) (Report, error) {
 	var rep Report
+	if u, ok := s.store.(interface{ InUnit(context.Context) bool }); ok {
+		rep.InUnit = u.InUnit(ctx)
+	}
 	a, err := s.policyFor(ctx, d)
 	if err != nil {
 		return rep, err

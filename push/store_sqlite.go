@@ -129,6 +129,10 @@ func (s *SQLiteStore) Append(ctx context.Context, user, key string, ev Event) (E
 	return Event{}, false, fmt.Errorf("push: append event: seq contention for %d attempts", maxAppendAttempts)
 }
 
+// InUnit reports whether the store's writes with ctx belong to the
+// caller's storage.Atomic unit.
+func (s *SQLiteStore) InUnit(ctx context.Context) bool { return s.db.InUnit(ctx) }
+
 func (s *SQLiteStore) byKey(ctx context.Context, user, key string) (Event, error) {
 	ev, err := scanEvent(s.db.Writer().QueryRowContext(ctx,
 		`SELECT `+eventCols+` FROM push_events WHERE user_id = ? AND ikey = ?`, user, key))

@@ -80,6 +80,10 @@ func (s *SQLite) Atomic(ctx context.Context, fn func(ctx context.Context) error)
 	return nil
 }
 
+// InUnit reports whether ctx carries an open Atomic transaction of s: a
+// store's writes with ctx then commit or roll back with the caller's unit.
+func (s *SQLite) InUnit(ctx context.Context) bool { return s.joined(ctx) != nil }
+
 // joined is the open Atomic transaction of s that ctx carries, if any.
 func (s *SQLite) joined(ctx context.Context) *ambient {
 	a, _ := ctx.Value(ambientKey{s}).(*ambient)
