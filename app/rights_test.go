@@ -368,7 +368,7 @@ func TestDeleteMe(t *testing.T) {
 	const marker = "Q7marker-slow-reception"
 	ta.careBeforeDeletion(cl, tok, phone, "I am "+first+": "+marker)
 	for _, q := range []string{`SELECT count(*) FROM push_deferred WHERE user_id = ?`, `SELECT count(*) FROM push_preferences WHERE user_id = ?`,
-		`SELECT count(*) FROM push_budget_slots WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`,
+		`SELECT count(*) FROM push_budget_counts WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`,
 		`SELECT count(*) FROM care_birthdates WHERE patient_id = ?`} {
 		if ta.countRows(q, pid) == 0 {
 			t.Fatalf("the test's setup made no rows for: %s", q)
@@ -430,7 +430,7 @@ func TestDeleteMe(t *testing.T) {
 	// No trace of the name, phone or birth date in the database files.
 	// (DELETE /v1/me scrubbed them: Deps.Scrub, as serve wires it.)
 	for _, q := range []string{`SELECT count(*) FROM push_deferred WHERE user_id = ?`, `SELECT count(*) FROM push_preferences WHERE user_id = ?`,
-		`SELECT count(*) FROM push_budget_slots WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`} {
+		`SELECT count(*) FROM push_budget_counts WHERE user_id = ?`, `SELECT count(*) FROM care_messages WHERE patient_id = ? AND state = 0`} {
 		if n := ta.countRows(q, pid); n != 0 {
 			t.Errorf("%d rows left: %s", n, q)
 		}

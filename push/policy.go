@@ -214,8 +214,11 @@ type PolicyStore interface {
 	// or for card when card is not "".
 	OptedOut(ctx context.Context, clinic, card string, users []string) (map[string]bool, error)
 	// ClaimSlots gives each claim a budget slot n ≤ budget in (user,
-	// clinic, week), or finds the slot its key already holds; granted[i]
-	// says whether claims[i] has one.
+	// clinic, week), or grants it without spending when its message is
+	// already in the user's inbox (MongoDB keeps a slot per message key and
+	// finds that; SQLite keeps a count and looks in the inbox, the claim
+	// and the append being one transaction); granted[i] says whether
+	// claims[i] has one.
 	ClaimSlots(ctx context.Context, clinic, week string, budget int, claims []Claim, at time.Time) (granted []bool, err error)
 	// Defer stores deferred pushes; one already stored for (user, event)
 	// stays as it is.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"carewallet/app/storage"
 )
@@ -27,16 +28,39 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 	if err != nil {
 		return Event{}, err
 	}
-	if a != nil {
+	if a == nil {
+		return s.publishOne(ctx, a, userID, d, ev)
+	}
+	// Under the policy the budget claim and the append are one unit (one
+	// transaction on SQLite): a stop between them spends no slot without
+	// its message.
+	var stored Event
+	skipped := false
+	err = s.unit(ctx, func(ctx context.Context) error {
 		granted, err := s.claim(ctx, a, d, []string{userID}, []Event{ev})
 		if err != nil {
-			return Event{}, err
+			return err
 		}
 		if !granted[0] {
 			s.tally(ctx, a, ReasonBudget, 1)
-			return Event{}, &SkippedError{Reason: ReasonBudget}
+			skipped = true
+			return nil
 		}
+		stored, err = s.publishOne(ctx, a, userID, d, ev)
+		return err
+	})
+	if err != nil {
+		return Event{}, err
 	}
+	if skipped {
+		return Event{}, &SkippedError{Reason: ReasonBudget}
+	}
+	return stored, nil
+}
+
+// publishOne appends ev to the user's inbox and, once that commits,
+// delivers it and queues its push.
+func (s *Service) publishOne(ctx context.Context, a *applied, userID string, d Draft, ev Event) (Event, error) {
 	stored, created, err := s.store.Append(ctx, userID, d.Key, ev)
 	if err != nil {
 		return Event{}, err
@@ -50,6 +74,17 @@ func (s *Service) Publish(ctx context.Context, userID string, d Draft) (Event, e
 	})
 	s.pushTargets(ctx, a, d, []target{{user: userID, event: stored}}, nil)
 	return stored, nil
+}
+
+// unit runs fn as one unit of the store where it can (storage.Atomic on
+// SQLite), else just runs it.
+func (s *Service) unit(ctx context.Context, fn func(ctx context.Context) error) error {
+	if u, ok := s.store.(interface {
+		Atomic(context.Context, func(context.Context) error) error
+	}); ok {
+		return u.Atomic(ctx, fn)
+	}
+	return fn(ctx)
 }
 
 // PublishMany appends the same draft to many users' inboxes (fan-out: news,
@@ -127,12 +162,23 @@ func (s *Service) publishMany(ctx context.Context, userIDs []string, payload fun
 			}
 			evs[i] = Event{ID: newID(), Type: d.Type, Data: payload(start + i), CreatedAt: now}
 		}
-		if a != nil {
-			granted, err := s.claim(ctx, a, d, users, evs)
-			if err != nil {
+		if a == nil {
+			if err := s.appendBatch(ctx, a, d, users, evs, &rep); err != nil {
 				return rep, err
 			}
-			kept, keptEvs := users[:0:0], evs[:0]
+			continue
+		}
+		// The batch's budget claims and appends are one unit (one
+		// transaction on SQLite): a stop between them spends no slot
+		// without its message.
+		batch := rep
+		err := s.unit(ctx, func(ctx context.Context) error {
+			rep = batch // a rolled-back try counts nothing
+			granted, err := s.claim(ctx, a, d, users, evs)
+			if err != nil {
+				return err
+			}
+			kept, keptEvs := users[:0:0], evs[:0:0]
 			var skipped []string
 			for i, ok := range granted {
 				if ok {
@@ -142,42 +188,53 @@ func (s *Service) publishMany(ctx context.Context, userIDs []string, payload fun
 				}
 			}
 			if len(skipped) > 0 {
-				if rep.Skipped == nil {
-					rep.Skipped = map[string][]string{}
+				sk := map[string][]string{}
+				for r, us := range rep.Skipped {
+					sk[r] = us
 				}
-				rep.Skipped[ReasonBudget] = append(rep.Skipped[ReasonBudget], skipped...)
+				sk[ReasonBudget] = append(slices.Clip(sk[ReasonBudget]), skipped...)
+				rep.Skipped = sk
 				s.tally(ctx, a, ReasonBudget, len(skipped))
 			}
-			users, evs = kept, keptEvs
-			if len(users) == 0 {
-				continue
+			if len(kept) == 0 {
+				return nil
 			}
-		}
-		res, err := s.store.AppendMany(ctx, users, d.Key, evs)
+			return s.appendBatch(ctx, a, d, kept, keptEvs, &rep)
+		})
 		if err != nil {
 			return rep, err
 		}
-		var targets []target
-		for _, r := range res {
-			if r.Created {
-				targets = append(targets, target{user: r.User, event: r.Event})
-			}
-		}
-		created := targets
-		storage.AfterCommit(ctx, func() {
-			s.written.Add(int64(len(created)))
-			for _, t := range created {
-				s.hub.deliver(t.user, t.event)
-			}
-		})
-		rep.Published += len(targets)
-		for len(targets) > 0 {
-			n := min(len(targets), maxSendBatch)
-			s.pushTargets(ctx, a, d, targets[:n], &rep)
-			targets = targets[n:]
-		}
 	}
 	return rep, nil
+}
+
+// appendBatch appends a batch's events and, once that commits, delivers
+// them and queues their pushes.
+func (s *Service) appendBatch(ctx context.Context, a *applied, d Draft, users []string, evs []Event, rep *Report) error {
+	res, err := s.store.AppendMany(ctx, users, d.Key, evs)
+	if err != nil {
+		return err
+	}
+	var targets []target
+	for _, r := range res {
+		if r.Created {
+			targets = append(targets, target{user: r.User, event: r.Event})
+		}
+	}
+	created := targets
+	storage.AfterCommit(ctx, func() {
+		s.written.Add(int64(len(created)))
+		for _, t := range created {
+			s.hub.deliver(t.user, t.event)
+		}
+	})
+	rep.Published += len(targets)
+	for len(targets) > 0 {
+		n := min(len(targets), maxSendBatch)
+		s.pushTargets(ctx, a, d, targets[:n], rep)
+		targets = targets[n:]
+	}
+	return nil
 }
 
 // writeBatch is how many users PublishMany claims and appends at once.

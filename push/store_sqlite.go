@@ -62,6 +62,18 @@ var sqliteMigrations = []string{
 	// 5: a handed-over card's preferences are found by card
 	// (ForgetCardPreferences).
 	`CREATE INDEX push_preferences_card ON push_preferences (card_id) WHERE card_id != '';`,
+	// 6: the weekly budget is a count per (user, clinic, week), not a row
+	// per message (ClaimSlots); the counts start from the slots taken.
+	`CREATE TABLE push_budget_counts (
+		user_id   TEXT    NOT NULL,
+		clinic_id TEXT    NOT NULL,
+		week      TEXT    NOT NULL,
+		n         INTEGER NOT NULL,
+		PRIMARY KEY (user_id, clinic_id, week)
+	) WITHOUT ROWID;
+	INSERT INTO push_budget_counts (user_id, clinic_id, week, n)
+		SELECT user_id, clinic_id, week, max(n) FROM push_budget_slots GROUP BY user_id, clinic_id, week;
+	DROP TABLE push_budget_slots;`,
 }
 
 // SQLiteStore is the embedded Store. Every write goes through the single

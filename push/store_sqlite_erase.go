@@ -10,7 +10,7 @@ import (
 func (s *SQLiteStore) EraseUser(ctx context.Context, user string) error {
 	return s.db.Tx(ctx, func(q storage.Querier) error {
 		for _, t := range []string{"push_events", "push_devices", "push_tickets", "push_failures",
-			"push_preferences", "push_budget_slots", "push_deferred"} {
+			"push_preferences", "push_budget_counts", "push_deferred"} {
 			if _, err := q.ExecContext(ctx, `DELETE FROM `+t+` WHERE user_id = ?`, user); err != nil {
 				return err
 			}

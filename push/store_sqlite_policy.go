@@ -164,61 +164,61 @@ func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users [
 	return out, nil
 }
 
-// ClaimSlots runs in one write transaction, chunk by chunk: it reads which
-// claims already hold a slot by key, then inserts a slot at max(n)+1 of
-// each other claim's (user, clinic, week) where that is within the budget,
-// all in one INSERT … SELECT that returns the granted rows. A chunk that
-// names a user twice, or whose insert hits a unique key (another process
-// on the file took a slot), is claimed one by one instead.
+// ClaimSlots spends the budget on a counter per (user, clinic, week): one
+// upsert per chunk adds 1 where the count is below the budget and returns
+// the rows it granted (a user named twice in a chunk is counted twice, in
+// order). A claim whose key the user's inbox already holds was granted
+// when its message was written, and spends nothing. The push service
+// claims and appends in one Atomic unit, so a stop between the two cannot
+// leave a slot spent without its message; and SQLite's single writer makes
+// racing claims count one after the other.
 func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budget int, claims []Claim, at time.Time) ([]bool, error) {
 	granted := make([]bool, len(claims))
 	err := s.db.Tx(ctx, func(q storage.Querier) error {
 		for start := 0; start < len(claims); start += sqliteChunk {
 			chunk := claims[start:min(start+sqliteChunk, len(claims))]
-			held, err := heldSlots(ctx, q, clinic, chunk)
+			held, err := heldKeys(ctx, q, chunk)
 			if err != nil {
 				return err
 			}
 			var rest []int
-			users := make(map[string]bool, len(chunk))
-			distinct := true
 			for i, c := range chunk {
 				if held[c.User+"\x00"+c.Key] {
 					granted[start+i] = true
 					continue
 				}
 				rest = append(rest, i)
-				distinct = distinct && !users[c.User]
-				users[c.User] = true
 			}
-			if len(rest) == 0 {
+			if len(rest) == 0 || budget <= 0 {
 				continue
 			}
-			if distinct {
-				got, err := claimBatch(ctx, q, clinic, week, budget, chunk, rest, at)
-				if err == nil {
-					for _, i := range rest {
-						granted[start+i] = got[chunk[i].User]
-					}
-					continue
-				}
-				if !storage.IsDuplicate(err) {
+			args := make([]any, 0, 3*len(rest)+1)
+			for _, i := range rest {
+				args = append(args, chunk[i].User, clinic, week)
+			}
+			args = append(args, budget)
+			rows, err := q.QueryContext(ctx, `INSERT OR FAIL INTO push_budget_counts (user_id, clinic_id, week, n) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?,?,?,1),", len(rest)), ",")+`
+				ON CONFLICT (user_id, clinic_id, week) DO UPDATE SET n = n + 1 WHERE n < ? RETURNING user_id`, args...)
+			if err != nil {
+				return err
+			}
+			got := map[string]int{}
+			for rows.Next() {
+				var u string
+				if err := rows.Scan(&u); err != nil {
+					rows.Close()
 					return err
 				}
+				got[u]++
+			}
+			if err := rows.Close(); err != nil {
+				return err
 			}
 			for _, i := range rest {
-				c := chunk[i]
-				if held[c.User+"\x00"+c.Key] {
+				if u := chunk[i].User; got[u] > 0 {
 					granted[start+i] = true
-					continue
-				}
-				ok, err := claimOne(ctx, q, clinic, week, budget, c, at)
-				if err != nil {
-					return err
-				}
-				granted[start+i] = ok
-				if ok {
-					held[c.User+"\x00"+c.Key] = true // the same user and key twice in a batch
+					got[u]--
 				}
 			}
 		}
@@ -230,45 +230,18 @@ func (s *SQLiteStore) ClaimSlots(ctx context.Context, clinic, week string, budge
 	return granted, nil
 }
 
-// claimBatch inserts one slot per claim chunk[i], i in idx (distinct
-// users), where the user's week has room, and returns the users granted.
-func claimBatch(ctx context.Context, q storage.Querier, clinic, week string, budget int, chunk []Claim, idx []int, at time.Time) (map[string]bool, error) {
-	args := make([]any, 0, 4+3*len(idx))
-	args = append(args, clinic, week, storage.Nanos(at), budget)
-	for _, i := range idx {
-		args = append(args, chunk[i].User, chunk[i].Key, int(chunk[i].Class))
-	}
-	const top = `coalesce((SELECT max(n) FROM push_budget_slots s WHERE s.user_id = v.u AND s.clinic_id = c.clinic AND s.week = c.week), 0)`
-	rows, err := q.QueryContext(ctx, `WITH c(clinic, week, at, budget) AS (VALUES (?, ?, ?, ?)),
-		v(u, k, cl) AS (VALUES `+strings.TrimSuffix(strings.Repeat("(?,?,?),", len(idx)), ",")+`)
-		INSERT INTO push_budget_slots (user_id, clinic_id, week, n, ikey, class, created_at)
-		SELECT v.u, c.clinic, c.week, `+top+` + 1, v.k, v.cl, c.at FROM v, c WHERE `+top+` < c.budget
-		RETURNING user_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	got := make(map[string]bool, len(idx))
-	for rows.Next() {
-		var u string
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		got[u] = true
-	}
-	return got, rows.Err()
-}
-
-// heldSlots reads which claims' keys already hold a slot. The query names
-// users and keys as two IN lists (the index (user_id, clinic_id, ikey)
-// serves it; a row-value IN over VALUES would scan the table) and the
-// pairs are matched here.
-func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []Claim) (map[string]bool, error) {
-	users := make([]any, 0, len(claims))
-	keys := make([]any, 0, 1)
+// heldKeys reads which claims' messages are already in the user's inbox
+// (by its key; a keyless message's claim key, "~" and its event id, is
+// new by construction). The query names users and keys as two IN lists
+// (the index (user_id, ikey) serves it) and the pairs are matched here.
+func heldKeys(ctx context.Context, q storage.Querier, claims []Claim) (map[string]bool, error) {
+	var users, keys []any
 	seenU, seenK := map[string]bool{}, map[string]bool{}
 	want := make(map[string]bool, len(claims))
 	for _, c := range claims {
+		if strings.HasPrefix(c.Key, "~") {
+			continue
+		}
 		want[c.User+"\x00"+c.Key] = true
 		if !seenU[c.User] {
 			seenU[c.User] = true
@@ -279,14 +252,16 @@ func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []C
 			keys = append(keys, c.Key)
 		}
 	}
-	args := append(append(users, clinic), keys...)
-	rows, err := q.QueryContext(ctx, `SELECT user_id, ikey FROM push_budget_slots WHERE user_id IN (`+placeholders(len(users))+
-		`) AND clinic_id = ? AND ikey IN (`+placeholders(len(keys))+`)`, args...)
+	held := map[string]bool{}
+	if len(users) == 0 {
+		return held, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT user_id, ikey FROM push_events WHERE user_id IN (`+placeholders(len(users))+
+		`) AND ikey IN (`+placeholders(len(keys))+`)`, append(users, keys...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	held := map[string]bool{}
 	for rows.Next() {
 		var u, k string
 		if err := rows.Scan(&u, &k); err != nil {
@@ -299,31 +274,11 @@ func heldSlots(ctx context.Context, q storage.Querier, clinic string, claims []C
 	return held, rows.Err()
 }
 
-func claimOne(ctx context.Context, q storage.Querier, clinic, week string, budget int, c Claim, at time.Time) (bool, error) {
-	for range MaxWeeklyBudget + 1 {
-		res, err := q.ExecContext(ctx, `INSERT INTO push_budget_slots (user_id, clinic_id, week, n, ikey, class, created_at)
-			SELECT ?, ?, ?, coalesce(max(n), 0) + 1, ?, ?, ? FROM push_budget_slots
-			WHERE user_id = ? AND clinic_id = ? AND week = ? HAVING coalesce(max(n), 0) < ?`,
-			c.User, clinic, week, c.Key, int(c.Class), storage.Nanos(at), c.User, clinic, week, budget)
-		if err == nil {
-			n, err := res.RowsAffected()
-			return n == 1, err
-		}
-		if !storage.IsDuplicate(err) {
-			return false, err
-		}
-		var one int
-		err = q.QueryRowContext(ctx, `SELECT 1 FROM push_budget_slots WHERE user_id = ? AND clinic_id = ? AND ikey = ?`,
-			c.User, clinic, c.Key).Scan(&one)
-		if err == nil {
-			return true, nil // another writer claimed this very message
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return false, err
-		}
-		// Another writer took slot n: read again.
-	}
-	return false, errors.New("budget slot contention")
+// Atomic runs fn in one transaction that the other stores on the same
+// database join (storage.Atomic): the push service claims budget and
+// appends the message in one.
+func (s *SQLiteStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.Atomic(ctx, fn)
 }
 
 func (s *SQLiteStore) Defer(ctx context.Context, ds []Deferred) error {
