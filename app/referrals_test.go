@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"carewallet/app/identity"
 	"carewallet/referrals"
 	"carewallet/wallet"
 )
@@ -436,4 +438,69 @@ func refStoreOf(t *testing.T, ta *testApp) referrals.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestReferralRewardsBesideReceipts: referral receipts, whose rewards are
+// credited to the referrers' cards in one SQLite unit, run at once with
+// receipts on those very cards. A unit holds the only writer connection
+// and must not wait for a card lock whose holder waits for that
+// connection (a hang fails the test at go test's -timeout, with the
+// stacks); every reward and every receipt's cashback arrives once.
+func TestReferralRewardsBesideReceipts(t *testing.T) {
+	ta := newTestApp(t, func(o *identity.Options) {
+		o.Limits = identity.Limits{CodesPerClientHour: 1000, CodesPerMinute: 1000, CodesPerHour: 1000,
+			ChecksPerClientHour: 1000, ChecksPerMinute: 1000}
+	})
+	cl := ta.referralClinic("Smile", "smile.test")
+	ta.must(200, "PUT", "/v1/clinic/referral-program", cl.manager, strings.Replace(exampleReferralProgram,
+		`"max_rewarded_per_month": 20`, `"max_rewarded_per_month": 0, "max_joins_per_day": 1000`, 1))
+	a, b, c, _, _ := ta.chain(cl)
+	const friends = 6
+	var refs []member
+	for i := range friends {
+		m, _ := ta.joinWith(fmt.Sprintf("+7999100%04d", i), "Friend", ta.codeOf(c))
+		refs = append(refs, m)
+	}
+	before := map[string]int64{}
+	for name, m := range map[string]member{"A": a, "B": b, "C": c} {
+		before[name] = ta.kindSum(m, wallet.KindCashback)
+	}
+	var wg sync.WaitGroup
+	statuses := make(chan int, 2*friends)
+	for i, f := range refs {
+		wg.Go(func() {
+			statuses <- ta.doRaw("POST", "/v1/clinic/receipts", cl.admin, receiptBody(f.card, fmt.Sprint("F-", i), 1_000_000)).Status
+		})
+		own := []member{a, b, c}[i%3]
+		wg.Go(func() {
+			statuses <- ta.doRaw("POST", "/v1/clinic/receipts", cl.admin, receiptBody(own.card, fmt.Sprint("O-", i), 1_000_000)).Status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Fatalf("a receipt answered %d", s)
+		}
+	}
+	// Each friend's first paid visit pays C 7% + 100, B 2%, A 1% of
+	// 10,000.00 roubles; B's and C's own first receipts are first paid
+	// visits too (B pays A 800; C pays B 800 and A 200); each own receipt
+	// earns its card's cashback.
+	wants := map[string]int64{"A": 100*friends + 800 + 200, "B": 200*friends + 800, "C": 800 * friends}
+	for name, m := range map[string]member{"A": a, "B": b, "C": c} {
+		want := wants[name]
+		if got := ta.kindSum(m, wallet.KindReferral); got != want {
+			t.Fatalf("%s earned %d referral points, want %d", name, got, want)
+		}
+		if got := ta.kindSum(m, wallet.KindCashback) - before[name]; got <= 0 {
+			t.Fatalf("%s's own receipts earned %d cashback", name, got)
+		}
+	}
+	if _, err := ta.deps.Referrals.RunRewards(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := ta.kindSum(c, wallet.KindReferral); got != 800*friends {
+		t.Fatalf("after the job C has %d referral points, want %d", got, 800*friends)
+	}
 }
