@@ -58,6 +58,23 @@ func TestPolicyStoreConformance(t *testing.T) {
 					t.Fatalf("OptedOut(%s, %q) = %v, %v; want pt_g=%v", c.clinic, c.card, out, err, c.want)
 				}
 			}
+			// More switches off at the clinic than users asked about (the
+			// SQLite store then asks per user rather than reading them all).
+			for _, u := range []string{"pt_x1", "pt_x2", "pt_x3"} {
+				if err := s.PutPreferences(ctx, u, []Preference{{Clinic: "cl_9", Marketing: false, UpdatedAt: t0}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, ask := range [][]string{{"pt_x2"}, {"pt_x2", "pt_other"}, {"pt_x1", "pt_x2", "pt_x3", "pt_other"}} {
+				out, err := s.OptedOut(ctx, "cl_9", "", ask)
+				want := len(ask)
+				if ask[len(ask)-1] == "pt_other" {
+					want--
+				}
+				if err != nil || len(out) != want || out["pt_other"] || !out["pt_x2"] {
+					t.Fatalf("OptedOut(cl_9, %v) = %v, %v", ask, out, err)
+				}
+			}
 		})
 
 		t.Run("budget slots", func(t *testing.T) {

@@ -137,6 +137,21 @@ func (s *SQLiteStore) PutPreferences(ctx context.Context, user string, prefs []P
 
 func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users []string) (map[string]bool, error) {
 	out := map[string]bool{}
+	// Few patients switch marketing off: when the clinic's switches are
+	// fewer than the users asked about, one range read of the partial
+	// index gets them all, instead of a probe per user.
+	all, err := s.optedOutAll(ctx, clinic, card, len(users))
+	if err != nil {
+		return nil, fmt.Errorf("push: opted out: %w", err)
+	}
+	if all != nil {
+		for _, u := range users {
+			if all[u] {
+				out[u] = true
+			}
+		}
+		return out, nil
+	}
 	for start := 0; start < len(users); start += sqliteChunk {
 		chunk := users[start:min(start+sqliteChunk, len(users))]
 		args := make([]any, 0, len(chunk)+2)
@@ -162,6 +177,34 @@ func (s *SQLiteStore) OptedOut(ctx context.Context, clinic, card string, users [
 		}
 	}
 	return out, nil
+}
+
+// optedOutAll reads every user with marketing off for the clinic (or the
+// card) when there are at most limit of them; nil when there are more.
+func (s *SQLiteStore) optedOutAll(ctx context.Context, clinic, card string, limit int) (map[string]bool, error) {
+	rows, err := s.db.Reader().QueryContext(ctx, `SELECT user_id FROM push_preferences
+		WHERE marketing = 0 AND clinic_id = ? AND card_id IN ('', ?) LIMIT ?`, clinic, card, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	all := map[string]bool{}
+	n := 0
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		all[u] = true
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, nil
+	}
+	return all, nil
 }
 
 // ClaimSlots spends the budget on a counter per (user, clinic, week): one
