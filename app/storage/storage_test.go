@@ -151,20 +151,7 @@ func TestCachedQueriers(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM kv ORDER BY v`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if fmt.Sprint(keys) != "[k0 k1 k2 k3]" {
+	if keys := column(t, db, `SELECT k FROM kv ORDER BY v`); fmt.Sprint(keys) != "[k0 k1 k2 k3]" {
 		t.Fatalf("after rollback: %v", keys)
 	}
 	// A bad statement reports its error rather than panicking.
@@ -272,20 +259,7 @@ func TestAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := db.Reader().QueryContext(ctx, `SELECT k FROM kv ORDER BY k`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if fmt.Sprint(keys) != "[a b c]" || fmt.Sprint(ran) != "[a b]" {
+	if keys := column(t, db, `SELECT k FROM kv ORDER BY k`); fmt.Sprint(keys) != "[a b c]" || fmt.Sprint(ran) != "[a b]" {
 		t.Fatalf("committed %v, after commit %v", keys, ran)
 	}
 	// A context kept after its Atomic returned uses the plain handles,
@@ -302,4 +276,23 @@ func TestAtomic(t *testing.T) {
 	if !now || count(ctx) != 4 || storage.InAtomic(kept) {
 		t.Fatalf("after Atomic: ran %v, %d rows", now, count(ctx))
 	}
+}
+
+// column reads a one-column query's strings through the read pool.
+func column(t *testing.T, db *storage.SQLite, query string) []string {
+	t.Helper()
+	rows, err := db.Reader().QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
