@@ -116,17 +116,20 @@ func (s *Service) awardCommit(ctx context.Context, r AwardRequest, programs map[
 	if r.Points <= 0 || r.Points > maxPoints || r.Key == "" {
 		return c, nil, invalid("points", "must be 1 to %d with a key", maxPoints)
 	}
-	if old, err := s.store.EntryByKey(ctx, r.CardID, r.Key); err == nil {
-		old.Replayed = true
-		return c, old, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return c, nil, err
-	}
 	card, err := s.store.Card(ctx, r.CardID)
 	if err != nil {
 		return c, nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, err)
 	}
 	if card.Status != StatusActive {
+		// An award posted before the card closed is still its answer;
+		// on an active card the commit itself finds a replay, in the
+		// same transaction as its check.
+		if old, err := s.store.EntryByKey(ctx, r.CardID, r.Key); err == nil {
+			old.Replayed = true
+			return c, old, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return c, nil, err
+		}
 		return c, nil, fmt.Errorf("wallet: award to %s: %w", r.CardID, ErrCardNotActive)
 	}
 	p := programs[card.ClinicID]
