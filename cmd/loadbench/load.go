@@ -73,7 +73,11 @@ func summarize(lats [][]time.Duration, errs int, elapsed time.Duration) result {
 // and the medians; the first target is the baseline for the ratios.
 func compare(ctx context.Context, out io.Writer, o options, names []string, run func(name string) result) {
 	per := map[string][]result{}
-	fmt.Fprintf(out, "%d connections, %s per round, %d rounds each, servers on CPU %q\n", o.conns, o.duration, o.rounds, o.serverCPU)
+	round := o.duration.String()
+	if o.roundSize != "" {
+		round = o.roundSize
+	}
+	fmt.Fprintf(out, "%d connections, %s per round, %d rounds each, servers on CPU %q\n", o.conns, round, o.rounds, o.serverCPU)
 	fmt.Fprintf(out, "%-28s %6s %10s %10s %10s %8s\n", "target", "round", "req/s", "p50", "p99", "errors")
 	for round := 1; round <= o.rounds && ctx.Err() == nil; round++ {
 		for _, n := range names {

@@ -39,6 +39,8 @@ type options struct {
 	duration  time.Duration
 	rounds    int
 	cards     int
+	perRound  int
+	roundSize string // "" : a round lasts duration
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -50,16 +52,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of one round")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target (alternating)")
 	fs.IntVar(&o.cards, "cards", 2000, "wallet: patients with a card, set up through the API")
+	fs.IntVar(&o.perRound, "n", 1000, "referrals: receipts per round (each referral receipt needs its own referee, set up through the API)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: loadbench [flags] me|wallet|bare-server|sqlite-insert\n\nscenarios:\n  me           GET /v1/me with a valid patient token, beside a bare Fiber handler\n  wallet       receipts, spend+confirm pairs and card reads, beside raw SQLite inserts\n  bare-server  (internal) serve the bare Fiber baseline on -addr\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: loadbench [flags] me|wallet|referrals|bare-server|sqlite-insert\n\nscenarios:\n  me           GET /v1/me with a valid patient token, beside a bare Fiber handler\n  wallet       receipts, spend+confirm pairs and card reads, beside raw SQLite inserts\n  referrals    a first paid receipt paying three referral levels and a staff reward, beside a plain receipt\n  bare-server  (internal) serve the bare Fiber baseline on -addr\n\nflags:")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:0", "bare-server: listen address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.conns < 1 || o.rounds < 1 || o.duration <= 0 || o.duration > 10*time.Minute {
-		return fmt.Errorf("-c, -rounds must be ≥ 1 and -d between 0 and 10m")
+	if o.conns < 1 || o.rounds < 1 || o.perRound < 1 || o.duration <= 0 || o.duration > 10*time.Minute {
+		return fmt.Errorf("-c, -n, -rounds must be ≥ 1 and -d between 0 and 10m")
 	}
 	switch fs.Arg(0) {
 	case "bare-server":
@@ -68,6 +71,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchMe(ctx, o, out)
 	case "wallet":
 		return benchWallet(ctx, o, out)
+	case "referrals":
+		return benchReferrals(ctx, o, out)
 	case "sqlite-insert":
 		return sqliteInsert(ctx, o, out)
 	}
