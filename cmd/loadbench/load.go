@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -30,9 +31,31 @@ func (r result) rps() float64 { return float64(r.Requests) / r.Elapsed.Seconds()
 // drive runs conns closed-loop workers against addr for d. A response
 // with another status than want counts as an error (and in the latency).
 func drive(ctx context.Context, addr string, conns int, d time.Duration, fill request, want int) result {
-	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	return load(ctx, addr, conns, func(w, i int, req *fasthttp.Request) bool {
+		fill(w, i, req)
+		return true
+	}, want)
+}
+
+// driveN sends n requests from conns closed-loop workers.
+func driveN(ctx context.Context, addr string, conns, n int, fill func(req *fasthttp.Request), want int) result {
+	var left atomic.Int64
+	left.Store(int64(n))
+	return load(ctx, addr, conns, func(_, _ int, req *fasthttp.Request) bool {
+		if left.Add(-1) < 0 {
+			return false
+		}
+		fill(req)
+		return true
+	}, want)
+}
+
+// load runs conns workers, each sending the requests next fills until it
+// says there are no more or ctx ends; the first error is printed.
+func load(ctx context.Context, addr string, conns int, next func(w, i int, req *fasthttp.Request) bool, want int) result {
+	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	var errs atomic.Int64
 	lats := make([][]time.Duration, conns)
 	var wg sync.WaitGroup
@@ -44,12 +67,16 @@ func drive(ctx context.Context, addr string, conns int, d time.Duration, fill re
 			defer fasthttp.ReleaseResponse(res)
 			for i := 0; ctx.Err() == nil; i++ {
 				req.Reset()
-				fill(w, i, req)
+				if !next(w, i, req) {
+					return
+				}
 				t := time.Now()
 				err := client.Do(req, res)
 				lats[w] = append(lats[w], time.Since(t))
 				if err != nil || res.StatusCode() != want {
-					errs.Add(1)
+					if errs.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "first error: %v %d %s\n", err, res.StatusCode(), res.Body())
+					}
 				}
 			}
 		})

@@ -11,11 +11,7 @@ import (
 // benchMe measures GET /v1/me with a valid token (JWT check, session
 // check, patient read from SQLite) beside the bare Fiber handler.
 func benchMe(ctx context.Context, o options, out io.Writer) error {
-	sink, err := newSMSSink()
-	if err != nil {
-		return err
-	}
-	cw, _, err := startCarewallet(o, sink)
+	cw, _, sink, err := startCarewallet(o)
 	if err != nil {
 		return err
 	}

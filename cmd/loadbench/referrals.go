@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,11 +37,7 @@ type referralFixture struct {
 // referrer), the two alternating round by round. Each referral receipt
 // uses up one referee: a round is -n receipts, not a duration.
 func benchReferrals(ctx context.Context, o options, out io.Writer) error {
-	sink, err := newSMSSink()
-	if err != nil {
-		return err
-	}
-	cw, dir, err := startCarewallet(o, sink)
+	cw, dir, sink, err := startCarewallet(o)
 	if err != nil {
 		return err
 	}
@@ -248,37 +243,4 @@ func staffToken(addr, email, password string) (string, error) {
 		return "", err
 	}
 	return tok.AccessToken, nil
-}
-
-// driveN sends n requests from conns closed-loop workers. A response
-// with another status than want counts as an error (and in the latency).
-func driveN(ctx context.Context, addr string, conns, n int, fill func(req *fasthttp.Request), want int) result {
-	client := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	var left atomic.Int64
-	left.Store(int64(n))
-	var errs atomic.Int64
-	lats := make([][]time.Duration, conns)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range conns {
-		wg.Go(func() {
-			req, res := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseRequest(req)
-			defer fasthttp.ReleaseResponse(res)
-			for ctx.Err() == nil && left.Add(-1) >= 0 {
-				req.Reset()
-				fill(req)
-				t := time.Now()
-				err := client.Do(req, res)
-				lats[w] = append(lats[w], time.Since(t))
-				if err != nil || res.StatusCode() != want {
-					if errs.Add(1) == 1 {
-						fmt.Fprintf(os.Stderr, "first error: %v %d %s\n", err, res.StatusCode(), res.Body())
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return summarize(lats, int(errs.Load()), time.Since(start))
 }

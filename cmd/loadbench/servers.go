@@ -140,8 +140,17 @@ func (s *smsSink) code(phone string) string {
 }
 
 // startCarewallet runs the real binary on a fresh data directory, with
-// its SMS going to sink, pinned to the server CPU.
-func startCarewallet(o options, sink *smsSink) (*proc, string, error) {
+// its SMS going to the returned sink, pinned to the server CPU.
+func startCarewallet(o options) (*proc, string, *smsSink, error) {
+	sink, err := newSMSSink()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	cw, dir, err := startWithSink(o, sink)
+	return cw, dir, sink, err
+}
+
+func startWithSink(o options, sink *smsSink) (*proc, string, error) {
 	dir, err := os.MkdirTemp("", "loadbench-")
 	if err != nil {
 		return nil, "", err

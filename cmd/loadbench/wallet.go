@@ -80,11 +80,7 @@ func setupWallet(addr string, o options, dir string, sink *smsSink, nCards int) 
 // reads/s through the API, beside raw single-row SQLite inserts on the
 // same core.
 func benchWallet(ctx context.Context, o options, out io.Writer) error {
-	sink, err := newSMSSink()
-	if err != nil {
-		return err
-	}
-	cw, dir, err := startCarewallet(o, sink)
+	cw, dir, sink, err := startCarewallet(o)
 	if err != nil {
 		return err
 	}
