@@ -21,10 +21,10 @@ func TestAwardReclaim(t *testing.T) {
 		if _, err := e.svc.Award(ctx, AwardRequest{CardID: card.ID, Kind: KindCashback, Key: "x", Points: 1}); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("a cashback award: %v", err)
 		}
-		for range 2 {
+		for round := range 2 {
 			en, err := e.svc.Award(ctx, AwardRequest{CardID: card.ID, Kind: KindReferral, Key: "ref:R1:1", Points: 800, Details: map[string]any{"level": 1}})
-			if err != nil || en.Amount != 800 {
-				t.Fatalf("award: %+v %v", en, err)
+			if err != nil || en.Amount != 800 || en.Replayed != (round == 1) {
+				t.Fatalf("award, round %d: %+v %v", round, en, err)
 			}
 		}
 		en, err := e.svc.Reclaim(ctx, ReclaimRequest{CardID: card.ID, Kind: KindReferral, Key: "ref:R1:1:back:f1", Points: 2000})
@@ -48,6 +48,33 @@ func TestAwardReclaim(t *testing.T) {
 		facts, next, err := e.svc.ReceiptFacts(ctx, "c1", t0, "", 10)
 		if err != nil || next != "" || len(facts) != 2 || facts[0].Paid != 1_000_000 || facts[1].Kind != KindRefund || facts[1].Reduced != 250_000 {
 			t.Fatalf("facts: %+v %q %v", facts, next, err)
+		}
+	})
+}
+
+// TestAwardClosedCard: once the card is no longer active, an award
+// already posted under its key is still its answer (a replay), and a new
+// one is refused. Both stores.
+func TestAwardClosedCard(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		e := newEnv(t, b)
+		e.setupClinic(t, "c1", testProgram())
+		card := e.joined(t, "p1", "c1")
+		req := AwardRequest{CardID: card.ID, Kind: KindReferral, Key: "ref:R1:1", Points: 800}
+		if _, err := e.svc.Award(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.ErasePatient(ctx, "p1"); err != nil {
+			t.Fatal(err)
+		}
+		en, err := e.svc.Award(ctx, req)
+		if err != nil || !en.Replayed || en.Amount != 800 {
+			t.Fatalf("replay on a closed card: %+v %v", en, err)
+		}
+		req.Key = "ref:R2:1"
+		if _, err := e.svc.Award(ctx, req); !errors.Is(err, ErrCardNotActive) {
+			t.Fatalf("a new award on a closed card: %v", err)
 		}
 	})
 }
